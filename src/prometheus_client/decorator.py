@@ -1,0 +1,120 @@
+"""Signature-preserving decorators for sync and async functions.
+
+``inspect.getfullargspec`` does not follow ``__wrapped__``, so a plain
+``functools.wraps`` wrapper would report ``(*args, **kwargs)``. We generate the
+wrapper with the wrapped function's own parameter list instead.
+"""
+
+import inspect
+import itertools
+from contextlib import AbstractContextManager
+from typing import Any, Callable, NamedTuple, Optional, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+getfullargspec = inspect.getfullargspec
+
+
+class ArgSpec(NamedTuple):
+    args: list
+    varargs: Optional[str]
+    varkw: Optional[str]
+    defaults: Optional[tuple]
+
+
+def getargspec(f: Callable[..., Any]) -> ArgSpec:
+    """The legacy 4-tuple ``(args, varargs, varkw, defaults)`` of ``f``."""
+    spec = inspect.getfullargspec(f)
+    return ArgSpec(spec.args, spec.varargs, spec.varkw, spec.defaults)
+
+
+_counter = itertools.count()
+
+
+def _signature_source(func: Callable[..., Any]) -> "tuple[str, str]":
+    """Parameter list and call arguments reproducing ``func``'s signature."""
+    params, call = [], []
+    star_done = False
+    kinds = inspect.Parameter
+    sig = inspect.signature(func, follow_wrapped=False)
+    last_posonly = None
+    for p in sig.parameters.values():
+        if p.kind is kinds.POSITIONAL_ONLY:
+            last_posonly = p.name
+    for p in sig.parameters.values():
+        if p.kind is kinds.VAR_POSITIONAL:
+            params.append("*" + p.name)
+            call.append("*" + p.name)
+            star_done = True
+        elif p.kind is kinds.VAR_KEYWORD:
+            params.append("**" + p.name)
+            call.append("**" + p.name)
+        elif p.kind is kinds.KEYWORD_ONLY:
+            if not star_done:
+                params.append("*")
+                star_done = True
+            params.append(p.name)
+            call.append(f"{p.name}={p.name}")
+        else:
+            params.append(p.name)
+            call.append(p.name)
+            if p.name == last_posonly:
+                params.append("/")
+    return ", ".join(params), ", ".join(call)
+
+
+def decorate(func: F, caller: Callable[[], "AbstractContextManager[Any]"]) -> F:
+    """Wrap ``func`` so every call runs inside a fresh ``caller()`` context manager.
+
+    Works for ``async def`` functions too: the context then spans the awaited call.
+    """
+    params, call = _signature_source(func)
+    name = func.__name__ if func.__name__.isidentifier() else "_decorated"
+    reserved = {"_func_", "_caller_"}
+    if reserved & set(inspect.signature(func, follow_wrapped=False).parameters):
+        raise ValueError(f"cannot decorate {func!r}: it uses a reserved parameter name")
+    if inspect.iscoroutinefunction(func):
+        src = (
+            f"async def {name}({params}):\n"
+            f"    with _caller_():\n"
+            f"        return await _func_({call})\n"
+        )
+    else:
+        src = f"def {name}({params}):\n    with _caller_():\n        return _func_({call})\n"
+    namespace: dict = {"_func_": func, "_caller_": caller}
+    code = compile(src, f"<prometheus_client.decorator {next(_counter)}>", "exec")
+    exec(code, namespace)
+    wrapper = namespace[name]
+    wrapper.__defaults__ = func.__defaults__
+    wrapper.__kwdefaults__ = getattr(func, "__kwdefaults__", None)
+    wrapper.__name__ = func.__name__
+    wrapper.__qualname__ = getattr(func, "__qualname__", func.__name__)
+    wrapper.__doc__ = func.__doc__
+    wrapper.__module__ = getattr(func, "__module__", None)
+    wrapper.__annotations__ = dict(getattr(func, "__annotations__", {}))
+    wrapper.__dict__.update(getattr(func, "__dict__", {}))
+    wrapper.__wrapped__ = func
+    return wrapper  # type: ignore[no-any-return]
+
+
+def decorator(caller: Callable[..., Any], _func: Optional[Callable[..., Any]] = None) -> Any:
+    """``decorator(caller)`` turns ``caller(func, *args, **kw)`` into a decorator."""
+
+    def make(func: Callable[..., Any]) -> Any:
+        params, call = _signature_source(func)
+        name = func.__name__ if func.__name__.isidentifier() else "_decorated"
+        src = f"def {name}({params}):\n    return _caller_(_func_, {call})\n"
+        namespace: dict = {"_func_": func, "_caller_": caller}
+        exec(compile(src, f"<prometheus_client.decorator {next(_counter)}>", "exec"), namespace)
+        wrapper = namespace[name]
+        wrapper.__defaults__ = func.__defaults__
+        wrapper.__kwdefaults__ = getattr(func, "__kwdefaults__", None)
+        wrapper.__qualname__ = getattr(func, "__qualname__", func.__name__)
+        wrapper.__doc__ = func.__doc__
+        wrapper.__module__ = getattr(func, "__module__", None)
+        wrapper.__wrapped__ = func
+        return wrapper
+
+    if _func is not None:
+        return make(_func)
+    return make

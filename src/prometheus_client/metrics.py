@@ -1,0 +1,885 @@
+"""Metric objects: Counter, Gauge, Summary, Histogram, Info, Enum and their label children.
+
+Where a sample is stored: ``values`` (one value object per number) for
+Counter, Gauge and Summary; a flat ``array('d')`` of bucket counts plus the sum
+for an in-process Histogram. Where it is formatted: ``exposition`` and
+``openmetrics.exposition``. Hot paths (inc, set, observe, labels lookup) take
+no lock; see ``values`` for why that is exact.
+"""
+
+import os
+import time
+import warnings
+from array import array
+from bisect import bisect_left
+from threading import RLock
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Literal,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
+
+from . import values  # values.ValueClass is looked up at child creation (callers swap it)
+from .context_managers import ExceptionCounter, InprogressTracker, Timer
+from .metrics_core import Metric
+from .registry import Collector, CollectorRegistry, REGISTRY
+from .samples import Exemplar, Sample
+from .utils import INF, floatToGoString
+from .validation import (
+    _validate_exemplar,
+    _validate_labelnames,
+    _validate_metric_name,
+)
+
+T = TypeVar("T", bound="MetricWrapperBase")
+
+
+def _get_use_created() -> bool:
+    return os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "False").lower() not in ("true", "1", "t")
+
+
+_use_created = _get_use_created()
+
+
+def disable_created_metrics() -> None:
+    """Stop exporting ``_created`` series for counters, histograms and summaries."""
+    global _use_created
+    _use_created = False
+
+
+def enable_created_metrics() -> None:
+    """Export ``_created`` series again (the default)."""
+    global _use_created
+    _use_created = True
+
+
+def _build_full_name(metric_type: str, name: str, namespace: str, subsystem: str, unit: str) -> str:
+    if not name:
+        raise ValueError("Metric name should not be empty")
+    full_name = ""
+    if namespace:
+        full_name += namespace + "_"
+    if subsystem:
+        full_name += subsystem + "_"
+    full_name += name
+    if metric_type == "counter" and full_name.endswith("_total"):
+        full_name = full_name[:-6]  # Munge to OpenMetrics.
+    if unit and not full_name.endswith("_" + unit):
+        full_name += "_" + unit
+    if unit and metric_type in ("info", "stateset"):
+        raise ValueError("Metric name is of a type that cannot have a unit: " + full_name)
+    return full_name
+
+
+def _multiproc_env() -> bool:
+    return "PROMETHEUS_MULTIPROC_DIR" in os.environ or "prometheus_multiproc_dir" in os.environ
+
+
+class _MissingLabels:
+    """Stands in for the storage of a labelled parent: any update names what is missing."""
+
+    __slots__ = ("_message",)
+
+    def __init__(self, metric: "MetricWrapperBase") -> None:
+        self._message = (
+            f"{metric._type} metric is missing label values "
+            f"(metric {metric._name!r} has label names {metric._labelnames}; call .labels() first)"
+        )
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(self._message)
+
+    inc = set = get = set_exemplar = get_exemplar = __getitem__ = __setitem__ = _fail
+
+
+class MetricWrapperBase(Collector):
+    """Base of every metric class: naming, labels, registration and collection."""
+
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_name",
+        "_documentation",
+        "_labelnames",
+        "_labelvalues",
+        "_kwargs",
+        "_unit",
+        "_original_name",
+        "_namespace",
+        "_subsystem",
+        "_metrics",
+        "_lock",
+    )
+    _type: Optional[str] = None
+    _reserved_labelnames: Sequence[str] = ()
+
+    def __init__(
+        self: T,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: Optional[CollectorRegistry] = REGISTRY,
+        _labelvalues: Optional[Sequence[str]] = None,
+    ) -> None:
+        self._original_name = name
+        self._namespace = namespace
+        self._subsystem = subsystem
+        self._name = _build_full_name(self._type or "", name, namespace, subsystem, unit)
+        if isinstance(labelnames, str):
+            labelnames = (labelnames,)
+        self._labelnames = _validate_labelnames(self, labelnames)
+        self._labelvalues = tuple(_labelvalues or ())
+        self._kwargs: Dict[str, Any] = {}
+        self._documentation = documentation
+        self._unit = unit
+        _validate_metric_name(self._name)
+        if self._is_parent():
+            self._lock = RLock()
+            self._metrics: Dict[Tuple[str, ...], T] = {}
+        if self._is_observable():
+            self._metric_init()
+        else:
+            self._missing_labels()
+        if not self._labelvalues and registry:
+            registry.register(self)
+
+    # -- describing and collecting -------------------------------------------------
+    def _get_metric(self) -> Metric:
+        return Metric(self._name, self._documentation, self._type or "unknown", self._unit)
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._get_metric()]
+
+    def collect(self) -> Iterable[Metric]:
+        metric = self._get_metric()
+        name = self._name
+        add = metric.samples.append
+        for suffix, labels, value, timestamp, exemplar, native in self._samples():
+            add(Sample(name + suffix, labels, value, timestamp, exemplar, native))
+        return [metric]
+
+    def __str__(self) -> str:
+        return f"{self._type}:{self._name}"
+
+    def __repr__(self) -> str:
+        metric_type = type(self)
+        return f"{metric_type.__module__}.{metric_type.__name__}({self._name})"
+
+    # -- labels ----------------------------------------------------------------------
+    def labels(self: T, *labelvalues: object, **labelkwargs: object) -> T:
+        """Return the child for the given label values, creating it on first use.
+
+        Values may be given by position or by keyword; they are converted with ``str()``.
+        """
+        if not labelkwargs:
+            try:
+                return self._metrics[labelvalues]  # type: ignore[index]
+            except (KeyError, TypeError, AttributeError):
+                pass
+        return self._labels_slow(labelvalues, labelkwargs)
+
+    def _label_key(self, labelvalues: Tuple[object, ...], labelkwargs: Dict[str, object]) -> Tuple[str, ...]:
+        if not self._labelnames:
+            raise ValueError("No label names were set when constructing %s" % self)
+        if self._labelvalues:
+            raise ValueError(
+                "{} already has labels set ({}); can not chain calls to .labels()".format(
+                    self, dict(zip(self._labelnames, self._labelvalues))
+                )
+            )
+        if labelvalues and labelkwargs:
+            raise ValueError("Can't pass both *args and **kwargs")
+        if labelkwargs:
+            if sorted(labelkwargs) != sorted(self._labelnames):
+                raise ValueError(
+                    f"Incorrect label names (metric {self._name!r} expects {list(self._labelnames)}, "
+                    f"got {sorted(labelkwargs)})"
+                )
+            return tuple(str(labelkwargs[l]) for l in self._labelnames)  # noqa: E741
+        if len(labelvalues) != len(self._labelnames):
+            raise ValueError(
+                f"Incorrect label count (metric {self._name!r} expects {len(self._labelnames)} "
+                f"values for {list(self._labelnames)}, got {len(labelvalues)})"
+            )
+        return tuple(str(l) for l in labelvalues)  # noqa: E741
+
+    def _labels_slow(self: T, labelvalues: Tuple[object, ...], labelkwargs: Dict[str, object]) -> T:
+        key = self._label_key(labelvalues, labelkwargs)
+        metrics = self._metrics
+        child = metrics.get(key)
+        if child is None:
+            # Built outside any lock; setdefault is atomic, so a racing thread (or a
+            # signal handler re-entering here) ends up sharing one child.
+            child = metrics.setdefault(key, self._new_child(key))
+        return child
+
+    def _new_child(self: T, key: Tuple[str, ...]) -> T:
+        cls = type(self)
+        if cls.__init__ in _FAST_INITS:
+            child = cls.__new__(cls)
+            child._original_name = self._original_name
+            child._namespace = self._namespace
+            child._subsystem = self._subsystem
+            child._name = self._name
+            child._labelnames = self._labelnames
+            child._labelvalues = key
+            child._kwargs = self._kwargs
+            child._documentation = self._documentation
+            child._unit = self._unit
+            child._child_setup(self)
+            child._metric_init()
+            return child
+        # A subclass with its own constructor: build the child the documented way.
+        child = cls(
+            self._original_name,
+            documentation=self._documentation,
+            labelnames=self._labelnames,
+            namespace=self._namespace,
+            subsystem=self._subsystem,
+            unit=self._unit,
+            _labelvalues=key,
+            **self._kwargs,
+        )
+        return child
+
+    def _child_setup(self, parent: "MetricWrapperBase") -> None:
+        """Copy per-family settings a subclass keeps outside ``_kwargs``."""
+
+    def remove(self, *labelvalues: object) -> None:
+        """Drop the child with these label values (no error if absent)."""
+        if _multiproc_env():
+            warnings.warn(
+                "Removal of labels has not been implemented in  multi-process mode yet.", UserWarning
+            )
+        if not self._labelnames:
+            raise ValueError("No label names were set when constructing %s" % self)
+        if len(labelvalues) != len(self._labelnames):
+            raise ValueError(
+                "Incorrect label count (expected %d, got %s)" % (len(self._labelnames), labelvalues)
+                + f" for metric {self._name!r}"
+            )
+        key = tuple(str(l) for l in labelvalues)  # noqa: E741
+        with self._lock:
+            self._metrics.pop(key, None)
+
+    def remove_by_labels(self, labels: Dict[str, str]) -> None:
+        """Drop every child whose labels include all the given name/value pairs."""
+        if _multiproc_env():
+            warnings.warn(
+                "Removal of labels has not been implemented in  multi-process mode yet.", UserWarning
+            )
+        if not self._labelnames:
+            raise ValueError("No label names were set when constructing %s" % self)
+        if not isinstance(labels, dict):
+            raise TypeError("labels must be a dict of {label_name: label_value}")
+        if not labels:
+            return
+        invalid = [k for k in labels if k not in self._labelnames]
+        if invalid:
+            raise ValueError(
+                "Unknown label names: %s; expected %s" % (invalid, self._labelnames)
+                + f" (metric {self._name!r})"
+            )
+        wanted = [(self._labelnames.index(k), str(v)) for k, v in labels.items()]
+        with self._lock:
+            for key in [k for k in self._metrics if all(k[i] == v for i, v in wanted)]:
+                del self._metrics[key]
+
+    def clear(self) -> None:
+        """Drop every child (a no-op on a metric without labels)."""
+        if not self._labelnames:
+            return
+        if _multiproc_env():
+            warnings.warn("Clearing labels has not been implemented in multi-process mode yet", UserWarning)
+        with self._lock:
+            self._metrics.clear()
+
+    # -- sampling --------------------------------------------------------------------
+    def _samples(self) -> Iterable[Sample]:
+        if self._is_parent():
+            return self._multi_samples()
+        return self._child_samples()
+
+    def _multi_samples(self) -> Iterable[Sample]:
+        with self._lock:
+            metrics = self._metrics.copy()
+        labelnames = self._labelnames
+        for labels, metric in metrics.items():
+            series_labels = list(zip(labelnames, labels))
+            for suffix, sample_labels, value, timestamp, exemplar, native in metric._samples():
+                yield Sample(
+                    suffix,
+                    dict(series_labels + list(sample_labels.items())) if sample_labels else dict(series_labels),
+                    value,
+                    timestamp,
+                    exemplar,
+                    native,
+                )
+
+    def _child_samples(self) -> Iterable[Sample]:  # pragma: no cover - abstract
+        raise NotImplementedError("_child_samples() must be implemented by %r" % self)
+
+    def _metric_init(self) -> None:  # pragma: no cover - abstract
+        """Initialise the storage of an observable (label-less or child) metric."""
+        raise NotImplementedError("_metric_init() must be implemented by %r" % self)
+
+    def _missing_labels(self) -> None:
+        """Give a labelled parent storage that refuses updates with a clear error."""
+
+    # -- helpers --------------------------------------------------------------------
+    def _is_observable(self) -> bool:
+        # Whether this metric is observable, i.e. without labels or a child with all label values.
+        return not self._labelnames or (bool(self._labelnames) and bool(self._labelvalues))
+
+    def _raise_if_not_observable(self) -> None:
+        if not self._is_observable():
+            raise ValueError(_MissingLabels(self)._message)
+
+    def _is_parent(self) -> bool:
+        return bool(self._labelnames) and not self._labelvalues
+
+    def _now(self) -> float:
+        return time.time()
+
+
+class Counter(MetricWrapperBase):
+    """A Counter tracks counts of events or running totals.
+
+    Example use cases for Counters:
+    - Number of requests processed
+    - Number of items that were inserted into a queue
+    - Total amount of data that a system has processed
+
+    Counters can only go up (and be reset when the process restarts).
+    A trailing ``_total`` in the name is dropped and re-added on exposition.
+    """
+
+    __slots__ = ("_value", "_created")
+    _type = "counter"
+
+    def _metric_init(self) -> None:
+        self._value = values.ValueClass(
+            self._type, self._name, self._name + "_total", self._labelnames, self._labelvalues,
+            self._documentation,
+        )
+        self._created = time.time()
+
+    def _missing_labels(self) -> None:
+        self._value = _MissingLabels(self)
+
+    def inc(self, amount: float = 1, exemplar: Optional[Dict[str, str]] = None) -> None:
+        """Increment counter by the given amount."""
+        if amount < 0:
+            raise ValueError(
+                "Counters can only be incremented by non-negative amounts."
+                f" (metric {self._name!r}, got {amount!r})"
+            )
+        self._value.inc(amount)
+        if exemplar:
+            self._set_exemplar(exemplar, amount)
+
+    def _set_exemplar(self, exemplar: Dict[str, str], amount: float) -> None:
+        _validate_exemplar(exemplar, self._name)
+        self._value.set_exemplar(Exemplar(exemplar, amount, time.time()))
+
+    def reset(self) -> None:
+        """Reset the counter to zero. Use this when a logical process restarts without restarting."""
+        self._value.set(0)
+        self._created = time.time()
+
+    def count_exceptions(
+        self, exception: Union[type, Tuple[type, ...]] = Exception
+    ) -> ExceptionCounter:
+        """Count exceptions in a block of code or function.
+
+        Can be used as a function decorator or context manager.
+        Increments the counter when an exception of the given type is raised up out of the code.
+        """
+        self._raise_if_not_observable()
+        return ExceptionCounter(self, exception)
+
+    def _child_samples(self) -> Iterable[Sample]:
+        sample = Sample("_total", {}, self._value.get(), None, self._value.get_exemplar())
+        if _use_created:
+            return (sample, Sample("_created", {}, self._created, None, None))
+        return (sample,)
+
+
+_MultiprocMode = Literal[
+    "all", "liveall", "min", "livemin", "max", "livemax", "sum", "livesum", "mostrecent", "livemostrecent"
+]
+
+
+class Gauge(MetricWrapperBase):
+    """Gauge metric, to report instantaneous values.
+
+    Examples of Gauges include:
+    - Inprogress requests
+    - Number of items in a queue
+    - Free memory
+    - Total memory
+    - Temperature
+
+    Gauges can go both up and down.
+    """
+
+    __slots__ = ("_value", "_mostrecent", "_function")
+    _type = "gauge"
+    _MULTIPROC_MODES = frozenset(
+        ("all", "liveall", "min", "livemin", "max", "livemax", "sum", "livesum", "mostrecent", "livemostrecent")
+    )
+    _MOST_RECENT_MODES = frozenset(("mostrecent", "livemostrecent"))
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: Optional[CollectorRegistry] = REGISTRY,
+        _labelvalues: Optional[Sequence[str]] = None,
+        multiprocess_mode: _MultiprocMode = "all",
+    ):
+        if multiprocess_mode not in self._MULTIPROC_MODES:
+            raise ValueError("Invalid multiprocess mode: " + multiprocess_mode)
+        self._mostrecent = multiprocess_mode in self._MOST_RECENT_MODES
+        self._function: Optional[Callable[[], float]] = None
+        super().__init__(
+            name=name,
+            documentation=documentation,
+            labelnames=labelnames,
+            namespace=namespace,
+            subsystem=subsystem,
+            unit=unit,
+            registry=registry,
+            _labelvalues=_labelvalues,
+        )
+        self._kwargs["multiprocess_mode"] = multiprocess_mode
+
+    def _child_setup(self, parent: MetricWrapperBase) -> None:
+        self._mostrecent = parent._mostrecent  # type: ignore[attr-defined]
+        self._function = None
+
+    def _metric_init(self) -> None:
+        self._value = values.ValueClass(
+            self._type, self._name, self._name, self._labelnames, self._labelvalues,
+            self._documentation, multiprocess_mode=self._kwargs.get("multiprocess_mode", "all"),
+        )
+
+    def _missing_labels(self) -> None:
+        self._value = _MissingLabels(self)
+
+    def inc(self, amount: float = 1) -> None:
+        """Increment gauge by the given amount."""
+        if self._mostrecent:
+            raise RuntimeError("inc must not be used with the mostrecent mode")
+        self._value.inc(amount)
+
+    def dec(self, amount: float = 1) -> None:
+        """Decrement gauge by the given amount."""
+        if self._mostrecent:
+            raise RuntimeError("dec must not be used with the mostrecent mode")
+        self._value.inc(-amount)
+
+    def set(self, value: float) -> None:
+        """Set gauge to the given value."""
+        if self._mostrecent:
+            self._value.set(float(value), timestamp=time.time())
+        else:
+            self._value.set(float(value))
+
+    def set_to_current_time(self) -> None:
+        """Set gauge to the current unixtime."""
+        self.set(time.time())
+
+    def track_inprogress(self) -> InprogressTracker:
+        """Track inprogress blocks of code or functions.
+
+        Can be used as a function decorator or context manager.
+        Increments the gauge when the code is entered, and decrements when it is exited.
+        """
+        self._raise_if_not_observable()
+        return InprogressTracker(self)
+
+    def time(self) -> Timer:
+        """Time a block of code or function, and set the duration in seconds.
+
+        Can be used as a function decorator or context manager.
+        """
+        return Timer(self, "set")
+
+    def set_function(self, f: Callable[[], float]) -> None:
+        """Call the provided function to return the Gauge value.
+
+        The function must return a float, and may be called from
+        multiple threads. All other methods of the Gauge become NOOPs.
+        """
+        self._raise_if_not_observable()
+        self._function = f
+
+    def _child_samples(self) -> Iterable[Sample]:
+        if self._function is not None:
+            return (Sample("", {}, float(self._function()), None, None),)
+        return (Sample("", {}, self._value.get(), None, None),)
+
+
+class Summary(MetricWrapperBase):
+    """A Summary tracks the size and number of events.
+
+    Example use cases for Summaries:
+    - Response latency
+    - Request size
+    """
+
+    __slots__ = ("_count", "_sum", "_created")
+    _type = "summary"
+    _reserved_labelnames = ["quantile"]
+
+    def _metric_init(self) -> None:
+        self._count = values.ValueClass(
+            self._type, self._name, self._name + "_count", self._labelnames, self._labelvalues,
+            self._documentation,
+        )
+        self._sum = values.ValueClass(
+            self._type, self._name, self._name + "_sum", self._labelnames, self._labelvalues,
+            self._documentation,
+        )
+        self._created = time.time()
+
+    def _missing_labels(self) -> None:
+        self._count = self._sum = _MissingLabels(self)
+
+    def observe(self, amount: float) -> None:
+        """Observe the given amount.
+
+        The amount is usually positive or zero. Negative values are
+        accepted but prevent current versions of Prometheus from
+        properly detecting counter resets in the sum of
+        observations. See
+        https://prometheus.io/docs/practices/histograms/#count-and-sum-of-observations
+        for details.
+        """
+        self._count.inc(1)
+        self._sum.inc(amount)
+
+    def time(self) -> Timer:
+        """Time a block of code or function, and observe the duration in seconds.
+
+        Can be used as a function decorator or context manager.
+        """
+        return Timer(self, "observe")
+
+    def _child_samples(self) -> Iterable[Sample]:
+        samples = [
+            Sample("_count", {}, self._count.get(), None, None),
+            Sample("_sum", {}, self._sum.get(), None, None),
+        ]
+        if _use_created:
+            samples.append(Sample("_created", {}, self._created, None, None))
+        return samples
+
+
+class _BucketView:
+    """``histogram._buckets[i]``: the non-cumulative count of one bucket, in the flat array."""
+
+    __slots__ = ("_counts", "_index")
+
+    def __init__(self, counts: "array[float]", index: int) -> None:
+        self._counts = counts
+        self._index = index
+
+    def inc(self, amount: float) -> None:
+        self._counts[self._index] += amount
+
+    def set(self, value: float, timestamp: Optional[float] = None) -> None:
+        self._counts[self._index] = value
+
+    def get(self) -> float:
+        return self._counts[self._index]
+
+
+def _prepare_buckets(source: Sequence[Union[float, str]]) -> List[float]:
+    buckets = [float(b) for b in source]
+    if buckets != sorted(buckets):
+        # This is probably an error on the part of the user,
+        # so raise rather than sorting for them.
+        raise ValueError(f"Buckets not in sorted order: {buckets}")
+    if buckets and buckets[-1] != INF:
+        buckets.append(INF)
+    if len(buckets) < 2:
+        raise ValueError(f"Must have at least two buckets, got {buckets}")
+    return buckets
+
+
+class Histogram(MetricWrapperBase):
+    """A Histogram tracks the size and number of events in buckets.
+
+    You can use Histograms for aggregatable calculation of quantiles.
+
+    Example use cases:
+    - Response latency
+    - Request size
+
+    The default buckets are intended to cover a typical web/rpc request from milliseconds to seconds.
+    They can be overridden by passing `buckets` keyword argument to `Histogram`.
+    """
+
+    __slots__ = ("_upper_bounds", "_le", "_counts", "_bucket_values", "_sum_value", "_created", "_exemplars")
+    _type = "histogram"
+    _reserved_labelnames = ["le"]
+    DEFAULT_BUCKETS = (
+        0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, INF,
+    )
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: Optional[CollectorRegistry] = REGISTRY,
+        _labelvalues: Optional[Sequence[str]] = None,
+        buckets: Sequence[Union[float, str]] = DEFAULT_BUCKETS,
+    ):
+        try:
+            self._upper_bounds = _prepare_buckets(buckets)
+        except ValueError as e:
+            raise ValueError(f"{e.args[0]} (histogram {name!r})") from None
+        self._le = tuple(floatToGoString(b) for b in self._upper_bounds)
+        super().__init__(
+            name=name,
+            documentation=documentation,
+            labelnames=labelnames,
+            namespace=namespace,
+            subsystem=subsystem,
+            unit=unit,
+            registry=registry,
+            _labelvalues=_labelvalues,
+        )
+        self._kwargs["buckets"] = buckets
+
+    def _child_setup(self, parent: MetricWrapperBase) -> None:
+        self._upper_bounds = parent._upper_bounds  # type: ignore[attr-defined]
+        self._le = parent._le  # type: ignore[attr-defined]
+
+    def _metric_init(self) -> None:
+        self._created = time.time()
+        self._exemplars: Optional[List[Optional[Exemplar]]] = None
+        if values.ValueClass is values.MutexValue:
+            # One flat array: bucket counts (non-cumulative) followed by the sum.
+            self._counts = array("d", bytes(8 * (len(self._upper_bounds) + 1)))
+            self._bucket_values = None
+            self._sum_value = None
+            return
+        # A swapped-in value class (multiprocess mode, tests): one value per number.
+        self._counts = None
+        labelnames = self._labelnames + ("le",)
+        self._sum_value = values.ValueClass(
+            self._type, self._name, self._name + "_sum", self._labelnames, self._labelvalues,
+            self._documentation,
+        )
+        self._bucket_values = [
+            values.ValueClass(
+                self._type, self._name, self._name + "_bucket", labelnames, self._labelvalues + (le,),
+                self._documentation,
+            )
+            for le in self._le
+        ]
+        self.observe = self._observe_values  # type: ignore[method-assign]
+
+    def _missing_labels(self) -> None:
+        self._counts = _MissingLabels(self)  # type: ignore[assignment]
+        self._bucket_values = None
+        self._sum_value = None
+
+    @property
+    def _buckets(self) -> List[Any]:
+        if self._bucket_values is not None:
+            return self._bucket_values
+        counts = self._counts
+        return [_BucketView(counts, i) for i in range(len(self._upper_bounds))]  # type: ignore[arg-type]
+
+    @property
+    def _sum(self) -> Any:
+        if self._sum_value is not None:
+            return self._sum_value
+        return _BucketView(self._counts, len(self._upper_bounds))  # type: ignore[arg-type]
+
+    def observe(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
+        """Observe the given amount.
+
+        The amount is usually positive or zero. Negative values are
+        accepted but prevent current versions of Prometheus from
+        properly detecting counter resets in the sum of
+        observations. See
+        https://prometheus.io/docs/practices/histograms/#count-and-sum-of-observations
+        for details.
+        """
+        counts = self._counts
+        i = bisect_left(self._upper_bounds, amount)
+        if i or amount == amount:  # NaN is counted in the sum only
+            counts[i] += 1.0  # type: ignore[index]
+        counts[-1] += amount  # type: ignore[index]
+        if exemplar:
+            self._set_exemplar(i, amount, exemplar)
+
+    def _observe_values(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
+        self._sum_value.inc(amount)  # type: ignore[union-attr]
+        i = bisect_left(self._upper_bounds, amount)
+        if i or amount == amount:
+            self._bucket_values[i].inc(1)  # type: ignore[index]
+        if exemplar:
+            self._set_exemplar(i, amount, exemplar)
+
+    def _set_exemplar(self, i: int, amount: float, exemplar: Dict[str, str]) -> None:
+        _validate_exemplar(exemplar, self._name)
+        if self._exemplars is None:
+            self._exemplars = [None] * len(self._upper_bounds)
+        self._exemplars[i] = Exemplar(exemplar, amount, time.time())
+        if self._bucket_values is not None:
+            self._bucket_values[i].set_exemplar(self._exemplars[i])
+
+    def time(self) -> Timer:
+        """Time a block of code or function, and observe the duration in seconds.
+
+        Can be used as a function decorator or context manager.
+        """
+        return Timer(self, "observe")
+
+    def _bucket_counts(self) -> Tuple[List[float], float]:
+        if self._counts is not None:
+            snapshot = self._counts.tolist()
+            return snapshot[:-1], snapshot[-1]
+        return [b.get() for b in self._bucket_values or ()], self._sum_value.get()  # type: ignore[union-attr]
+
+    def _child_samples(self) -> Iterable[Sample]:
+        counts, total_sum = self._bucket_counts()
+        exemplars = self._exemplars
+        samples = []
+        acc = 0.0
+        for i, le in enumerate(self._le):
+            acc += counts[i]
+            samples.append(Sample("_bucket", {"le": le}, acc, None, exemplars[i] if exemplars else None))
+        samples.append(Sample("_count", {}, acc, None, None))
+        if self._upper_bounds[0] >= 0:
+            samples.append(Sample("_sum", {}, total_sum, None, None))
+        if _use_created:
+            samples.append(Sample("_created", {}, self._created, None, None))
+        return samples
+
+
+class Info(MetricWrapperBase):
+    """Info metric, key-value pairs.
+
+    Examples of Info include:
+    - Build information
+    - Version information
+    - Potential target metadata
+    """
+
+    __slots__ = ("_value", "_labelname_set")
+    _type = "info"
+
+    def _metric_init(self) -> None:
+        self._labelname_set = set(self._labelnames)
+        self._value: Dict[str, str] = {}
+
+    def info(self, val: Dict[str, str]) -> None:
+        """Set info metric."""
+        if self._labelname_set.intersection(val.keys()):
+            raise ValueError(
+                "Overlapping labels for Info metric, metric: {} child: {}".format(self._labelnames, val)
+            )
+        if any(v is None for v in val.values()):
+            raise ValueError(f"Label value cannot be None (Info metric {self._name!r}: {val})")
+        self._value = dict(val)
+
+    def _child_samples(self) -> Iterable[Sample]:
+        return (Sample("_info", self._value, 1.0, None, None),)
+
+
+class Enum(MetricWrapperBase):
+    """Enum metric, which of a set of states is true.
+
+    Example use cases for Enums:
+    - Task state
+    - Resource state
+    """
+
+    __slots__ = ("_value", "_states")
+    _type = "stateset"
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: Optional[CollectorRegistry] = REGISTRY,
+        _labelvalues: Optional[Sequence[str]] = None,
+        states: Optional[Sequence[str]] = None,
+    ):
+        if name in labelnames:
+            raise ValueError(f"Overlapping labels for Enum metric: {name}")
+        if not states:
+            raise ValueError(f"No states provided for Enum metric: {name}")
+        self._states = list(states)
+        super().__init__(
+            name=name,
+            documentation=documentation,
+            labelnames=labelnames,
+            namespace=namespace,
+            subsystem=subsystem,
+            unit=unit,
+            registry=registry,
+            _labelvalues=_labelvalues,
+        )
+        self._kwargs["states"] = states
+
+    def _child_setup(self, parent: MetricWrapperBase) -> None:
+        self._states = parent._states  # type: ignore[attr-defined]
+
+    def _metric_init(self) -> None:
+        self._value = 0
+
+    def _missing_labels(self) -> None:
+        self._value = 0
+
+    def state(self, state: str) -> None:
+        """Set enum metric state."""
+        self._raise_if_not_observable()
+        try:
+            self._value = self._states.index(state)
+        except ValueError:
+            raise ValueError(
+                f"{state!r} is not in list (Enum metric {self._name!r} has states {self._states})"
+            ) from None
+
+    def _child_samples(self) -> Iterable[Sample]:
+        current = self._value
+        return [
+            Sample("", {self._name: s}, 1 if i == current else 0, None, None)
+            for i, s in enumerate(self._states)
+        ]
+
+
+_FAST_INITS = frozenset(
+    cls.__init__ for cls in (MetricWrapperBase, Counter, Gauge, Summary, Histogram, Info, Enum)
+)

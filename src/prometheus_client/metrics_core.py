@@ -1,0 +1,319 @@
+"""Metric families: what collectors yield and encoders render."""
+
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+from .samples import Exemplar, NativeHistogram, Sample, Timestamp
+from .validation import _validate_metric_name
+
+METRIC_TYPES = (
+    "counter",
+    "gauge",
+    "summary",
+    "histogram",
+    "gaugehistogram",
+    "unknown",
+    "info",
+    "stateset",
+)
+
+_TS = Optional[Union[Timestamp, float]]
+
+
+class Metric:
+    """A single metric family and its samples.
+
+    Custom collectors yield these; use the ``*MetricFamily`` helpers for the
+    common types.
+    """
+
+    def __init__(self, name: str, documentation: str, typ: str, unit: str = "") -> None:
+        if unit and not name.endswith("_" + unit):
+            name += "_" + unit
+        _validate_metric_name(name)
+        self.name: str = name
+        self.documentation: str = documentation
+        self.unit: str = unit
+        if typ == "untyped":
+            typ = "unknown"
+        if typ not in METRIC_TYPES:
+            raise ValueError("Invalid metric type: " + typ)
+        self.type: str = typ
+        self.samples: List[Sample] = []
+
+    def add_sample(
+        self,
+        name: str,
+        labels: Dict[str, str],
+        value: float,
+        timestamp: _TS = None,
+        exemplar: Optional[Exemplar] = None,
+        native_histogram: Optional[NativeHistogram] = None,
+    ) -> None:
+        """Add a sample to the metric (internal use only)."""
+        self.samples.append(Sample(name, labels, value, timestamp, exemplar, native_histogram))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Metric)
+            and self.name == other.name
+            and self.documentation == other.documentation
+            and self.type == other.type
+            and self.unit == other.unit
+            and self.samples == other.samples
+        )
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return (
+            f"Metric({self.name}, {self.documentation}, {self.type}, {self.unit}, {self.samples})"
+        )
+
+    def _restricted_metric(self, names: "set[str] | frozenset[str]") -> Optional["Metric"]:
+        """A copy holding only the samples whose name is requested, or None."""
+        samples = [s for s in self.samples if s.name in names]
+        if not samples:
+            return None
+        m = Metric(self.name, self.documentation, self.type)
+        m.samples = samples
+        return m
+
+
+def _check_value_or_labels(value: object, labels: object, what: str = "value") -> None:
+    if value is not None and labels is not None:
+        raise ValueError(f"Can only specify at most one of {what} and labels.")
+
+
+class UnknownMetricFamily(Metric):
+    """A single unknown (untyped) metric and its samples."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        value: Optional[float] = None,
+        labels: Optional[Sequence[str]] = None,
+        unit: str = "",
+    ) -> None:
+        Metric.__init__(self, name, documentation, "unknown", unit)
+        _check_value_or_labels(value, labels)
+        self._labelnames: Tuple[str, ...] = tuple(labels or ())
+        if value is not None:
+            self.add_metric([], value)
+
+    def add_metric(self, labels: Sequence[str], value: float, timestamp: _TS = None) -> None:
+        self.samples.append(Sample(self.name, dict(zip(self._labelnames, labels)), value, timestamp))
+
+
+UntypedMetricFamily = UnknownMetricFamily
+
+
+class CounterMetricFamily(Metric):
+    """A single counter and its samples. A trailing ``_total`` in the name is dropped."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        value: Optional[float] = None,
+        labels: Optional[Sequence[str]] = None,
+        created: Optional[float] = None,
+        unit: str = "",
+        exemplar: Optional[Exemplar] = None,
+    ) -> None:
+        if name.endswith("_total"):
+            name = name[:-6]
+        Metric.__init__(self, name, documentation, "counter", unit)
+        _check_value_or_labels(value, labels)
+        self._labelnames = tuple(labels or ())
+        if value is not None:
+            self.add_metric([], value, created, exemplar=exemplar)
+
+    def add_metric(
+        self,
+        labels: Sequence[str],
+        value: float,
+        created: Optional[float] = None,
+        timestamp: _TS = None,
+        exemplar: Optional[Exemplar] = None,
+    ) -> None:
+        label_dict = dict(zip(self._labelnames, labels))
+        self.samples.append(Sample(self.name + "_total", label_dict, value, timestamp, exemplar))
+        if created is not None:
+            self.samples.append(Sample(self.name + "_created", label_dict, created, timestamp))
+
+
+class GaugeMetricFamily(Metric):
+    """A single gauge and its samples."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        value: Optional[float] = None,
+        labels: Optional[Sequence[str]] = None,
+        unit: str = "",
+    ) -> None:
+        Metric.__init__(self, name, documentation, "gauge", unit)
+        _check_value_or_labels(value, labels)
+        self._labelnames = tuple(labels or ())
+        if value is not None:
+            self.add_metric([], value)
+
+    def add_metric(self, labels: Sequence[str], value: float, timestamp: _TS = None) -> None:
+        self.samples.append(Sample(self.name, dict(zip(self._labelnames, labels)), value, timestamp))
+
+
+class SummaryMetricFamily(Metric):
+    """A single summary (count and sum) and its samples."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        count_value: Optional[int] = None,
+        sum_value: Optional[float] = None,
+        labels: Optional[Sequence[str]] = None,
+        unit: str = "",
+    ) -> None:
+        Metric.__init__(self, name, documentation, "summary", unit)
+        if (sum_value is None) != (count_value is None):
+            raise ValueError("count_value and sum_value must be provided together.")
+        _check_value_or_labels(count_value, labels)
+        self._labelnames = tuple(labels or ())
+        if count_value is not None and sum_value is not None:
+            self.add_metric([], count_value, sum_value)
+
+    def add_metric(
+        self, labels: Sequence[str], count_value: int, sum_value: float, timestamp: _TS = None
+    ) -> None:
+        label_dict = dict(zip(self._labelnames, labels))
+        self.samples.append(Sample(self.name + "_count", label_dict, count_value, timestamp))
+        self.samples.append(Sample(self.name + "_sum", label_dict, sum_value, timestamp))
+
+
+_Buckets = Sequence[Union[Tuple[str, float], Tuple[str, float, Exemplar]]]
+
+
+def _bucket_samples(
+    samples: List[Sample], name: str, label_dict: Dict[str, str], buckets: _Buckets, timestamp: _TS
+) -> None:
+    for b in buckets:
+        bucket, value = b[0], b[1]
+        exemplar = b[2] if len(b) == 3 else None  # type: ignore[misc]
+        labels = dict(label_dict)
+        labels["le"] = bucket
+        samples.append(Sample(name + "_bucket", labels, value, timestamp, exemplar))
+
+
+class HistogramMetricFamily(Metric):
+    """A single histogram and its samples."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        buckets: Optional[_Buckets] = None,
+        sum_value: Optional[float] = None,
+        labels: Optional[Sequence[str]] = None,
+        unit: str = "",
+    ) -> None:
+        Metric.__init__(self, name, documentation, "histogram", unit)
+        if sum_value is not None and buckets is None:
+            raise ValueError("sum value cannot be provided without buckets.")
+        _check_value_or_labels(buckets, labels, "buckets")
+        self._labelnames = tuple(labels or ())
+        if buckets is not None:
+            self.add_metric([], buckets, sum_value)
+
+    def add_metric(
+        self,
+        labels: Sequence[str],
+        buckets: _Buckets,
+        sum_value: Optional[float],
+        timestamp: _TS = None,
+    ) -> None:
+        """``buckets`` is a sequence of (le, cumulative count[, exemplar]) ending with +Inf."""
+        label_dict = dict(zip(self._labelnames, labels))
+        _bucket_samples(self.samples, self.name, label_dict, buckets, timestamp)
+        # A histogram with negative buckets has no meaningful sum.
+        if float(buckets[0][0]) >= 0 and sum_value is not None:
+            self.samples.append(Sample(self.name + "_count", label_dict, buckets[-1][1], timestamp))
+            self.samples.append(Sample(self.name + "_sum", label_dict, sum_value, timestamp))
+
+
+class GaugeHistogramMetricFamily(Metric):
+    """A single gauge histogram and its samples."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        buckets: Optional[_Buckets] = None,
+        gsum_value: Optional[float] = None,
+        labels: Optional[Sequence[str]] = None,
+        unit: str = "",
+    ) -> None:
+        Metric.__init__(self, name, documentation, "gaugehistogram", unit)
+        _check_value_or_labels(buckets, labels, "buckets")
+        self._labelnames = tuple(labels or ())
+        if buckets is not None:
+            self.add_metric([], buckets, gsum_value)
+
+    def add_metric(
+        self,
+        labels: Sequence[str],
+        buckets: _Buckets,
+        gsum_value: Optional[float],
+        timestamp: _TS = None,
+    ) -> None:
+        label_dict = dict(zip(self._labelnames, labels))
+        _bucket_samples(self.samples, self.name, label_dict, buckets, timestamp)
+        self.samples.append(Sample(self.name + "_gcount", label_dict, buckets[-1][1], timestamp))
+        self.samples.append(Sample(self.name + "_gsum", label_dict, gsum_value, timestamp))  # type: ignore[arg-type]
+
+
+class InfoMetricFamily(Metric):
+    """A single info metric and its samples."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        value: Optional[Dict[str, str]] = None,
+        labels: Optional[Sequence[str]] = None,
+    ) -> None:
+        Metric.__init__(self, name, documentation, "info")
+        _check_value_or_labels(value, labels)
+        self._labelnames = tuple(labels or ())
+        if value is not None:
+            self.add_metric([], value)
+
+    def add_metric(self, labels: Sequence[str], value: Dict[str, str], timestamp: _TS = None) -> None:
+        label_dict = dict(zip(self._labelnames, labels))
+        label_dict.update(value)
+        self.samples.append(Sample(self.name + "_info", label_dict, 1, timestamp))
+
+
+class StateSetMetricFamily(Metric):
+    """A single stateset and its samples."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        value: Optional[Dict[str, bool]] = None,
+        labels: Optional[Sequence[str]] = None,
+    ) -> None:
+        Metric.__init__(self, name, documentation, "stateset")
+        _check_value_or_labels(value, labels)
+        self._labelnames = tuple(labels or ())
+        if value is not None:
+            self.add_metric([], value)
+
+    def add_metric(self, labels: Sequence[str], value: Dict[str, bool], timestamp: _TS = None) -> None:
+        base = tuple(zip(self._labelnames, labels))
+        for state, enabled in sorted(value.items()):
+            label_dict = dict(base)
+            label_dict[self.name] = state
+            self.samples.append(Sample(self.name, label_dict, 1 if enabled else 0, timestamp))

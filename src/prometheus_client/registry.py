@@ -1,0 +1,178 @@
+"""The collector registry: who is registered, name clashes, and collection order."""
+
+from threading import Lock
+from typing import Dict, Iterable, List, Optional, Protocol, Set
+
+from .metrics_core import Metric
+
+# Suffixes each type's samples may carry; used to detect clashing registrations.
+_TYPE_SUFFIXES: Dict[str, tuple] = {
+    "counter": ("_total", "_created"),
+    "summary": ("_sum", "_count", "_created"),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "gaugehistogram": ("_bucket", "_gsum", "_gcount"),
+    "info": ("_info",),
+}
+
+
+class Collector(Protocol):
+    """Anything with a ``collect()`` yielding Metric families may be registered."""
+
+    __slots__ = ()
+
+    def collect(self) -> Iterable[Metric]:
+        raise NotImplementedError
+
+
+class _EmptyCollector(Collector):
+    def collect(self) -> Iterable[Metric]:
+        return []
+
+
+class DuplicateTimeseries(ValueError):
+    """Raised when a registration would expose a time series name twice."""
+
+    def __init__(self, duplicates: Set[str]) -> None:
+        self.duplicates = duplicates
+        super().__init__(f"Duplicated timeseries in CollectorRegistry: {duplicates}")
+
+
+class CollectorRegistry(Collector):
+    """Holds collectors and gathers their metrics for exposition.
+
+    Use a fresh ``CollectorRegistry()`` when you don't want the default
+    process/platform/gc collectors (tests, textfile, Pushgateway).
+    """
+
+    def __init__(
+        self,
+        auto_describe: bool = False,
+        target_info: Optional[Dict[str, str]] = None,
+        support_collectors_without_names: bool = False,
+    ) -> None:
+        self._collector_to_names: Dict[Collector, List[str]] = {}
+        self._names_to_collectors: Dict[str, Collector] = {}
+        self._auto_describe = auto_describe
+        self._lock = Lock()
+        self._target_info: Optional[Dict[str, str]] = {}
+        self._support_collectors_without_names = support_collectors_without_names
+        self._collectors_without_names: List[Collector] = []
+        self.set_target_info(target_info)
+
+    def register(self, collector: Collector) -> None:
+        """Add a collector; raises DuplicateTimeseries if any of its names is taken."""
+        with self._lock:
+            names = self._get_names(collector)
+            duplicates = set(self._names_to_collectors).intersection(names)
+            if duplicates:
+                raise DuplicateTimeseries(duplicates)
+            for name in names:
+                self._names_to_collectors[name] = collector
+            self._collector_to_names[collector] = names
+            if self._support_collectors_without_names and not names:
+                self._collectors_without_names.append(collector)
+
+    def unregister(self, collector: Collector) -> None:
+        """Remove a collector (KeyError if it was never registered)."""
+        with self._lock:
+            for name in self._collector_to_names[collector]:
+                del self._names_to_collectors[name]
+            del self._collector_to_names[collector]
+            if collector in self._collectors_without_names:
+                self._collectors_without_names.remove(collector)
+
+    def _get_names(self, collector: Collector) -> List[str]:
+        """The time series names a collector will expose (empty if unknown)."""
+        desc_func = None
+        try:
+            desc_func = collector.describe  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+        if not desc_func and self._auto_describe:
+            desc_func = collector.collect
+        if not desc_func:
+            return []
+        result = []
+        for metric in desc_func():
+            result.append(metric.name)
+            for suffix in _TYPE_SUFFIXES.get(metric.type, ()):
+                result.append(metric.name + suffix)
+        return result
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield metrics from every registered collector, in registration order."""
+        with self._lock:
+            collectors = list(self._collector_to_names)
+            target_info_metric = self._target_info_metric() if self._target_info else None
+        if target_info_metric is not None:
+            yield target_info_metric
+        for collector in collectors:
+            yield from collector.collect()
+
+    def restricted_registry(self, names: Iterable[str]) -> "RestrictedRegistry":
+        """A view of this registry that collects only the given sample names.
+
+        Experimental, as in the official client.
+        """
+        return RestrictedRegistry(names, self)
+
+    def set_target_info(self, labels: Optional[Dict[str, str]]) -> None:
+        with self._lock:
+            if labels:
+                if not self._target_info and "target_info" in self._names_to_collectors:
+                    raise ValueError("CollectorRegistry already contains a target_info metric")
+                self._names_to_collectors["target_info"] = _EmptyCollector()
+            elif self._target_info:
+                self._names_to_collectors.pop("target_info", None)
+            self._target_info = labels
+
+    def get_target_info(self) -> Optional[Dict[str, str]]:
+        with self._lock:
+            return self._target_info
+
+    def _target_info_metric(self) -> Metric:
+        m = Metric("target", "Target metadata", "info")
+        m.add_sample("target_info", self._target_info or {}, 1)
+        return m
+
+    def get_sample_value(self, name: str, labels: Optional[Dict[str, str]] = None) -> Optional[float]:
+        """The value of one sample, or None. Meant for unit tests, not for hot paths."""
+        if labels is None:
+            labels = {}
+        for metric in self.collect():
+            for s in metric.samples:
+                if s.name == name and s.labels == labels:
+                    return s.value
+        return None
+
+
+class RestrictedRegistry:
+    """Collects only the requested sample names from a registry."""
+
+    def __init__(self, names: Iterable[str], registry: CollectorRegistry) -> None:
+        self._name_set = set(names)
+        self._registry = registry
+
+    def collect(self) -> Iterable[Metric]:
+        collectors = set()
+        target_info_metric = None
+        with self._registry._lock:
+            if "target_info" in self._name_set and self._registry._target_info:
+                target_info_metric = self._registry._target_info_metric()
+            for name in self._name_set:
+                if name != "target_info" and name in self._registry._names_to_collectors:
+                    collectors.add(self._registry._names_to_collectors[name])
+            collectors.update(self._registry._collectors_without_names)
+            ordered = [c for c in self._registry._collector_to_names if c in collectors]
+        if target_info_metric is not None:
+            yield target_info_metric
+        for collector in ordered:
+            for metric in collector.collect():
+                m = metric._restricted_metric(self._name_set)
+                if m is not None:
+                    yield m
+
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+__all__ = ["Collector", "CollectorRegistry", "DuplicateTimeseries", "REGISTRY", "RestrictedRegistry"]

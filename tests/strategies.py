@@ -1,0 +1,114 @@
+"""Shared hypothesis strategies."""
+
+from __future__ import annotations
+
+from typing import Any, List, Tuple
+
+from hypothesis import strategies as st
+
+# ---------------------------------------------------------------------------
+# Wire formats (_protobuf, _remote_write_pb, _snappy, _native_histogram)
+# ---------------------------------------------------------------------------
+
+label_names = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,12}", fullmatch=True)
+label_values = st.text(max_size=20)
+any_floats = st.floats(allow_nan=True, allow_infinity=True)
+finite_floats = st.floats(allow_nan=False, allow_infinity=False)
+counts = st.integers(min_value=0, max_value=(1 << 64) - 1)
+label_pairs = st.lists(st.tuples(label_names, label_values), max_size=4).map(tuple)
+# (sec, nsec) with nanos in 0..1e9-1
+timestamp_parts = st.tuples(st.integers(min_value=-(1 << 40), max_value=1 << 40),
+                            st.integers(min_value=0, max_value=999_999_999))
+
+
+class TS:
+    """Minimal Timestamp-like value (sec, nsec attributes) for protobuf encoders."""
+
+    def __init__(self, sec: int, nsec: int) -> None:
+        self.sec = sec
+        self.nsec = nsec
+
+    def __repr__(self) -> str:
+        return f"TS({self.sec}, {self.nsec})"
+
+
+timestamps = timestamp_parts.map(lambda p: TS(*p))
+
+
+@st.composite
+def pb_exemplars(draw: Any, require_ts: bool = False) -> Any:
+    from prometheus_client._protobuf import PBExemplar
+    ts = draw(timestamps if require_ts else st.none() | timestamps)
+    return PBExemplar(draw(label_pairs), draw(any_floats), ts)
+
+
+@st.composite
+def spans_and_deltas(draw: Any) -> Tuple[Tuple[Tuple[int, int], ...], Tuple[int, ...]]:
+    spans = draw(st.lists(st.tuples(st.integers(-1000, 1000), st.integers(0, 6)), max_size=4))
+    spans = [spans[0]] + [(abs(o), ln) for o, ln in spans[1:]] if spans else []
+    n = sum(ln for _, ln in spans)
+    deltas = draw(st.lists(st.integers(-(1 << 40), 1 << 40), min_size=n, max_size=n))
+    return tuple(spans), tuple(deltas)
+
+
+@st.composite
+def pb_natives(draw: Any) -> Any:
+    from prometheus_client._protobuf import PBNative
+    is_float = draw(st.booleans())
+    ps, pd = draw(spans_and_deltas())
+    ns, nd = draw(spans_and_deltas())
+    ex = tuple(draw(st.lists(pb_exemplars(require_ts=True), max_size=2)))
+    if is_float:
+        pc = tuple(draw(st.lists(st.floats(0.5, 1e12), min_size=len(pd), max_size=len(pd))))
+        nc = tuple(draw(st.lists(st.floats(0.5, 1e12), min_size=len(nd), max_size=len(nd))))
+        zc: float = draw(st.floats(0.5, 1e9).filter(lambda x: not x.is_integer()))
+        return PBNative(draw(st.integers(-4, 8)), draw(st.floats(0, 1)), zc, ps, (), ns, (), pc, nc, ex)
+    return PBNative(draw(st.integers(-4, 8)), draw(st.floats(0, 1)), draw(counts), ps, pd, ns, nd,
+                    (), (), ex)
+
+
+@st.composite
+def pb_families(draw: Any) -> Any:
+    from prometheus_client._protobuf import (
+        COUNTER,
+        GAUGE,
+        GAUGE_HISTOGRAM,
+        HISTOGRAM,
+        SUMMARY,
+        UNTYPED,
+        PBBucket,
+        PBFamily,
+        PBMetric,
+    )
+    typ = draw(st.sampled_from([COUNTER, GAUGE, SUMMARY, UNTYPED, HISTOGRAM, GAUGE_HISTOGRAM]))
+    metrics: List[Any] = []
+    for _ in range(draw(st.integers(0, 3))):
+        labels = draw(label_pairs)
+        ts = draw(st.none() | st.integers(-(1 << 62), 1 << 62))
+        created = draw(st.none() | timestamps)
+        if typ in (GAUGE, UNTYPED):
+            metrics.append(PBMetric(labels, value=draw(any_floats), timestamp_ms=ts))
+        elif typ == COUNTER:
+            metrics.append(PBMetric(labels, value=draw(any_floats), timestamp_ms=ts,
+                                    exemplar=draw(st.none() | pb_exemplars()), created=created))
+        elif typ == SUMMARY:
+            qs = tuple(draw(st.lists(st.tuples(st.floats(0, 1), any_floats), max_size=4)))
+            metrics.append(PBMetric(labels, sample_count=draw(counts), sample_sum=draw(any_floats),
+                                    quantiles=qs,
+                                    created=created, timestamp_ms=ts))
+        else:
+            buckets = tuple(
+                PBBucket(ub, c, draw(st.none() | pb_exemplars()))
+                for ub, c in draw(st.lists(st.tuples(any_floats, counts | st.floats(0.5, 1e15)),
+                                           max_size=4))
+            )
+            native = draw(st.none() | pb_natives())
+            if native is not None and (native.positive_counts or native.negative_counts
+                                       or not float(native.zero_count).is_integer()):
+                count: float = draw(st.floats(0.5, 1e15))
+            else:
+                count = draw(counts | st.floats(0.5, 1e15))
+            metrics.append(PBMetric(labels, sample_count=count, sample_sum=draw(any_floats), buckets=buckets,
+                                    native=native, created=created, timestamp_ms=ts))
+    unit = draw(st.sampled_from(["", "seconds", "bytes"]))
+    return PBFamily(draw(st.text(min_size=1, max_size=20)), draw(st.text(max_size=30)), typ, metrics, unit)

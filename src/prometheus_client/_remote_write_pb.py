@@ -1,0 +1,480 @@
+"""Prometheus remote write 1.0 messages (package ``prometheus``, ``prompb``), dependency-free.
+
+Field numbers follow ``prompb/types.proto`` and ``prompb/remote.proto`` of Prometheus v2.42
+(proto3): see the wire-format fact sheet, section 3.
+
+Two layers:
+
+* plain-value messages (:class:`WriteRequest`, :class:`TimeSeries`, ...) with a generic
+  :func:`encode_write_request` and the matching :func:`decode_write_request` (used by tests and
+  by anyone who wants to build a request by hand);
+* building blocks for the hot path of :mod:`prometheus_client.remote_write`, which encodes
+  straight from collector samples: :class:`LabelCache` (encoded ``Label`` records memoised per
+  ``(name, value)``), :func:`sample_record`, :func:`series_record`, :func:`metadata_record`,
+  :func:`histogram_record` and :func:`exemplar_record`.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Dict, Iterable, List, NamedTuple, Sequence, Tuple
+
+from ._protobuf import (
+    DecodeError,
+    FieldValue,
+    decode_packed_doubles,
+    decode_packed_varints,
+    encode_varint,
+    iter_fields,
+    to_int64,
+    write_varint,
+    zigzag_decode,
+    zigzag_encode,
+)
+
+__all__ = [
+    "UNKNOWN", "COUNTER", "GAUGE", "HISTOGRAM", "GAUGEHISTOGRAM", "SUMMARY", "INFO", "STATESET",
+    "METRIC_TYPE_BY_NAME",
+    "RESET_HINT_UNKNOWN", "RESET_HINT_YES", "RESET_HINT_NO", "RESET_HINT_GAUGE",
+    "STALE_NAN_BITS", "STALE_NAN",
+    "Label", "Sample", "Exemplar", "Histogram", "TimeSeries", "MetricMetadata", "WriteRequest",
+    "LabelCache", "label_record", "labels_record", "sample_record", "exemplar_record",
+    "histogram_record", "series_record", "metadata_record",
+    "encode_timeseries", "encode_write_request", "decode_write_request",
+]
+
+# MetricMetadata.MetricType (order differs from io.prometheus.client.MetricType)
+UNKNOWN = 0
+COUNTER = 1
+GAUGE = 2
+HISTOGRAM = 3
+GAUGEHISTOGRAM = 4
+SUMMARY = 5
+INFO = 6
+STATESET = 7
+
+#: Data-model type names (``Metric.type``) to MetricMetadata.MetricType.
+METRIC_TYPE_BY_NAME: Dict[str, int] = {
+    "unknown": UNKNOWN, "untyped": UNKNOWN, "counter": COUNTER, "gauge": GAUGE,
+    "histogram": HISTOGRAM, "gaugehistogram": GAUGEHISTOGRAM, "summary": SUMMARY,
+    "info": INFO, "stateset": STATESET,
+}
+
+# Histogram.ResetHint
+RESET_HINT_UNKNOWN = 0
+RESET_HINT_YES = 1
+RESET_HINT_NO = 2
+RESET_HINT_GAUGE = 3
+
+#: Prometheus staleness marker: a NaN with this exact bit pattern.
+STALE_NAN_BITS = 0x7FF0000000000002
+STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", STALE_NAN_BITS))[0]
+
+_DOUBLE = struct.Struct("<d")
+_pack_double = _DOUBLE.pack
+_unpack_double_from = _DOUBLE.unpack_from
+_SMALL: List[bytes] = [bytes((i,)) for i in range(128)]
+
+
+# ---------------------------------------------------------------------------
+# Plain-value messages
+# ---------------------------------------------------------------------------
+
+class Label(NamedTuple):
+    name: str
+    value: str
+
+
+class Sample(NamedTuple):
+    value: float
+    timestamp: int  # ms since the epoch
+
+
+class Exemplar(NamedTuple):
+    labels: Sequence[Tuple[str, str]]
+    value: float
+    timestamp: int  # ms
+
+
+class Histogram(NamedTuple):
+    """A native histogram sample.  Integer histograms give deltas, float ones absolute counts.
+
+    ``count_value``/``zero_count`` travel in the ``*_float`` oneof members when ``is_float`` is set.
+    """
+
+    count_value: float
+    sum_value: float
+    schema: int
+    zero_threshold: float
+    zero_count: float
+    timestamp: int  # ms
+    negative_spans: Sequence[Tuple[int, int]] = ()
+    negative_deltas: Sequence[int] = ()
+    negative_counts: Sequence[float] = ()
+    positive_spans: Sequence[Tuple[int, int]] = ()
+    positive_deltas: Sequence[int] = ()
+    positive_counts: Sequence[float] = ()
+    reset_hint: int = RESET_HINT_UNKNOWN
+    is_float: bool = False
+
+
+class TimeSeries(NamedTuple):
+    labels: Sequence[Tuple[str, str]]  # sorted by name, ``__name__`` included
+    samples: Sequence[Sample] = ()
+    exemplars: Sequence[Exemplar] = ()
+    histograms: Sequence[Histogram] = ()
+
+
+class MetricMetadata(NamedTuple):
+    type: int
+    metric_family_name: str
+    help: str = ""
+    unit: str = ""
+
+
+class WriteRequest(NamedTuple):
+    timeseries: Sequence[TimeSeries] = ()
+    metadata: Sequence[MetricMetadata] = ()
+
+
+# ---------------------------------------------------------------------------
+# Encoding building blocks
+# ---------------------------------------------------------------------------
+
+def _ld(tag: bytes, payload: bytes) -> bytes:
+    n = len(payload)
+    if n < 0x80:
+        return tag + _SMALL[n] + payload
+    return tag + encode_varint(n) + payload
+
+
+def label_record(name: str, value: str, tag: bytes = b"\x0a") -> bytes:
+    """One ``Label`` sub-message record (``tag ‖ len ‖ 0a name 12 value``)."""
+    nb = name.encode("utf-8")
+    vb = value.encode("utf-8")
+    ln = len(nb)
+    lv = len(vb)
+    if ln < 0x80 and lv < 0x80 and ln + lv < 0x7C:
+        return tag + _SMALL[ln + lv + 4] + b"\x0a" + _SMALL[ln] + nb + b"\x12" + _SMALL[lv] + vb
+    return _ld(tag, _ld(b"\x0a", nb) + _ld(b"\x12", vb))
+
+
+class LabelCache(Dict[Tuple[str, str], bytes]):
+    """``(name, value) -> encoded Label record`` (tag ``0a``), filled on first use.
+
+    Empty values map to ``b""``: remote write forbids empty label values and Prometheus
+    drops them on ingestion, so they are simply left out.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, key: Tuple[str, str]) -> bytes:
+        name, value = key
+        rec = label_record(name, value) if value else b""
+        self[key] = rec
+        return rec
+
+
+def labels_record(labels: Iterable[Tuple[str, str]]) -> bytes:
+    """Encode label pairs, sorted by name, empty values left out."""
+    return b"".join(label_record(n, v) for n, v in sorted(labels) if v)
+
+
+def sample_record(value: float, timestamp_ms: int) -> bytes:
+    """One ``Sample`` record (tag ``12``)."""
+    body = b"\x09" + _pack_double(value) + b"\x10" + encode_varint(timestamp_ms)
+    return b"\x12" + _SMALL[len(body)] + body  # at most 1 + 8 + 1 + 10 bytes
+
+
+def exemplar_record(labels: Iterable[Tuple[str, str]], value: float, timestamp_ms: int) -> bytes:
+    """One ``Exemplar`` record (tag ``1a``)."""
+    body = labels_record(labels) + b"\x11" + _pack_double(value)
+    if timestamp_ms:
+        body += b"\x18" + encode_varint(timestamp_ms)
+    return _ld(b"\x1a", body)
+
+
+def _spans(out: bytearray, tag: int, spans: Sequence[Tuple[int, int]]) -> None:
+    for off, length in spans:
+        body = bytearray(b"\x08")
+        write_varint(body, zigzag_encode(off))
+        body.append(0x10)
+        write_varint(body, length)
+        out.append(tag)
+        out.append(len(body))
+        out += body
+
+
+def _packed_sint(out: bytearray, tag: int, values: Sequence[int]) -> None:
+    if not values:
+        return
+    body = bytearray()
+    for v in values:
+        write_varint(body, (v << 1) if v >= 0 else ((-v) << 1) - 1)
+    out.append(tag)
+    write_varint(out, len(body))
+    out += body
+
+
+def _packed_doubles(out: bytearray, tag: int, values: Sequence[float]) -> None:
+    if not values:
+        return
+    out.append(tag)
+    write_varint(out, 8 * len(values))
+    out += struct.pack(f"<{len(values)}d", *values)
+
+
+def histogram_record(h: Histogram) -> bytes:
+    """One native ``Histogram`` record (tag ``22``)."""
+    out = bytearray()
+    if h.is_float:
+        out += b"\x11" + _pack_double(h.count_value)
+    else:
+        out.append(0x08)
+        write_varint(out, int(h.count_value))
+    out += b"\x19" + _pack_double(h.sum_value)
+    if h.schema:
+        out.append(0x20)
+        write_varint(out, zigzag_encode(h.schema))
+    if h.zero_threshold:
+        out += b"\x29" + _pack_double(h.zero_threshold)
+    if h.is_float:
+        out += b"\x39" + _pack_double(h.zero_count)
+    else:
+        out.append(0x30)
+        write_varint(out, int(h.zero_count))
+    _spans(out, 0x42, h.negative_spans)
+    _packed_sint(out, 0x4A, h.negative_deltas)
+    _packed_doubles(out, 0x52, h.negative_counts)
+    _spans(out, 0x5A, h.positive_spans)
+    _packed_sint(out, 0x62, h.positive_deltas)
+    _packed_doubles(out, 0x6A, h.positive_counts)
+    if h.reset_hint:
+        out.append(0x70)
+        out.append(h.reset_hint)
+    if h.timestamp:
+        out.append(0x78)
+        write_varint(out, h.timestamp)
+    return _ld(b"\x22", bytes(out))
+
+
+def series_record(body: bytes) -> bytes:
+    """Wrap an encoded ``TimeSeries`` body as a ``WriteRequest.timeseries`` record (tag ``0a``)."""
+    n = len(body)
+    return (b"\x0a" + _SMALL[n] if n < 0x80 else b"\x0a" + encode_varint(n)) + body
+
+
+def metadata_record(typ: int, family_name: str, help_: str = "", unit: str = "") -> bytes:
+    """One ``WriteRequest.metadata`` record (tag ``1a``)."""
+    body = b""
+    if typ:
+        body = b"\x08" + _SMALL[typ]
+    body += _ld(b"\x12", family_name.encode("utf-8"))
+    if help_:
+        body += _ld(b"\x22", help_.encode("utf-8"))
+    if unit:
+        body += _ld(b"\x2a", unit.encode("utf-8"))
+    return _ld(b"\x1a", body)
+
+
+def encode_timeseries(ts: TimeSeries) -> bytes:
+    """Encode one ``TimeSeries`` message body (labels are written in the order given)."""
+    parts = [label_record(n, v) for n, v in ts.labels]
+    parts.extend(sample_record(s.value, s.timestamp) for s in ts.samples)
+    parts.extend(exemplar_record(e.labels, e.value, e.timestamp) for e in ts.exemplars)
+    parts.extend(histogram_record(h) for h in ts.histograms)
+    return b"".join(parts)
+
+
+def encode_write_request(req: WriteRequest) -> bytes:
+    """Encode a ``WriteRequest`` (not compressed)."""
+    parts = [series_record(encode_timeseries(ts)) for ts in req.timeseries]
+    parts.extend(metadata_record(m.type, m.metric_family_name, m.help, m.unit) for m in req.metadata)
+    return b"".join(parts)
+
+
+# ---------------------------------------------------------------------------
+# Decoder (tests, debugging, receivers)
+# ---------------------------------------------------------------------------
+
+def _d(v: FieldValue) -> float:
+    if not isinstance(v, bytes) or len(v) != 8:
+        raise DecodeError("expected a double")
+    return float(_unpack_double_from(v, 0)[0])
+
+
+def _s(v: FieldValue) -> str:
+    if not isinstance(v, bytes):
+        raise DecodeError("expected a string")
+    try:
+        return v.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DecodeError(f"invalid UTF-8: {e}") from None
+
+
+def _b(v: FieldValue) -> bytes:
+    if not isinstance(v, bytes):
+        raise DecodeError("expected a length-delimited field")
+    return v
+
+
+def _i(v: FieldValue) -> int:
+    if not isinstance(v, int):
+        raise DecodeError("expected a varint")
+    return v
+
+
+def _decode_label(data: bytes) -> Tuple[str, str]:
+    n = v = ""
+    for f, _, x in iter_fields(data):
+        if f == 1:
+            n = _s(x)
+        elif f == 2:
+            v = _s(x)
+    return n, v
+
+
+def _decode_sample(data: bytes) -> Sample:
+    value = 0.0
+    ts = 0
+    for f, _, x in iter_fields(data):
+        if f == 1:
+            value = _d(x)
+        elif f == 2:
+            ts = to_int64(_i(x))
+    return Sample(value, ts)
+
+
+def _decode_exemplar(data: bytes) -> Exemplar:
+    labels: List[Tuple[str, str]] = []
+    value = 0.0
+    ts = 0
+    for f, _, x in iter_fields(data):
+        if f == 1:
+            labels.append(_decode_label(_b(x)))
+        elif f == 2:
+            value = _d(x)
+        elif f == 3:
+            ts = to_int64(_i(x))
+    return Exemplar(tuple(labels), value, ts)
+
+
+def _decode_span(data: bytes) -> Tuple[int, int]:
+    off = length = 0
+    for f, _, x in iter_fields(data):
+        if f == 1:
+            off = zigzag_decode(_i(x))
+        elif f == 2:
+            length = _i(x) & 0xFFFFFFFF
+    return off, length
+
+
+def _sints(wt: int, x: FieldValue, out: List[int]) -> None:
+    if wt == 2:
+        out.extend(zigzag_decode(v) for v in decode_packed_varints(_b(x)))
+    else:
+        out.append(zigzag_decode(_i(x)))
+
+
+def _doubles(wt: int, x: FieldValue, out: List[float]) -> None:
+    if wt == 2:
+        out.extend(decode_packed_doubles(_b(x)))
+    else:
+        out.append(_d(x))
+
+
+def _decode_histogram(data: bytes) -> Histogram:
+    count: float = 0
+    total = 0.0
+    schema = 0
+    zt = 0.0
+    zc: float = 0
+    is_float = False
+    nspans: List[Tuple[int, int]] = []
+    pspans: List[Tuple[int, int]] = []
+    ndel: List[int] = []
+    pdel: List[int] = []
+    ncnt: List[float] = []
+    pcnt: List[float] = []
+    hint = 0
+    ts = 0
+    for f, wt, x in iter_fields(data):
+        if f == 1:
+            count = _i(x)
+        elif f == 2:
+            count = _d(x)
+            is_float = True
+        elif f == 3:
+            total = _d(x)
+        elif f == 4:
+            schema = zigzag_decode(_i(x))
+        elif f == 5:
+            zt = _d(x)
+        elif f == 6:
+            zc = _i(x)
+        elif f == 7:
+            zc = _d(x)
+            is_float = True
+        elif f == 8:
+            nspans.append(_decode_span(_b(x)))
+        elif f == 9:
+            _sints(wt, x, ndel)
+        elif f == 10:
+            _doubles(wt, x, ncnt)
+        elif f == 11:
+            pspans.append(_decode_span(_b(x)))
+        elif f == 12:
+            _sints(wt, x, pdel)
+        elif f == 13:
+            _doubles(wt, x, pcnt)
+        elif f == 14:
+            hint = _i(x)
+        elif f == 15:
+            ts = to_int64(_i(x))
+    return Histogram(count, total, schema, zt, zc, ts, tuple(nspans), tuple(ndel), tuple(ncnt),
+                     tuple(pspans), tuple(pdel), tuple(pcnt), hint, is_float)
+
+
+def _decode_timeseries(data: bytes) -> TimeSeries:
+    labels: List[Tuple[str, str]] = []
+    samples: List[Sample] = []
+    exemplars: List[Exemplar] = []
+    histograms: List[Histogram] = []
+    for f, _, x in iter_fields(data):
+        if f == 1:
+            labels.append(_decode_label(_b(x)))
+        elif f == 2:
+            samples.append(_decode_sample(_b(x)))
+        elif f == 3:
+            exemplars.append(_decode_exemplar(_b(x)))
+        elif f == 4:
+            histograms.append(_decode_histogram(_b(x)))
+    return TimeSeries(tuple(labels), tuple(samples), tuple(exemplars), tuple(histograms))
+
+
+def _decode_metadata(data: bytes) -> MetricMetadata:
+    typ = 0
+    name = help_ = unit = ""
+    for f, _, x in iter_fields(data):
+        if f == 1:
+            typ = _i(x)
+        elif f == 2:
+            name = _s(x)
+        elif f == 4:
+            help_ = _s(x)
+        elif f == 5:
+            unit = _s(x)
+    return MetricMetadata(typ, name, help_, unit)
+
+
+def decode_write_request(data: bytes) -> WriteRequest:
+    """Decode an (uncompressed) ``WriteRequest``."""
+    series: List[TimeSeries] = []
+    metadata: List[MetricMetadata] = []
+    for f, _, x in iter_fields(bytes(data)):
+        if f == 1:
+            series.append(_decode_timeseries(_b(x)))
+        elif f == 3:
+            metadata.append(_decode_metadata(_b(x)))
+    return WriteRequest(tuple(series), tuple(metadata))
+

@@ -112,3 +112,13 @@ def pb_families(draw: Any) -> Any:
                                     native=native, created=created, timestamp_ms=ts))
     unit = draw(st.sampled_from(["", "seconds", "bytes"]))
     return PBFamily(draw(st.text(min_size=1, max_size=20)), draw(st.text(max_size=30)), typ, metrics, unit)
+
+
+# Byte strings with plenty of repetition (and anchor bytes), for compressors.
+_fragments = st.lists(st.binary(min_size=1, max_size=40) | st.sampled_from(
+    [b"\n", b"\x0a\x08__name__", b"\x12\x04node", b" ", b'"', b"aaaaaaaaaaaaaaaa"]), min_size=1, max_size=8)
+compressible_bytes = st.one_of(
+    st.binary(max_size=2000),
+    st.tuples(_fragments, st.lists(st.integers(0, 7), max_size=200)).map(
+        lambda t: b"".join(t[0][i % len(t[0])] for i in t[1])),
+)

@@ -1,0 +1,338 @@
+"""Snappy *block* format (google/snappy ``format_description.txt``), dependency-free.
+
+Remote write bodies are snappy block-compressed (not the framed ``sNaPpY`` stream).
+
+* :func:`compress` / :func:`decompress` use ``cramjam`` when it is installed (optional extra
+  ``prometheus-client[snappy]``), else the pure-Python codec below.
+* :func:`compress_py` is a pure-Python compressor that is fast because it never loops over
+  bytes in Python: match candidates are only looked for at *content-defined anchors* (positions
+  of a few byte values, found with ``re`` at C speed; for protobuf these are the field tags
+  that start label/sample records), keyed by the following ``_KEY`` bytes in a dict, and
+  matches are extended with galloping slice comparisons (``memcmp``).  On protobuf remote-write
+  payloads this finds most of the repetition (label names and values) at a fraction of the
+  cost of a byte-by-byte matcher.  Data without anchors is emitted as literals (still valid).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional
+
+__all__ = [
+    "SnappyError", "compress", "decompress", "compress_py", "decompress_py", "compress_literal",
+    "uncompressed_length", "HAVE_CRAMJAM", "BlockWriter",
+]
+
+_cramjam_snappy: Any
+try:  # pragma: no cover - depends on the environment
+    from cramjam import snappy as _cramjam_snappy
+    HAVE_CRAMJAM = True
+except Exception:  # pragma: no cover
+    _cramjam_snappy = None
+    HAVE_CRAMJAM = False
+
+
+class SnappyError(ValueError):
+    """Corrupt or truncated snappy block data."""
+
+
+_MAX_LEN = 0xFFFFFFFF
+_KEY = 6  # bytes hashed at each anchor (minimum match length found)
+# Anchors: protobuf LEN tags of fields 1..4 (0a 12 1a 22), LF, space, '"', ',' and '{'.
+_DEFAULT_ANCHORS = re.compile(rb"[\x0a\x12\x1a\x22\x20\x2c\x7b]")
+# Runs of one byte, looked for only inside long literal stretches.
+_RUNS = re.compile(rb"(.)\1{15,}", re.DOTALL)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _literal(out: List[bytes], data: bytes, start: int, end: int) -> None:
+    """Append literal elements for ``data[start:end]`` (chunks of at most 65536 bytes)."""
+    while start < end:
+        n = end - start
+        if n > 65536:
+            n = 65536
+        m = n - 1
+        if m < 60:
+            out.append(bytes((m << 2,)))
+        elif m < 0x100:
+            out.append(bytes((0xF0, m)))
+        else:
+            out.append(bytes((0xF4, m & 0xFF, m >> 8)))
+        out.append(data[start:start + n])
+        start += n
+
+
+def _copy(out: List[bytes], offset: int, length: int) -> None:
+    """Append copy elements (``offset`` >= 1, ``length`` >= 4)."""
+    if offset < 65536:
+        while length >= 68:
+            out.append(bytes((0xFE, offset & 0xFF, offset >> 8)))  # len 64, 2-byte offset
+            length -= 64
+        if length > 64:
+            out.append(bytes((0xEE, offset & 0xFF, offset >> 8)))  # len 60
+            length -= 60
+        if length < 12 and offset < 2048:
+            out.append(bytes((((offset >> 8) << 5) | ((length - 4) << 2) | 1, offset & 0xFF)))
+        else:
+            out.append(bytes((((length - 1) << 2) | 2, offset & 0xFF, offset >> 8)))
+    else:
+        ob = offset.to_bytes(4, "little")
+        while length > 0:
+            n = 64 if length > 64 else length
+            out.append(bytes((((n - 1) << 2) | 3,)) + ob)
+            length -= n
+
+
+def compress_literal(data: bytes) -> bytes:
+    """Valid snappy block holding only literals (no compression, very fast)."""
+    data = bytes(data)
+    if len(data) > _MAX_LEN:
+        raise ValueError("snappy input larger than 4 GiB - 1")
+    out = [_varint(len(data))]
+    _literal(out, data, 0, len(data))
+    return b"".join(out)
+
+
+def compress_py(data: bytes, anchors: Optional[re.Pattern[bytes]] = None) -> bytes:
+    """Pure-Python snappy block compressor (anchor-keyed greedy matcher, see module doc)."""
+    data = bytes(data)
+    n = len(data)
+    if n > _MAX_LEN:
+        raise ValueError("snappy input larger than 4 GiB - 1")
+    out: List[bytes] = [_varint(n)]
+    pat = anchors if anchors is not None else _DEFAULT_ANCHORS
+    table: dict[bytes, int] = {}
+    get = table.get
+    lit = 0  # start of pending literal
+    limit = n - _KEY
+    key_len = _KEY
+    from_bytes = int.from_bytes
+    for mo in pat.finditer(data):
+        p = mo.start()
+        if p < lit:
+            continue
+        if p > limit:
+            break
+        key = data[p:p + key_len]
+        q = get(key)
+        table[key] = p
+        if q is None:
+            continue
+        # extend forward: compare 32-byte windows as ints, the lowest differing bit gives
+        # the first mismatching byte
+        m = key_len
+        while True:
+            e = p + m + 32
+            if e > n:
+                e = n
+            x = from_bytes(data[q + m:q + m + e - p - m], "little") ^ from_bytes(data[p + m:e], "little")
+            if x:
+                m += ((x & -x).bit_length() - 1) >> 3
+                break
+            m = e - p
+            if e == n:
+                break
+        # extend backward into the pending literal, same trick with big-endian ints
+        b = 0
+        maxb = p - lit
+        if maxb > q:
+            maxb = q
+        while b < maxb:
+            w = maxb - b
+            if w > 16:
+                w = 16
+            x = from_bytes(data[q - b - w:q - b], "big") ^ from_bytes(data[p - b - w:p - b], "big")
+            if x:
+                b += ((x & -x).bit_length() - 1) >> 3
+                break
+            b += w
+        p -= b
+        m += b
+        if p > lit:
+            _literal_runs(out, data, lit, p)
+        _copy(out, p - (q - b), m)
+        lit = p + m
+    if lit < n:
+        _literal_runs(out, data, lit, n)
+    return b"".join(out)
+
+
+def _literal_runs(out: List[bytes], data: bytes, start: int, end: int) -> None:
+    """Like :func:`_literal`, but long runs of one byte become self-overlapping copies."""
+    if end - start >= 32:
+        for mo in _RUNS.finditer(data, start, end):
+            p = mo.start()
+            _literal(out, data, start, p + 1)
+            _copy(out, 1, mo.end() - p - 1)
+            start = mo.end()
+    _literal(out, data, start, end)
+
+
+class BlockWriter:
+    """Build a snappy block incrementally from segments, for structure-aware encoders.
+
+    :meth:`write` appends bytes as literal data.  :meth:`write_repeat` appends bytes that are
+    likely to have been written before (e.g. an encoded label pair): if the same bytes were
+    written within the last 64 KiB they become a copy element, with no scanning at all.
+    Consecutive literal data is merged into one literal element.
+    """
+
+    __slots__ = ("_out", "_lit", "_pos", "_lit_start", "_seen")
+
+    def __init__(self) -> None:
+        self._out: List[bytes] = []
+        self._lit: List[bytes] = []
+        self._pos = 0  # uncompressed bytes written so far
+        self._lit_start = 0
+        self._seen: Dict[bytes, int] = {}
+
+    def write(self, b: bytes) -> None:
+        self._lit.append(b)
+        self._pos += len(b)
+
+    def write_repeat(self, b: bytes) -> None:
+        pos = self._pos
+        prev = self._seen.get(b)
+        self._seen[b] = pos
+        n = len(b)
+        if prev is None or n < 4 or pos - prev > 0xFFFF:
+            self._lit.append(b)
+            self._pos = pos + n
+            return
+        out = self._out
+        if self._lit:
+            lit = b"".join(self._lit)
+            self._lit = []
+            _literal(out, lit, 0, len(lit))
+        off = pos - prev
+        if n <= 64:
+            if n < 12 and off < 2048:
+                out.append(bytes((((off >> 8) << 5) | ((n - 4) << 2) | 1, off & 0xFF)))
+            else:
+                out.append(bytes((((n - 1) << 2) | 2, off & 0xFF, off >> 8)))
+        else:
+            _copy(out, off, n)
+        self._pos = pos + n
+
+    def __len__(self) -> int:
+        return self._pos
+
+    def getvalue(self) -> bytes:
+        """The finished block (the writer may be used further)."""
+        if self._pos > _MAX_LEN:
+            raise ValueError("snappy input larger than 4 GiB - 1")
+        if self._lit:
+            lit = b"".join(self._lit)
+            self._lit = []
+            _literal(self._out, lit, 0, len(lit))
+        return _varint(self._pos) + b"".join(self._out)
+
+
+def uncompressed_length(data: bytes) -> int:
+    """Read the preamble of a snappy block."""
+    result = shift = 0
+    for i in range(min(len(data), 5)):
+        b = data[i]
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            if result > _MAX_LEN:
+                break
+            return result
+        shift += 7
+    raise SnappyError("invalid snappy length preamble")
+
+
+def decompress_py(data: bytes, max_length: int = _MAX_LEN) -> bytes:
+    """Pure-Python snappy block decompressor.  Raises :class:`SnappyError` on bad input."""
+    data = bytes(data)
+    total = uncompressed_length(data)
+    if total > max_length:
+        raise SnappyError(f"snappy block declares {total} bytes, more than the limit {max_length}")
+    pos = 1
+    while data[pos - 1] & 0x80:
+        pos += 1
+    n = len(data)
+    out = bytearray()
+    olen = 0
+    try:
+        while pos < n:
+            tag = data[pos]
+            kind = tag & 3
+            if kind == 0:
+                m = tag >> 2
+                if m < 60:
+                    pos += 1
+                else:
+                    k = m - 59
+                    m = int.from_bytes(data[pos + 1:pos + 1 + k], "little")
+                    if pos + 1 + k > n:
+                        raise SnappyError("truncated literal length")
+                    pos += 1 + k
+                m += 1
+                if pos + m > n:
+                    raise SnappyError("truncated literal")
+                out += data[pos:pos + m]
+                pos += m
+                olen += m
+                if olen > total:
+                    raise SnappyError("output exceeds declared length")
+                continue
+            if kind == 1:
+                length = ((tag >> 2) & 7) + 4
+                offset = ((tag >> 5) << 8) | data[pos + 1]
+                pos += 2
+            elif kind == 2:
+                length = (tag >> 2) + 1
+                if pos + 3 > n:
+                    raise SnappyError("truncated copy")
+                offset = data[pos + 1] | (data[pos + 2] << 8)
+                pos += 3
+            else:
+                length = (tag >> 2) + 1
+                if pos + 5 > n:
+                    raise SnappyError("truncated copy")
+                offset = int.from_bytes(data[pos + 1:pos + 5], "little")
+                pos += 5
+            if offset == 0 or offset > olen:
+                raise SnappyError("invalid copy offset")
+            if olen + length > total:
+                raise SnappyError("output exceeds declared length")
+            start = olen - offset
+            if offset >= length:
+                out += out[start:start + length]
+            else:
+                chunk = out[start:]
+                out += (chunk * (length // offset + 1))[:length]
+            olen += length
+    except IndexError:
+        raise SnappyError("truncated snappy block") from None
+    if olen != total:
+        raise SnappyError(f"snappy block decoded to {olen} bytes, preamble says {total}")
+    return bytes(out)
+
+
+def compress(data: bytes) -> bytes:
+    """Snappy block-compress ``data`` (cramjam if installed, else :func:`compress_py`)."""
+    if _cramjam_snappy is not None:
+        return bytes(_cramjam_snappy.compress_raw(bytes(data)))
+    return compress_py(data)
+
+
+def decompress(data: bytes, max_length: int = _MAX_LEN) -> bytes:
+    """Decompress a snappy block (cramjam if installed, else :func:`decompress_py`)."""
+    if _cramjam_snappy is not None:
+        if uncompressed_length(data) > max_length:
+            raise SnappyError(f"snappy block declares more than the limit {max_length} bytes")
+        try:
+            return bytes(_cramjam_snappy.decompress_raw(bytes(data)))
+        except Exception as e:
+            raise SnappyError(str(e)) from None
+    return decompress_py(data, max_length)

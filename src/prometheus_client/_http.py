@@ -1,0 +1,506 @@
+"""Serving metrics over HTTP: the WSGI app, the threaded built-in server and MetricsHandler.
+
+The response body and headers come from ``prometheus_client.exposition._bake_output`` (looked
+up on that module at call time, so callers can patch it). This module only does transport:
+
+* ``make_wsgi_app``: OPTIONS / 405 / ``/favicon.ico`` handling around ``_bake_output``.
+* ``ThreadingWSGIServer``: one daemon thread per connection; ``server_close()`` also wakes up
+  idle keep-alive connections so their threads end and the port is freed.
+* ``start_wsgi_server`` / ``start_http_server``: serve ``make_wsgi_app`` with a small, strict
+  HTTP/1.1 request handler (keep-alive, bounded request line and headers, a socket timeout so
+  a client that never finishes its request is dropped, TLS handshake in the connection's own
+  thread so a stalled TLS client cannot block ``accept``).
+* ``MetricsHandler``: a ``BaseHTTPRequestHandler`` for people embedding it in their own server.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import socket
+import ssl
+import sys
+import threading
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler
+from socketserver import StreamRequestHandler, ThreadingMixIn
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Type
+from urllib.parse import parse_qs, unquote, urlsplit
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from .registry import REGISTRY, Collector
+
+__all__ = [
+    "MetricsHandler",
+    "ThreadingWSGIServer",
+    "make_wsgi_app",
+    "start_http_server",
+    "start_wsgi_server",
+]
+
+_log = logging.getLogger("prometheus_client")
+
+_ALLOW = ("Allow", "OPTIONS,GET")
+
+# Limits of the built-in server's request parser.
+_MAX_REQUEST_LINE = 8192
+_MAX_HEADER_LINE = 8192
+_MAX_HEADERS = 100
+_MAX_HEADER_BYTES = 65536
+_MAX_BODY = 1 << 20
+# Seconds a connection may stay silent (while sending its request, or idle between
+# keep-alive requests) before the server drops it.
+_CONNECTION_TIMEOUT = 15.0
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def _bake(
+    registry: Collector,
+    accept: Optional[str],
+    accept_encoding: Optional[str],
+    params: Dict[str, List[str]],
+    disable_compression: bool,
+) -> Tuple[str, List[Tuple[str, str]], bytes]:
+    # Through the module global, so that patching exposition._bake_output takes effect.
+    from . import exposition
+
+    result: Tuple[str, List[Tuple[str, str]], bytes] = exposition._bake_output(
+        registry, accept, accept_encoding, params, disable_compression
+    )
+    return result
+
+
+def make_wsgi_app(registry: Collector = REGISTRY, disable_compression: bool = False) -> WSGIApp:
+    """A WSGI application that serves the metrics of ``registry``.
+
+    GET on any path returns the metrics (content negotiated from ``Accept``, gzip when the
+    client accepts it and ``disable_compression`` is false, ``?name[]=`` filtering); GET
+    ``/favicon.ico`` returns an empty 200; OPTIONS returns the allowed methods; anything else
+    is 405.
+    """
+
+    def prometheus_app(environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method == "OPTIONS":
+            start_response("200 OK", [_ALLOW])
+            return [b""]
+        if method != "GET":
+            start_response("405 Method Not Allowed", [_ALLOW])
+            return [f"# HTTP 405 Method Not Allowed: {method}; use OPTIONS or GET\n".encode()]
+        if environ.get("PATH_INFO") == "/favicon.ico":
+            start_response("200 OK", [])
+            return [b""]
+        query = environ.get("QUERY_STRING", "")
+        params = parse_qs(query) if query else {}
+        status, headers, body = _bake(
+            registry,
+            environ.get("HTTP_ACCEPT"),
+            environ.get("HTTP_ACCEPT_ENCODING"),
+            params,
+            disable_compression,
+        )
+        start_response(status, headers)
+        return [body]
+
+    return prometheus_app
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """A ``WSGIServer`` that handles each connection in its own daemon thread.
+
+    Open connections are tracked so that ``server_close()`` can wake up the ones idling in a
+    keep-alive wait: their threads end promptly and nothing keeps the port busy.
+    """
+
+    daemon_threads = True
+    # Room for bursts of new connections (many scrapers, load tools).
+    request_queue_size = 128
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._conn_lock = threading.Lock()
+        self._conns: Set[socket.socket] = set()
+        self._closing = False
+        super().__init__(*args, **kwargs)
+
+    def _track(self, sock: socket.socket) -> bool:
+        with self._conn_lock:
+            if self._closing:
+                return False
+            self._conns.add(sock)
+            return True
+
+    def _untrack(self, sock: socket.socket) -> None:
+        with self._conn_lock:
+            self._conns.discard(sock)
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._conn_lock:
+            self._closing = True
+            conns = list(self._conns)
+        for sock in conns:
+            try:
+                # Ends a pending read (EOF); a response being written still completes.
+                sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+
+
+class _SilentWSGIRequestHandler(WSGIRequestHandler):
+    """wsgiref's handler without the access log (for users' own ``make_server`` calls)."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _HTTPError(Exception):
+    def __init__(self, status: str, close: bool = True) -> None:
+        super().__init__(status)
+        self.status = status
+        self.close = close
+
+
+_SERVER_HEADER = "WSGIServer/0.2 CPython/" + sys.version.split()[0]
+
+
+class _WSGIConnectionHandler(StreamRequestHandler):
+    """A small, strict HTTP/1.1 server side for one connection, calling a WSGI app.
+
+    Keep-alive (HTTP/1.1 by default, HTTP/1.0 on request), bounded request line / header
+    sizes (414 / 431), 400 for malformed requests, a socket timeout for silent clients, HEAD
+    responses without a body.
+    """
+
+    timeout = _CONNECTION_TIMEOUT
+    rbufsize = 65536
+    server: ThreadingWSGIServer
+
+    def setup(self) -> None:
+        sock: socket.socket = self.request
+        sock.settimeout(self.timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        ctx: Optional[ssl.SSLContext] = getattr(self.server, "_prom_ssl_context", None)
+        self._tls = ctx is not None
+        self._raw_sock = sock
+        self._tracked = self.server._track(sock) if hasattr(self.server, "_track") else False
+        if ctx is not None:
+            # Handshake here, in the connection's thread, under the socket timeout.
+            self.request = ctx.wrap_socket(sock, server_side=True)
+        self.connection = self.request
+        self.rfile = self.connection.makefile("rb", self.rbufsize)
+        self.wfile = self.connection.makefile("wb", 0)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            if self._tracked:
+                self.server._untrack(self._raw_sock)
+
+    def handle(self) -> None:
+        try:
+            while self._handle_one():
+                pass
+        except (OSError, ValueError):
+            # Timeouts, resets, TLS errors, a closed file: just drop the connection.
+            pass
+
+    def _send_error(self, status: str) -> None:
+        body = f"{status}\n".encode()
+        head = (
+            f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode("latin-1")
+        self.wfile.write(head + body)
+
+    def _read_line(self, limit: int, status: str) -> bytes:
+        line = self.rfile.readline(limit + 1)
+        if len(line) > limit:
+            raise _HTTPError(status)
+        return line
+
+    def _handle_one(self) -> bool:
+        line = self.rfile.readline(_MAX_REQUEST_LINE + 1)
+        if line in (b"\r\n", b"\n"):  # one empty line before a request is tolerated
+            line = self.rfile.readline(_MAX_REQUEST_LINE + 1)
+        if not line:
+            return False
+        try:
+            return self._serve(line)
+        except _HTTPError as exc:
+            self._send_error(exc.status)
+            return False
+
+    def _serve(self, line: bytes) -> bool:
+        if len(line) > _MAX_REQUEST_LINE:
+            raise _HTTPError("414 URI Too Long")
+        if not line.endswith(b"\n"):
+            raise _HTTPError("400 Bad Request")
+        parts = line.decode("latin-1").rstrip("\r\n").split(" ")
+        if len(parts) != 3 or not parts[0] or not parts[1]:
+            raise _HTTPError("400 Bad Request")
+        method, target, version = parts
+        if version == "HTTP/1.1":
+            keep_alive = True
+        elif version == "HTTP/1.0":
+            keep_alive = False
+        elif version.startswith("HTTP/"):
+            raise _HTTPError("505 HTTP Version Not Supported")
+        else:
+            raise _HTTPError("400 Bad Request")
+
+        headers: Dict[str, str] = {}
+        total = 0
+        count = 0
+        while True:
+            hline = self._read_line(_MAX_HEADER_LINE, "431 Request Header Fields Too Large")
+            if not hline.endswith(b"\n"):
+                # EOF in the middle of the headers.
+                raise OSError("connection closed while reading headers")
+            if hline in (b"\r\n", b"\n"):
+                break
+            total += len(hline)
+            count += 1
+            if total > _MAX_HEADER_BYTES or count > _MAX_HEADERS:
+                raise _HTTPError("431 Request Header Fields Too Large")
+            if hline[:1] in (b" ", b"\t"):  # obsolete line folding
+                raise _HTTPError("400 Bad Request")
+            name, sep, value = hline.decode("latin-1").partition(":")
+            name = name.lower()
+            if not sep or not name or name != name.strip() or " " in name:
+                raise _HTTPError("400 Bad Request")
+            value = value.strip()
+            if name in headers:
+                headers[name] = headers[name] + "," + value
+            else:
+                headers[name] = value
+
+        conn = headers.get("connection", "").lower()
+        if "close" in conn:
+            keep_alive = False
+        elif "keep-alive" in conn:
+            keep_alive = True
+
+        if "transfer-encoding" in headers:
+            raise _HTTPError("501 Not Implemented")
+        body = b""
+        clen = headers.get("content-length")
+        if clen is not None:
+            if not clen.isdigit():
+                raise _HTTPError("400 Bad Request")
+            n = int(clen)
+            if n > _MAX_BODY:
+                raise _HTTPError("413 Content Too Large")
+            if n:
+                if headers.get("expect", "").lower() == "100-continue":
+                    self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                body = self.rfile.read(n)
+                if len(body) != n:
+                    return False
+
+        if target.startswith(("http://", "https://")):
+            split = urlsplit(target)
+            path, query = split.path or "/", split.query
+        else:
+            path, _, query = target.partition("?")
+        environ: Dict[str, Any] = {
+            "REQUEST_METHOD": method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote(path, "latin-1"),
+            "QUERY_STRING": query,
+            "SERVER_PROTOCOL": version,
+            "SERVER_NAME": self.server.server_name,
+            "SERVER_PORT": str(self.server.server_port),
+            "REMOTE_ADDR": self.client_address[0] if self.client_address else "",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "https" if self._tls else "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for name, value in headers.items():
+            if name == "content-type":
+                environ["CONTENT_TYPE"] = value
+            elif name == "content-length":
+                environ["CONTENT_LENGTH"] = value
+            else:
+                environ["HTTP_" + name.upper().replace("-", "_")] = value
+
+        response: List[Any] = []
+
+        def start_response(status: str, response_headers: List[Tuple[str, str]], exc_info: Any = None) -> Any:
+            if exc_info is not None and response:
+                raise exc_info[1].with_traceback(exc_info[2])
+            response[:] = [status, response_headers]
+            return lambda data: chunks.append(data)
+
+        chunks: List[bytes] = []
+        try:
+            app = self.server.get_app()
+            if app is None:
+                raise RuntimeError("no WSGI application set on the server")
+            result = app(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception:
+            _log.exception("Error serving %s %s", method, target)
+            raise _HTTPError("500 Internal Server Error") from None
+        if not response:
+            raise _HTTPError("500 Internal Server Error")
+        status, response_headers = response
+        payload = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+        out = [f"HTTP/1.1 {status}\r\n"]
+        has_length = False
+        for hname, hvalue in response_headers:
+            if hname.lower() == "content-length":
+                has_length = True
+            out.append(f"{hname}: {hvalue}\r\n")
+        if not has_length:
+            out.append(f"Content-Length: {len(payload)}\r\n")
+        out.append(f"Date: {formatdate(usegmt=True)}\r\nServer: {_SERVER_HEADER}\r\n")
+        if not keep_alive:
+            out.append("Connection: close\r\n")
+        elif version == "HTTP/1.0":
+            out.append("Connection: keep-alive\r\n")
+        out.append("\r\n")
+        head = "".join(out).encode("latin-1")
+        if method == "HEAD":
+            payload = b""
+        self.wfile.write(head + payload if len(payload) < 262144 else head)
+        if len(payload) >= 262144:
+            self.wfile.write(payload)
+        return keep_alive
+
+
+def _get_best_family(address: Optional[str], port: int) -> Tuple[socket.AddressFamily, str]:
+    infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, _, _, _, sockaddr = next(iter(infos))
+    return family, str(sockaddr[0])
+
+
+def _build_ssl_context(
+    certfile: str,
+    keyfile: str,
+    protocol: int,
+    cafile: Optional[str],
+    capath: Optional[str],
+    client_auth_required: bool,
+    tls_min_version: Optional[ssl.TLSVersion],
+    tls_max_version: Optional[ssl.TLSVersion],
+) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(protocol)
+    if cafile is not None or capath is not None:
+        try:
+            ctx.load_verify_locations(cafile, capath)
+        except OSError as exc:
+            raise exc.__class__(
+                f"Cannot load CA certificate chain from file {cafile!r} or directory {capath!r}: {exc}"
+            ) from exc
+    else:
+        try:
+            ctx.load_default_certs(purpose=ssl.Purpose.CLIENT_AUTH)
+        except OSError as exc:
+            raise exc.__class__(f"Cannot load default CA certificate chain: {exc}") from exc
+    if client_auth_required:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    try:
+        ctx.load_cert_chain(certfile=certfile, keyfile=keyfile)
+    except OSError as exc:
+        raise exc.__class__(
+            f"Cannot load server certificate file {certfile!r} or its private key file {keyfile!r}: {exc}"
+        ) from exc
+    if tls_min_version is not None:
+        ctx.minimum_version = tls_min_version
+    if tls_max_version is not None:
+        ctx.maximum_version = tls_max_version
+    return ctx
+
+
+def start_wsgi_server(
+    port: int,
+    addr: str = "0.0.0.0",
+    registry: Collector = REGISTRY,
+    certfile: Optional[str] = None,
+    keyfile: Optional[str] = None,
+    client_cafile: Optional[str] = None,
+    client_capath: Optional[str] = None,
+    protocol: int = ssl.PROTOCOL_TLS_SERVER,
+    client_auth_required: bool = False,
+    tls_min_version: Optional[ssl.TLSVersion] = None,
+    tls_max_version: Optional[ssl.TLSVersion] = None,
+) -> Tuple[WSGIServer, threading.Thread]:
+    """Serve the metrics of ``registry`` on ``addr:port`` from a daemon thread.
+
+    Returns ``(server, thread)``; stop with ``server.shutdown(); server.server_close();
+    thread.join()``. ``port=0`` picks a free port (``server.server_address[1]``). TLS when both
+    ``certfile`` and ``keyfile`` are given; mutual TLS with ``client_auth_required``.
+    """
+
+    family, resolved = _get_best_family(addr, port)
+
+    class TmpServer(ThreadingWSGIServer):
+        """One server class per call, so the address family is per server."""
+
+    TmpServer.address_family = family
+    ctx: Optional[ssl.SSLContext] = None
+    if certfile and keyfile:
+        ctx = _build_ssl_context(
+            certfile, keyfile, protocol, client_cafile, client_capath,
+            client_auth_required, tls_min_version, tls_max_version,
+        )
+    app = make_wsgi_app(registry)
+    httpd = make_server(resolved, port, app, TmpServer, handler_class=_WSGIConnectionHandler)  # type: ignore[arg-type]
+    httpd._prom_ssl_context = ctx  # type: ignore[attr-defined]
+    t = threading.Thread(target=httpd.serve_forever, name="prometheus-http-server", daemon=True)
+    t.start()
+    return httpd, t
+
+
+start_http_server = start_wsgi_server
+
+
+class MetricsHandler(BaseHTTPRequestHandler):
+    """HTTP handler that serves the metrics of ``registry`` on GET (any path)."""
+
+    registry: Collector = REGISTRY
+    # A client that stops sending mid-request is dropped after this many seconds.
+    timeout = _CONNECTION_TIMEOUT
+
+    def do_GET(self) -> None:
+        registry = self.registry
+        accept = self.headers.get("Accept")
+        accept_encoding = self.headers.get("Accept-Encoding")
+        query = urlsplit(self.path).query
+        params = parse_qs(query) if query else {}
+        try:
+            status, headers, output = _bake(registry, accept, accept_encoding, params, False)
+        except Exception:
+            self.send_error(500, "error generating metric output")
+            raise
+        self.send_response(int(status.split(" ", 1)[0]))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(output)))
+        self.end_headers()
+        self.wfile.write(output)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the per-request access log."""
+
+    @classmethod
+    def factory(cls, registry: Collector) -> Type[MetricsHandler]:
+        """A subclass of this handler bound to ``registry``."""
+        cls_name = str(cls.__name__)
+        return type(cls_name, (cls, object), {"registry": registry})

@@ -1,0 +1,56 @@
+"""A Django class-based view serving metrics."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional
+
+import django.views
+from django.http import HttpRequest, HttpResponse
+
+from .. import registry as _registry_module
+from ..registry import Collector, CollectorRegistry
+
+__all__ = ["PrometheusDjangoView"]
+
+
+def _multiprocess_dir() -> Optional[str]:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+
+
+class PrometheusDjangoView(django.views.View):  # type: ignore[misc]
+    """Serves the metrics on GET (and HEAD); OPTIONS lists the allowed methods.
+
+    ``registry`` defaults to the default registry, or, in multiprocess mode (the environment
+    variable ``PROMETHEUS_MULTIPROC_DIR`` set when this module was imported), to a fresh
+    registry collecting from the multiprocess directory. Use
+    ``PrometheusDjangoView.as_view(registry=my_registry)`` to choose another one.
+    """
+
+    multiprocess_mode: bool = _multiprocess_dir() is not None
+    registry: Optional[Collector] = None
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from .. import exposition
+
+        if self.registry is None:
+            if self.multiprocess_mode:
+                from ..multiprocess import MultiProcessCollector  # type: ignore[import-not-found,unused-ignore]
+
+                self.registry = CollectorRegistry()
+                MultiProcessCollector(self.registry)
+            else:
+                self.registry = _registry_module.REGISTRY
+        # All values of each parameter (so that several ?name[]= select several names).
+        params: Dict[str, List[str]] = {k: request.GET.getlist(k) for k in request.GET.keys()}
+        status, headers, output = exposition._bake_output(
+            self.registry,
+            request.headers.get("Accept"),
+            request.headers.get("Accept-Encoding"),
+            params,
+            False,
+        )
+        return HttpResponse(output, status=int(status.split(" ", 1)[0]), headers=dict(headers))
+
+    def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return HttpResponse(status=200, headers={"Allow": "OPTIONS,GET"})

@@ -21,9 +21,24 @@ def generate_latest(registry: Any = REGISTRY, escaping: str = "underscores") -> 
     return "".join(out).encode()
 
 
-def _todo(*a: Any, **k: Any) -> Any:
-    raise NotImplementedError
-
-
-MetricsHandler = make_wsgi_app = make_asgi_app = start_http_server = start_wsgi_server = _todo
-write_to_textfile = push_to_gateway = pushadd_to_gateway = delete_from_gateway = instance_ip_grouping_key = _todo
+# Transports (serving, pushing, textfile) live in private modules; re-exported here.
+from ._http import (  # noqa: E402
+    MetricsHandler as MetricsHandler,
+    ThreadingWSGIServer as ThreadingWSGIServer,
+    make_wsgi_app as make_wsgi_app,
+    start_http_server as start_http_server,
+    start_wsgi_server as start_wsgi_server,
+)
+from ._push import (  # noqa: E402
+    PushGatewayError as PushGatewayError,
+    basic_auth_handler as basic_auth_handler,
+    default_handler as default_handler,
+    delete_from_gateway as delete_from_gateway,
+    instance_ip_grouping_key as instance_ip_grouping_key,
+    passthrough_redirect_handler as passthrough_redirect_handler,
+    push_to_gateway as push_to_gateway,
+    pushadd_to_gateway as pushadd_to_gateway,
+    tls_auth_handler as tls_auth_handler,
+)
+from ._textfile import write_to_textfile as write_to_textfile  # noqa: E402
+from .asgi import make_asgi_app as make_asgi_app  # noqa: E402

@@ -6,7 +6,7 @@ functions are measured across the awaited call, not just coroutine creation.
 
 from timeit import default_timer
 from types import TracebackType
-from typing import Any, Callable, Optional, Tuple, Type, TypeVar, Union
+from typing import Any, Callable, Literal, Optional, Tuple, Type, TypeVar, Union
 
 from .decorator import decorate
 
@@ -26,7 +26,7 @@ class ExceptionCounter:
         typ: Optional[Type[BaseException]],
         value: Optional[BaseException],
         traceback: Optional[TracebackType],
-    ) -> "bool":
+    ) -> "Literal[False]":
         if isinstance(value, self._exception):
             self._counter.inc()
         return False

@@ -8,7 +8,7 @@ wrapper with the wrapped function's own parameter list instead.
 import inspect
 import itertools
 from contextlib import AbstractContextManager
-from typing import Any, Callable, NamedTuple, Optional, TypeVar
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -16,10 +16,10 @@ getfullargspec = inspect.getfullargspec
 
 
 class ArgSpec(NamedTuple):
-    args: list
+    args: List[str]
     varargs: Optional[str]
     varkw: Optional[str]
-    defaults: Optional[tuple]
+    defaults: Optional[Tuple[Any, ...]]
 
 
 def getargspec(f: Callable[..., Any]) -> ArgSpec:
@@ -81,7 +81,7 @@ def decorate(func: F, caller: Callable[[], "AbstractContextManager[Any]"]) -> F:
         )
     else:
         src = f"def {name}({params}):\n    with _caller_():\n        return _func_({call})\n"
-    namespace: dict = {"_func_": func, "_caller_": caller}
+    namespace: Dict[str, Any] = {"_func_": func, "_caller_": caller}
     code = compile(src, f"<prometheus_client.decorator {next(_counter)}>", "exec")
     exec(code, namespace)
     wrapper = namespace[name]
@@ -104,7 +104,7 @@ def decorator(caller: Callable[..., Any], _func: Optional[Callable[..., Any]] = 
         params, call = _signature_source(func)
         name = func.__name__ if func.__name__.isidentifier() else "_decorated"
         src = f"def {name}({params}):\n    return _caller_(_func_, {call})\n"
-        namespace: dict = {"_func_": func, "_caller_": caller}
+        namespace: Dict[str, Any] = {"_func_": func, "_caller_": caller}
         exec(compile(src, f"<prometheus_client.decorator {next(_counter)}>", "exec"), namespace)
         wrapper = namespace[name]
         wrapper.__defaults__ = func.__defaults__

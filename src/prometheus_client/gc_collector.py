@@ -5,7 +5,7 @@ import platform
 from typing import Iterable
 
 from .metrics_core import CounterMetricFamily, Metric
-from .registry import Collector, CollectorRegistry, REGISTRY
+from .registry import REGISTRY, Collector, CollectorRegistry
 
 
 class GCCollector(Collector):

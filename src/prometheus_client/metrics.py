@@ -12,6 +12,7 @@ import time
 import warnings
 from array import array
 from bisect import bisect_left
+from operator import itemgetter
 from threading import RLock
 from typing import (
     Any,
@@ -30,7 +31,7 @@ from typing import (
 from . import values  # values.ValueClass is looked up at child creation (callers swap it)
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .metrics_core import Metric
-from .registry import Collector, CollectorRegistry, REGISTRY
+from .registry import REGISTRY, Collector, CollectorRegistry
 from .samples import Exemplar, Sample
 from .utils import INF, floatToGoString
 from .validation import (
@@ -100,26 +101,53 @@ class _MissingLabels:
     inc = set = get = set_exemplar = get_exemplar = __getitem__ = __setitem__ = _fail
 
 
+class _Family:
+    """Settings shared by a metric and all its label children."""
+
+    __slots__ = (
+        "name", "documentation", "labelnames", "kwargs", "unit", "original_name", "namespace", "subsystem",
+        "kwkey",
+    )
+
+    def set_labelnames(self, labelnames: Tuple[str, ...]) -> None:
+        self.labelnames = labelnames
+        # labels(**kw) builds its cache key with one C call.
+        if len(labelnames) == 1:
+            only = labelnames[0]
+            self.kwkey: Callable[[Dict[str, object]], Tuple[object, ...]] = lambda kw: (kw[only],)
+        elif labelnames:
+            self.kwkey = itemgetter(*labelnames)
+        else:
+            self.kwkey = lambda kw: ()
+
+
+def _family_attr(field: str) -> Any:
+    def get(self: "MetricWrapperBase") -> Any:
+        return getattr(self._fam, field)
+
+    def set(self: "MetricWrapperBase", value: Any) -> None:
+        setattr(self._fam, field, value)
+
+    return property(get, set, doc=f"The family's {field} (shared with label children).")
+
+
 class MetricWrapperBase(Collector):
     """Base of every metric class: naming, labels, registration and collection."""
 
-    __slots__ = (
-        "__dict__",
-        "__weakref__",
-        "_name",
-        "_documentation",
-        "_labelnames",
-        "_labelvalues",
-        "_kwargs",
-        "_unit",
-        "_original_name",
-        "_namespace",
-        "_subsystem",
-        "_metrics",
-        "_lock",
-    )
+    # Per-series state lives in slots; settings shared by a family and all its
+    # children live once, in ``_fam``. Parents keep ``_metrics``/``_lock`` in __dict__.
+    __slots__ = ("__dict__", "__weakref__", "_labelvalues", "_fam")
     _type: Optional[str] = None
     _reserved_labelnames: Sequence[str] = ()
+
+    _name = _family_attr("name")
+    _documentation = _family_attr("documentation")
+    _labelnames = _family_attr("labelnames")
+    _kwargs = _family_attr("kwargs")
+    _unit = _family_attr("unit")
+    _original_name = _family_attr("original_name")
+    _namespace = _family_attr("namespace")
+    _subsystem = _family_attr("subsystem")
 
     def __init__(
         self: T,
@@ -132,21 +160,22 @@ class MetricWrapperBase(Collector):
         registry: Optional[CollectorRegistry] = REGISTRY,
         _labelvalues: Optional[Sequence[str]] = None,
     ) -> None:
+        self._fam = _Family()
         self._original_name = name
         self._namespace = namespace
         self._subsystem = subsystem
         self._name = _build_full_name(self._type or "", name, namespace, subsystem, unit)
         if isinstance(labelnames, str):
             labelnames = (labelnames,)
-        self._labelnames = _validate_labelnames(self, labelnames)
+        self._fam.set_labelnames(_validate_labelnames(self, labelnames))
         self._labelvalues = tuple(_labelvalues or ())
-        self._kwargs: Dict[str, Any] = {}
+        self._kwargs = {}
         self._documentation = documentation
         self._unit = unit
         _validate_metric_name(self._name)
         if self._is_parent():
             self._lock = RLock()
-            self._metrics: Dict[Tuple[str, ...], T] = {}
+            self._metrics: Dict[Any, Any] = {}
         if self._is_observable():
             self._metric_init()
         else:
@@ -182,24 +211,24 @@ class MetricWrapperBase(Collector):
 
         Values may be given by position or by keyword; they are converted with ``str()``.
         """
-        if not labelkwargs:
-            try:
-                return self._metrics[labelvalues]  # type: ignore[index]
-            except (KeyError, TypeError, AttributeError):
-                pass
+        try:
+            if not labelkwargs:
+                return self._metrics[labelvalues]  # type: ignore[no-any-return]
+            fam = self._fam
+            if not labelvalues and len(labelkwargs) == len(fam.labelnames):
+                return self._metrics[fam.kwkey(labelkwargs)]  # type: ignore[no-any-return]
+        except (KeyError, TypeError, AttributeError):
+            pass
         return self._labels_slow(labelvalues, labelkwargs)
 
     def _label_key(self, labelvalues: Tuple[object, ...], labelkwargs: Dict[str, object]) -> Tuple[str, ...]:
         if not self._labelnames:
             raise ValueError("No label names were set when constructing %s" % self)
         if self._labelvalues:
-            raise ValueError(
-                "{} already has labels set ({}); can not chain calls to .labels()".format(
-                    self, dict(zip(self._labelnames, self._labelvalues))
-                )
-            )
+            current = dict(zip(self._labelnames, self._labelvalues))
+            raise ValueError(f"{self} already has labels set ({current}); can not chain calls to .labels()")
         if labelvalues and labelkwargs:
-            raise ValueError("Can't pass both *args and **kwargs")
+            raise ValueError(f"Can't pass both *args and **kwargs (metric {self._name!r})")
         if labelkwargs:
             if sorted(labelkwargs) != sorted(self._labelnames):
                 raise ValueError(
@@ -222,21 +251,14 @@ class MetricWrapperBase(Collector):
             # Built outside any lock; setdefault is atomic, so a racing thread (or a
             # signal handler re-entering here) ends up sharing one child.
             child = metrics.setdefault(key, self._new_child(key))
-        return child
+        return child  # type: ignore[no-any-return]
 
     def _new_child(self: T, key: Tuple[str, ...]) -> T:
         cls = type(self)
         if cls.__init__ in _FAST_INITS:
             child = cls.__new__(cls)
-            child._original_name = self._original_name
-            child._namespace = self._namespace
-            child._subsystem = self._subsystem
-            child._name = self._name
-            child._labelnames = self._labelnames
+            child._fam = self._fam
             child._labelvalues = key
-            child._kwargs = self._kwargs
-            child._documentation = self._documentation
-            child._unit = self._unit
             child._child_setup(self)
             child._metric_init()
             return child
@@ -260,7 +282,7 @@ class MetricWrapperBase(Collector):
         """Drop the child with these label values (no error if absent)."""
         if _multiproc_env():
             warnings.warn(
-                "Removal of labels has not been implemented in  multi-process mode yet.", UserWarning
+                "Removal of labels has not been implemented in  multi-process mode yet.", UserWarning, stacklevel=2
             )
         if not self._labelnames:
             raise ValueError("No label names were set when constructing %s" % self)
@@ -277,12 +299,15 @@ class MetricWrapperBase(Collector):
         """Drop every child whose labels include all the given name/value pairs."""
         if _multiproc_env():
             warnings.warn(
-                "Removal of labels has not been implemented in  multi-process mode yet.", UserWarning
+                "Removal of labels has not been implemented in  multi-process mode yet.", UserWarning, stacklevel=2
             )
         if not self._labelnames:
             raise ValueError("No label names were set when constructing %s" % self)
         if not isinstance(labels, dict):
-            raise TypeError("labels must be a dict of {label_name: label_value}")
+            raise TypeError(
+                "labels must be a dict of {label_name: label_value}"
+                f" (metric {self._name!r}, got {type(labels).__name__})"
+            )
         if not labels:
             return
         invalid = [k for k in labels if k not in self._labelnames]
@@ -301,7 +326,9 @@ class MetricWrapperBase(Collector):
         if not self._labelnames:
             return
         if _multiproc_env():
-            warnings.warn("Clearing labels has not been implemented in multi-process mode yet", UserWarning)
+            warnings.warn(
+                "Clearing labels has not been implemented in multi-process mode yet", UserWarning, stacklevel=2
+            )
         with self._lock:
             self._metrics.clear()
 
@@ -454,7 +481,7 @@ class Gauge(MetricWrapperBase):
         multiprocess_mode: _MultiprocMode = "all",
     ):
         if multiprocess_mode not in self._MULTIPROC_MODES:
-            raise ValueError("Invalid multiprocess mode: " + multiprocess_mode)
+            raise ValueError(f"Invalid multiprocess mode: {multiprocess_mode} (gauge {name!r})")
         self._mostrecent = multiprocess_mode in self._MOST_RECENT_MODES
         self._function: Optional[Callable[[], float]] = None
         super().__init__(
@@ -485,13 +512,13 @@ class Gauge(MetricWrapperBase):
     def inc(self, amount: float = 1) -> None:
         """Increment gauge by the given amount."""
         if self._mostrecent:
-            raise RuntimeError("inc must not be used with the mostrecent mode")
+            raise RuntimeError(f"inc must not be used with the mostrecent mode (gauge {self._name!r})")
         self._value.inc(amount)
 
     def dec(self, amount: float = 1) -> None:
         """Decrement gauge by the given amount."""
         if self._mostrecent:
-            raise RuntimeError("dec must not be used with the mostrecent mode")
+            raise RuntimeError(f"dec must not be used with the mostrecent mode (gauge {self._name!r})")
         self._value.inc(-amount)
 
     def set(self, value: float) -> None:
@@ -638,6 +665,9 @@ class Histogram(MetricWrapperBase):
     """
 
     __slots__ = ("_upper_bounds", "_le", "_counts", "_bucket_values", "_sum_value", "_created", "_exemplars")
+    _counts: Any
+    _bucket_values: Optional[List[Any]]
+    _sum_value: Any
     _type = "histogram"
     _reserved_labelnames = ["le"]
     DEFAULT_BUCKETS = (
@@ -703,7 +733,7 @@ class Histogram(MetricWrapperBase):
         self.observe = self._observe_values  # type: ignore[method-assign]
 
     def _missing_labels(self) -> None:
-        self._counts = _MissingLabels(self)  # type: ignore[assignment]
+        self._counts = _MissingLabels(self)
         self._bucket_values = None
         self._sum_value = None
 
@@ -712,13 +742,13 @@ class Histogram(MetricWrapperBase):
         if self._bucket_values is not None:
             return self._bucket_values
         counts = self._counts
-        return [_BucketView(counts, i) for i in range(len(self._upper_bounds))]  # type: ignore[arg-type]
+        return [_BucketView(counts, i) for i in range(len(self._upper_bounds))]
 
     @property
     def _sum(self) -> Any:
         if self._sum_value is not None:
             return self._sum_value
-        return _BucketView(self._counts, len(self._upper_bounds))  # type: ignore[arg-type]
+        return _BucketView(self._counts, len(self._upper_bounds))
 
     def observe(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
         """Observe the given amount.
@@ -733,13 +763,13 @@ class Histogram(MetricWrapperBase):
         counts = self._counts
         i = bisect_left(self._upper_bounds, amount)
         if i or amount == amount:  # NaN is counted in the sum only
-            counts[i] += 1.0  # type: ignore[index]
-        counts[-1] += amount  # type: ignore[index]
+            counts[i] += 1.0
+        counts[-1] += amount
         if exemplar:
             self._set_exemplar(i, amount, exemplar)
 
     def _observe_values(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
-        self._sum_value.inc(amount)  # type: ignore[union-attr]
+        self._sum_value.inc(amount)
         i = bisect_left(self._upper_bounds, amount)
         if i or amount == amount:
             self._bucket_values[i].inc(1)  # type: ignore[index]
@@ -765,7 +795,7 @@ class Histogram(MetricWrapperBase):
         if self._counts is not None:
             snapshot = self._counts.tolist()
             return snapshot[:-1], snapshot[-1]
-        return [b.get() for b in self._bucket_values or ()], self._sum_value.get()  # type: ignore[union-attr]
+        return [b.get() for b in self._bucket_values or ()], self._sum_value.get()
 
     def _child_samples(self) -> Iterable[Sample]:
         counts, total_sum = self._bucket_counts()
@@ -803,7 +833,8 @@ class Info(MetricWrapperBase):
         """Set info metric."""
         if self._labelname_set.intersection(val.keys()):
             raise ValueError(
-                "Overlapping labels for Info metric, metric: {} child: {}".format(self._labelnames, val)
+                f"Overlapping labels for Info metric, metric: {self._labelnames} child: {val}"
+                + f" (Info metric {self._name!r})"
             )
         if any(v is None for v in val.values()):
             raise ValueError(f"Label value cannot be None (Info metric {self._name!r}: {val})")

@@ -36,7 +36,7 @@ class Metric:
         if typ == "untyped":
             typ = "unknown"
         if typ not in METRIC_TYPES:
-            raise ValueError("Invalid metric type: " + typ)
+            raise ValueError(f"Invalid metric type: {typ} (metric {name!r})")
         self.type: str = typ
         self.samples: List[Sample] = []
 
@@ -79,9 +79,9 @@ class Metric:
         return m
 
 
-def _check_value_or_labels(value: object, labels: object, what: str = "value") -> None:
+def _check_value_or_labels(name: str, value: object, labels: object, what: str = "value") -> None:
     if value is not None and labels is not None:
-        raise ValueError(f"Can only specify at most one of {what} and labels.")
+        raise ValueError(f"Can only specify at most one of {what} and labels. (metric {name!r})")
 
 
 class UnknownMetricFamily(Metric):
@@ -96,7 +96,7 @@ class UnknownMetricFamily(Metric):
         unit: str = "",
     ) -> None:
         Metric.__init__(self, name, documentation, "unknown", unit)
-        _check_value_or_labels(value, labels)
+        _check_value_or_labels(name, value, labels)
         self._labelnames: Tuple[str, ...] = tuple(labels or ())
         if value is not None:
             self.add_metric([], value)
@@ -124,7 +124,7 @@ class CounterMetricFamily(Metric):
         if name.endswith("_total"):
             name = name[:-6]
         Metric.__init__(self, name, documentation, "counter", unit)
-        _check_value_or_labels(value, labels)
+        _check_value_or_labels(name, value, labels)
         self._labelnames = tuple(labels or ())
         if value is not None:
             self.add_metric([], value, created, exemplar=exemplar)
@@ -155,7 +155,7 @@ class GaugeMetricFamily(Metric):
         unit: str = "",
     ) -> None:
         Metric.__init__(self, name, documentation, "gauge", unit)
-        _check_value_or_labels(value, labels)
+        _check_value_or_labels(name, value, labels)
         self._labelnames = tuple(labels or ())
         if value is not None:
             self.add_metric([], value)
@@ -178,8 +178,8 @@ class SummaryMetricFamily(Metric):
     ) -> None:
         Metric.__init__(self, name, documentation, "summary", unit)
         if (sum_value is None) != (count_value is None):
-            raise ValueError("count_value and sum_value must be provided together.")
-        _check_value_or_labels(count_value, labels)
+            raise ValueError(f"count_value and sum_value must be provided together. (metric {name!r})")
+        _check_value_or_labels(name, count_value, labels)
         self._labelnames = tuple(labels or ())
         if count_value is not None and sum_value is not None:
             self.add_metric([], count_value, sum_value)
@@ -200,7 +200,7 @@ def _bucket_samples(
 ) -> None:
     for b in buckets:
         bucket, value = b[0], b[1]
-        exemplar = b[2] if len(b) == 3 else None  # type: ignore[misc]
+        exemplar = b[2] if len(b) == 3 else None
         labels = dict(label_dict)
         labels["le"] = bucket
         samples.append(Sample(name + "_bucket", labels, value, timestamp, exemplar))
@@ -220,8 +220,8 @@ class HistogramMetricFamily(Metric):
     ) -> None:
         Metric.__init__(self, name, documentation, "histogram", unit)
         if sum_value is not None and buckets is None:
-            raise ValueError("sum value cannot be provided without buckets.")
-        _check_value_or_labels(buckets, labels, "buckets")
+            raise ValueError(f"sum value cannot be provided without buckets. (metric {name!r})")
+        _check_value_or_labels(name, buckets, labels, "buckets")
         self._labelnames = tuple(labels or ())
         if buckets is not None:
             self.add_metric([], buckets, sum_value)
@@ -255,7 +255,7 @@ class GaugeHistogramMetricFamily(Metric):
         unit: str = "",
     ) -> None:
         Metric.__init__(self, name, documentation, "gaugehistogram", unit)
-        _check_value_or_labels(buckets, labels, "buckets")
+        _check_value_or_labels(name, buckets, labels, "buckets")
         self._labelnames = tuple(labels or ())
         if buckets is not None:
             self.add_metric([], buckets, gsum_value)
@@ -270,7 +270,7 @@ class GaugeHistogramMetricFamily(Metric):
         label_dict = dict(zip(self._labelnames, labels))
         _bucket_samples(self.samples, self.name, label_dict, buckets, timestamp)
         self.samples.append(Sample(self.name + "_gcount", label_dict, buckets[-1][1], timestamp))
-        self.samples.append(Sample(self.name + "_gsum", label_dict, gsum_value, timestamp))  # type: ignore[arg-type]
+        self.samples.append(Sample(self.name + "_gsum", label_dict, gsum_value, timestamp))  # type: ignore[arg-type,unused-ignore]
 
 
 class InfoMetricFamily(Metric):
@@ -284,7 +284,7 @@ class InfoMetricFamily(Metric):
         labels: Optional[Sequence[str]] = None,
     ) -> None:
         Metric.__init__(self, name, documentation, "info")
-        _check_value_or_labels(value, labels)
+        _check_value_or_labels(name, value, labels)
         self._labelnames = tuple(labels or ())
         if value is not None:
             self.add_metric([], value)
@@ -306,7 +306,7 @@ class StateSetMetricFamily(Metric):
         labels: Optional[Sequence[str]] = None,
     ) -> None:
         Metric.__init__(self, name, documentation, "stateset")
-        _check_value_or_labels(value, labels)
+        _check_value_or_labels(name, value, labels)
         self._labelnames = tuple(labels or ())
         if value is not None:
             self.add_metric([], value)

@@ -1,10 +1,10 @@
 """The ``python_info`` metric: interpreter version and implementation."""
 
 import platform as pf
-from typing import Any, Iterable, Optional
+from typing import Any, Dict, Iterable, Optional
 
 from .metrics_core import GaugeMetricFamily, Metric
-from .registry import Collector, CollectorRegistry, REGISTRY
+from .registry import REGISTRY, Collector, CollectorRegistry
 
 
 class PlatformCollector(Collector):
@@ -24,14 +24,14 @@ class PlatformCollector(Collector):
         return self._metrics
 
     @staticmethod
-    def _add_metric(name: str, documentation: str, data: dict) -> Metric:
-        labels = data.keys()
+    def _add_metric(name: str, documentation: str, data: Dict[str, str]) -> Metric:
+        labels = list(data)
         values = [data[k] for k in labels]
         g = GaugeMetricFamily(name, documentation, labels=labels)
         g.add_metric(values, 1)
         return g
 
-    def _info(self) -> dict:
+    def _info(self) -> Dict[str, str]:
         major, minor, patchlevel = self._platform.python_version_tuple()
         return {
             "version": self._platform.python_version(),
@@ -41,7 +41,7 @@ class PlatformCollector(Collector):
             "patchlevel": patchlevel,
         }
 
-    def _java(self) -> dict:
+    def _java(self) -> Dict[str, str]:
         java_version, _, vminfo, osinfo = self._platform.java_ver()
         vm_name, vm_release, vm_vendor = vminfo
         return {

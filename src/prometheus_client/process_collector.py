@@ -1,10 +1,10 @@
 """Process metrics (CPU, memory, file descriptors, start time) read from Linux /proc."""
 
 import os
-from typing import Callable, Iterable, Optional, Union
+from typing import Callable, Iterable, List, Optional, Union
 
 from .metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
-from .registry import Collector, CollectorRegistry, REGISTRY
+from .registry import REGISTRY, Collector, CollectorRegistry
 
 try:
     import resource
@@ -31,14 +31,14 @@ class ProcessCollector(Collector):
             self._prefix = namespace + "_process_"
         else:
             self._prefix = "process_"
-        self._ticks = 100.0
+        self._ticks: float = 100.0
         try:
             self._ticks = os.sysconf("SC_CLK_TCK")
         except (ValueError, TypeError, AttributeError, OSError):
             pass
         self._pagesize = _PAGESIZE
         # This is used to test if we can access /proc.
-        self._btime = 0
+        self._btime: float = 0
         try:
             self._btime = self._boot_time()
         except OSError:
@@ -57,7 +57,7 @@ class ProcessCollector(Collector):
         if not self._btime:
             return []
         pid = os.path.join(self._proc, str(self._pid()).strip())
-        result: list = []
+        result: List[Metric] = []
         try:
             with open(os.path.join(pid, "stat"), "rb") as stat:
                 parts = stat.read().split(b")")[-1].split()

@@ -1,12 +1,12 @@
 """The collector registry: who is registered, name clashes, and collection order."""
 
 from threading import Lock
-from typing import Dict, Iterable, List, Optional, Protocol, Set
+from typing import Dict, Iterable, List, Optional, Protocol, Set, Tuple
 
 from .metrics_core import Metric
 
 # Suffixes each type's samples may carry; used to detect clashing registrations.
-_TYPE_SUFFIXES: Dict[str, tuple] = {
+_TYPE_SUFFIXES: Dict[str, Tuple[str, ...]] = {
     "counter": ("_total", "_created"),
     "summary": ("_sum", "_count", "_created"),
     "histogram": ("_bucket", "_sum", "_count", "_created"),

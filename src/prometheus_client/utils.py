@@ -1,7 +1,7 @@
 """Numeric helpers shared by every encoder: Go-compatible float formatting."""
 
 import math
-from typing import Any, Tuple, Union
+from typing import Any, List, Tuple, Union
 
 INF = float("inf")
 MINUS_INF = float("-inf")
@@ -33,7 +33,7 @@ def floatToGoString(d: Any) -> str:
 
 def parse_version(version_str: str) -> Tuple[Union[int, str], ...]:
     """Split a dotted version into a comparable tuple (ints where possible)."""
-    parts: list = []
+    parts: List[Union[int, str]] = []
     for part in version_str.split("."):
         try:
             parts.append(int(part))

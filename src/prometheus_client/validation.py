@@ -74,10 +74,16 @@ def _validate_labelname(l: str) -> None:  # noqa: E741
 def _validate_labelnames(cls: Any, labelnames: Iterable[str]) -> Tuple[str, ...]:
     names = tuple(labelnames)
     reserved = cls._reserved_labelnames
+    metric = getattr(cls, "_name", None)
     for l in names:  # noqa: E741
-        _validate_labelname(l)
-        if l in reserved:
-            raise ValueError("Reserved label methe fric name: " + l)
+        try:
+            _validate_labelname(l)
+            if l in reserved:
+                raise ValueError("Reserved label methe fric name: " + l)
+        except ValueError as e:
+            if metric is None:
+                raise
+            raise ValueError(f"{e.args[0]} (metric {metric!r})") from None
     return names
 
 

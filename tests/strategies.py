@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, List, Tuple
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 # ---------------------------------------------------------------------------
@@ -122,3 +123,32 @@ compressible_bytes = st.one_of(
     st.tuples(_fragments, st.lists(st.integers(0, 7), max_size=200)).map(
         lambda t: b"".join(t[0][i % len(t[0])] for i in t[1])),
 )
+
+
+# Native histograms
+schemas = st.integers(min_value=-4, max_value=8)
+native_values = st.floats(min_value=5e-324, max_value=1.7976931348623157e308, allow_nan=False,
+                          allow_infinity=False) | st.floats(min_value=1e-3, max_value=1e3)
+
+
+@st.composite
+def near_bucket_boundaries(draw: Any) -> Tuple[int, float]:
+    """(schema, value) with the value at or within a few ulps of a bucket boundary."""
+    import math
+    schema = draw(schemas)
+    k = draw(st.integers(-200, 200))
+    if schema > 0:
+        from prometheus_client._native_histogram import bounds_table
+        q, r = divmod(k, 1 << schema)
+        b = math.ldexp(bounds_table(schema)[r] * 2.0, q)
+    else:
+        w = 1 << -schema
+        k = draw(st.integers(-1074 // w + 1, 1023 // w))
+        b = math.ldexp(1.0, k * w)
+    for _ in range(draw(st.integers(0, 3))):
+        b = math.nextafter(b, math.inf if draw(st.booleans()) else 0.0)
+    assume(0 < b < math.inf)
+    return schema, b
+
+
+sparse_buckets = st.dictionaries(st.integers(-300, 300), st.integers(0, 1 << 40), max_size=30)

@@ -190,7 +190,7 @@ def measure(side: Side, w: Workload, repeat: int, target: float) -> dict[str, An
             "number": w.number, "repeat": repeat, "target": target}
     if w.kind == "once":
         values = []
-        for _ in range(repeat):
+        for _ in range(max(repeat, 5)):  # fresh processes are noisy: at least 5 per round
             r = side.run(HARNESS, json.dumps(spec), w.env)
             if "error" in r:
                 return r

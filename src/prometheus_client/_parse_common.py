@@ -1,0 +1,113 @@
+"""Pieces shared by the Prometheus text parser and the OpenMetrics parser.
+
+Everything here is linear in the input: the regular expressions have no nested or
+overlapping quantifiers, and the hand-written scanners move strictly forward.
+"""
+
+import re
+from typing import Dict, List, NoReturn, Tuple
+
+# Longest part of an offending line quoted in an error message.
+_SHOWN = 120
+
+
+class LineError(Exception):
+    """A rule broken on the current line; the parser loop adds the line number and text."""
+
+    def __init__(self, rule: str) -> None:
+        super().__init__(rule)
+        self.rule = rule
+
+
+def fail(rule: str) -> NoReturn:
+    raise LineError(rule)
+
+
+def line_error(fmt: str, lineno: int, line: str, rule: str) -> ValueError:
+    """The ValueError every rejection ends as: format, line number, rule, (cut) line."""
+    shown = line if len(line) <= _SHOWN else line[:_SHOWN] + "..."
+    return ValueError(f"Invalid {fmt} at line {lineno}: {rule}: {shown!r}")
+
+
+# A double-quoted string with backslash escapes; group 1 is the raw (still escaped) body.
+# `[^"\\]*(?:\\.[^"\\]*)*` is the unrolled form: every character is consumed by exactly one
+# branch, so matching (and failing) is linear.
+QUOTED_RE = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
+
+LEGACY_METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
+LEGACY_LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
+# Unquoted label names in the Prometheus text format (the official parser allows `:` there).
+TEXT_LABEL_NAME_AT_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+OM_LABEL_NAME_AT_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+_TEXT_ESCAPES = {"\\\\": "\\", "\\n": "\n"}
+_FULL_ESCAPES = {"\\\\": "\\", "\\n": "\n", '\\"': '"'}
+_ANY_ESCAPE_RE = re.compile(r"\\.", re.S)
+
+
+def _full_sub(m: "re.Match[str]") -> str:
+    s = m.group(0)
+    return _FULL_ESCAPES.get(s, s)
+
+
+def _text_sub(m: "re.Match[str]") -> str:
+    s = m.group(0)
+    return _TEXT_ESCAPES.get(s, s)
+
+
+def unescape(s: str) -> str:
+    """Undo `\\\\`, `\\n` and `\\"`; any other backslash pair is kept as written."""
+    if "\\" not in s:
+        return s
+    return _ANY_ESCAPE_RE.sub(_full_sub, s)
+
+
+def unescape_help_text(s: str) -> str:
+    """Prometheus text HELP: only `\\\\` and `\\n` are escapes."""
+    if "\\" not in s:
+        return s
+    return _ANY_ESCAPE_RE.sub(_text_sub, s)
+
+
+def read_quoted(line: str, pos: int) -> Tuple[str, int]:
+    """Parse the quoted string starting at ``line[pos] == '"'``; return (unescaped, end)."""
+    m = QUOTED_RE.match(line, pos)
+    if m is None:
+        fail("unterminated quoted string")
+    return unescape(m.group(1)), m.end()
+
+
+def check_number_token(tok: str) -> None:
+    """Reject what Python's int()/float() accept but no Prometheus format does."""
+    if not tok.isascii() or "_" in tok or tok != tok.strip():
+        fail(f"invalid number {tok!r}")
+
+
+def parse_value(tok: str) -> float:
+    """A sample value: an int when the token is an integer, else a float (like the reference)."""
+    if tok.isdigit() and tok.isascii():
+        return int(tok)
+    check_number_token(tok)
+    try:
+        return int(tok)
+    except ValueError:
+        pass
+    try:
+        return float(tok)
+    except ValueError:
+        fail(f"invalid sample value {tok!r}")
+
+
+def is_legacy_metric_name(name: str) -> bool:
+    return LEGACY_METRIC_NAME_RE.match(name) is not None
+
+
+def labels_or_fail(pairs: List[Tuple[str, str]]) -> Dict[str, str]:
+    labels = dict(pairs)
+    if len(labels) != len(pairs):
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                fail(f"duplicate label name {k!r}")
+            seen.add(k)
+    return labels

@@ -1,0 +1,332 @@
+"""Parser for the Prometheus text exposition format (0.0.4, and 1.0.0 with quoted UTF-8 names).
+
+``text_string_to_metric_families(text)`` / ``text_fd_to_metric_families(fd)`` yield one
+:class:`~prometheus_client.metrics_core.Metric` per family, as soon as the family is complete,
+so memory stays bounded by one family however long the input is.
+
+Every rejection is a ``ValueError`` naming the line number, the rule broken and the line.
+Parsing is linear in the input (no backtracking regular expressions).
+"""
+
+import io
+import re
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+
+from ._parse_common import (
+    QUOTED_RE,
+    TEXT_LABEL_NAME_AT_RE,
+    LineError,
+    check_number_token,
+    fail,
+    is_legacy_metric_name,
+    line_error,
+    parse_value,
+    unescape,
+    unescape_help_text,
+)
+from .metrics_core import Metric
+from .samples import Sample
+
+__all__ = [
+    "ESCAPE_SEQUENCES",
+    "ESCAPING_RE",
+    "HELP_ESCAPING_RE",
+    "parse_labels",
+    "replace_escape_sequence",
+    "text_fd_to_metric_families",
+    "text_string_to_metric_families",
+]
+
+ESCAPE_SEQUENCES = {"\\\\": "\\", "\\n": "\n", '\\"': '"'}
+ESCAPING_RE = re.compile(r'\\[\\n"]')
+HELP_ESCAPING_RE = re.compile(r"\\[\\n]")
+
+_FMT = "Prometheus text"
+
+
+def replace_escape_sequence(match: "re.Match[str]") -> str:
+    """``re.sub`` callback turning one escape sequence into the character it stands for."""
+    return ESCAPE_SEQUENCES[match.group(0)]
+
+
+# The common sample line, fully validated by the pattern: a legacy name, optional plain
+# labels (legacy names, no escapes, single separating commas, optional trailing comma), one
+# value token and an optional integer timestamp. Anything else takes the general path.
+_LABEL = r'(?!__)[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"'
+_FAST_SAMPLE_RE = re.compile(
+    r"([a-zA-Z_:][a-zA-Z0-9_:]*)"
+    rf"(?:\{{((?:{_LABEL}(?:,{_LABEL})*,?)?)\}})?"
+    r"[ \t]+([0-9a-zA-Z.+-]+)"
+    r"(?:[ \t]+([+-]?[0-9]+))?\Z"
+)
+_FAST_PAIR_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
+
+_WS = " \t"
+_WS_SPLIT_RE = re.compile("[ \t]+")
+
+
+def _skip_ws(line: str, pos: int) -> int:
+    n = len(line)
+    while pos < n and line[pos] in _WS:
+        pos += 1
+    return pos
+
+
+def _scan_labels(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str], int]:
+    """Parse a label block whose ``{`` is at ``pos - 1``.
+
+    Returns (labels, metric name given inside the braces or None, index after ``}``).
+    """
+    n = len(line)
+    labels: Dict[str, str] = {}
+    name: Optional[str] = None
+    prev = "open"
+    while True:
+        pos = _skip_ws(line, pos)
+        if pos >= n:
+            fail("missing '}' at the end of the labels")
+        c = line[pos]
+        if c == "}":
+            return labels, name, pos + 1
+        if c == ",":
+            if prev == "comma":
+                fail("empty label between two commas")
+            prev = "comma"
+            pos += 1
+            continue
+        if prev == "item":
+            fail("labels must be separated by ','")
+        if c == '"':
+            key, pos = _read_quoted(line, pos)
+            pos = _skip_ws(line, pos)
+            if pos >= n or line[pos] != "=":
+                # A bare quoted string is the metric name (text format 1.0.0).
+                if name is not None:
+                    fail("metric name given more than once")
+                name = key
+                prev = "item"
+                continue
+        else:
+            m = TEXT_LABEL_NAME_AT_RE.match(line, pos)
+            if m is None:
+                fail("invalid label name")
+            key = m.group(0)
+            pos = _skip_ws(line, m.end())
+            if pos >= n or line[pos] != "=":
+                fail(f"expected '=' after label name {key!r}")
+        pos = _skip_ws(line, pos + 1)
+        if pos >= n or line[pos] != '"':
+            fail(f"value of label {key!r} must be a double-quoted string")
+        value, pos = _read_quoted(line, pos)
+        if key == "__name__":
+            if name is not None:
+                fail("metric name given more than once")
+            name = value
+        elif key.startswith("__"):
+            fail(f"label name {key!r} is reserved (starts with '__')")
+        elif key in labels:
+            fail(f"duplicate label name {key!r}")
+        else:
+            labels[key] = value
+        prev = "item"
+
+
+def _read_quoted(line: str, pos: int) -> Tuple[str, int]:
+    m = QUOTED_RE.match(line, pos)
+    if m is None:
+        fail("unterminated quoted string")
+    return unescape(m.group(1)), m.end()
+
+
+def _timestamp(tok: str) -> float:
+    """Milliseconds in the text format; the Sample carries seconds."""
+    check_number_token(tok)
+    try:
+        return int(tok) / 1000
+    except ValueError:
+        pass
+    try:
+        return float(tok) / 1000
+    except ValueError:
+        fail(f"invalid timestamp {tok!r}")
+
+
+def _parse_sample(line: str) -> Sample:
+    """Parse a (stripped, non-comment) sample line."""
+    m = _FAST_SAMPLE_RE.match(line)
+    if m is not None:
+        name, body, value, ts = m.groups()
+        if body:
+            pairs = _FAST_PAIR_RE.findall(body)
+            labels = dict(pairs)
+            if len(labels) != len(pairs):
+                fail("duplicate label name")
+        else:
+            labels = {}
+        if value.isdigit():
+            v: float = int(value)
+        else:
+            v = parse_value(value)
+        return Sample(name, labels, v, int(ts) / 1000 if ts is not None else None)
+    return _parse_sample_slow(line)
+
+
+def _parse_sample_slow(line: str) -> Sample:
+    brace = line.find("{")
+    if brace < 0:
+        rest = _WS_SPLIT_RE.split(line)
+        name = rest.pop(0)
+        if not is_legacy_metric_name(name):
+            fail("invalid metric name (quote UTF-8 names inside the braces)")
+        if not rest:
+            fail("missing sample value")
+        labels: Dict[str, str] = {}
+    else:
+        name = line[:brace].rstrip(_WS)
+        if name and not is_legacy_metric_name(name):
+            fail("invalid metric name before '{' (quote UTF-8 names inside the braces)")
+        labels, inner, end = _scan_labels(line, brace + 1)
+        if inner is not None:
+            if name:
+                fail("metric name given more than once")
+            name = inner
+        if not name:
+            fail("missing metric name")
+        rest = line[end:].split()
+        if not rest:
+            fail("missing sample value")
+    value = parse_value(rest[0])
+    ts = _timestamp(rest[-1]) if len(rest) > 1 else None
+    return Sample(name, labels, value, ts)
+
+
+def _split_comment(line: str) -> Optional[Tuple[str, str, str]]:
+    """``# HELP name text`` / ``# TYPE name type`` -> (keyword, name, rest); else None.
+
+    Other comments are ignored. A missing name yields None for HELP; ``rest`` may be empty.
+    """
+    n = len(line)
+    if n < 2 or line[1] not in _WS:
+        return None
+    pos = _skip_ws(line, 1)
+    end = pos
+    while end < n and not line[end].isspace():
+        end += 1
+    keyword = line[pos:end]
+    if keyword != "HELP" and keyword != "TYPE":
+        return None
+    pos = _skip_ws(line, end)
+    if pos >= n:
+        if keyword == "TYPE":
+            fail("TYPE line without a metric name")
+        return None
+    if line[pos] == '"':
+        name, pos = _read_quoted(line, pos)
+        if pos < n and not line[pos].isspace():
+            fail("expected whitespace after the quoted metric name")
+    else:
+        end = pos
+        while end < n and not line[end].isspace():
+            end += 1
+        name = line[pos:end]
+        if not is_legacy_metric_name(name):
+            fail("invalid metric name (quote UTF-8 names)")
+        pos = end
+    rest = line[_skip_ws(line, pos):]
+    return keyword, name, rest
+
+
+def _allowed(name: str, typ: str) -> Tuple[str, ...]:
+    if typ == "summary":
+        return (name + "_count", name + "_sum", name)
+    if typ == "histogram":
+        return (name + "_count", name + "_sum", name + "_bucket")
+    return (name,)
+
+
+def _build(name: str, documentation: str, typ: str, samples: List[Sample]) -> Metric:
+    if typ not in _TYPES:
+        fail(f"unknown metric type {typ!r} in the TYPE line of {name!r}")
+    if typ == "counter":
+        if name.endswith("_total"):
+            name = name[:-6]
+        else:
+            samples = [s._replace(name=s.name + "_total") for s in samples]
+    try:
+        metric = Metric(name, documentation, typ)
+    except ValueError as e:
+        fail(str(e))
+    metric.samples = samples
+    return metric
+
+
+_TYPES = frozenset(
+    ("counter", "gauge", "summary", "histogram", "gaugehistogram", "unknown", "info", "stateset",
+     "untyped")
+)
+
+
+def text_fd_to_metric_families(fd: Iterable[str]) -> Iterator[Metric]:
+    """Parse Prometheus text from a file-like object (any iterable of lines) family by family."""
+    name = ""
+    documentation = ""
+    typ = "untyped"
+    samples: List[Sample] = []
+    allowed: Tuple[str, ...] = ()
+    lineno = 0
+    line = ""
+    try:
+        for lineno, raw in enumerate(fd, 1):  # noqa: B007 - read in the except clause
+            line = raw.strip()
+            if not line:
+                continue
+            if line[0] != "#":
+                sample = _parse_sample(line)
+                if sample.name in allowed:
+                    samples.append(sample)
+                else:
+                    if name:
+                        yield _build(name, documentation, typ, samples)
+                    name, documentation, typ, samples, allowed = "", "", "untyped", [], ()
+                    yield _build(sample.name, "", "untyped", [sample])
+                continue
+            parts = _split_comment(line)
+            if parts is None:
+                continue
+            keyword, mname, rest = parts
+            if mname != name:
+                if name:
+                    yield _build(name, documentation, typ, samples)
+                name, documentation, typ, samples = mname, "", "untyped", []
+                allowed = (mname,)
+            if keyword == "HELP":
+                documentation = unescape_help_text(rest)
+            else:
+                typ = rest
+                allowed = _allowed(mname, typ)
+        if name:
+            yield _build(name, documentation, typ, samples)
+    except LineError as e:
+        raise line_error(_FMT, lineno, line, e.rule) from None
+
+
+def text_string_to_metric_families(text: str) -> Iterator[Metric]:
+    """Parse Prometheus text held in a string; yields one Metric per family."""
+    yield from text_fd_to_metric_families(io.StringIO(text))
+
+
+def parse_labels(labels_string: str, openmetrics: bool = False) -> Dict[str, str]:
+    """Parse the inside of a label block (without the braces) into a dict."""
+    if openmetrics:
+        from .openmetrics.parser import _parse_om_labels_body
+
+        return _parse_om_labels_body(labels_string)
+    try:
+        labels, name, end = _scan_labels(labels_string + "}", 0)
+    except LineError as e:
+        raise ValueError(f"Invalid labels: {labels_string!r}: {e.rule}") from None
+    if end != len(labels_string) + 1:
+        raise ValueError(f"Invalid labels: {labels_string!r}: text after the labels")
+    if name is not None:
+        labels = dict(labels, __name__=name)
+    return labels

@@ -56,7 +56,11 @@ class ProcessCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         if not self._btime:
             return []
-        pid = os.path.join(self._proc, str(self._pid()).strip())
+        try:
+            pid = os.path.join(self._proc, str(self._pid()).strip())
+        except OSError:
+            # e.g. a pid file that is gone: nothing to report, but keep the scrape alive.
+            return []
         result: List[Metric] = []
         try:
             with open(os.path.join(pid, "stat"), "rb") as stat:

@@ -11,7 +11,7 @@ locked variant. Multiprocess values live in memory-mapped files (see
 
 import os
 import sys
-from threading import Lock
+from threading import RLock
 from typing import Any, Callable, List, Optional, Sequence
 
 from .samples import Exemplar
@@ -65,7 +65,7 @@ class _LockedValue(_AtomicValue):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._lock = Lock()
+        self._lock = RLock()  # re-entrant: a signal handler may update the same value
 
     def inc(self, amount: float) -> None:
         with self._lock:

@@ -53,37 +53,49 @@ _deps_stamp() {
       cat requirements-test.txt 2>/dev/null; } | sha256sum | cut -d' ' -f1
 }
 
-# ensure_project_venv NAME PYTHON [extra|--no-test-deps]
-# Creates (or reuses) $CI_VENV_DIR/NAME with the project installed editable plus the test deps.
+# ensure_project_venv NAME PYTHON [test|runtime]
+# Creates (or reuses) $CI_VENV_DIR/NAME with the project installed editable plus, in "test"
+# mode (default), requirements-test.txt. A venv whose interpreter no longer works or differs
+# is recreated; a change of dependencies only re-runs pip in place (no rm -rf under the feet
+# of a pytest that someone else is running from that venv).
 ensure_project_venv() {
-    local name="$1" py="$2" mode="${3:-test}" dir="$CI_VENV_DIR/$1" stamp want
+    local name="$1" py="$2" mode="${3:-test}" dir="$CI_VENV_DIR/$1"
     mkdir -p "$CI_VENV_DIR"
     (
         # Several people run scripts/test in this tree at once: serialize venv setup.
         flock -w 900 9 || die "timed out waiting for $CI_VENV_DIR/.lock"
-        want="$mode:$(_deps_stamp):$("$py" -c 'import sys; print(" ".join(sys.version.split()))')"
+        pyver="$("$py" -c 'import sys; print(" ".join(sys.version.split()))')"
+        want="$mode:$(_deps_stamp):$pyver"
         stamp="$dir/.ci-stamp"
-        if [ -x "$dir/bin/python" ] && "$dir/bin/python" -c 'import sys' >/dev/null 2>&1 \
-            && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
+            && "$dir/bin/python" -c 'import sys' >/dev/null 2>&1; then
             log "reusing venv $dir ($("$dir/bin/python" -V 2>&1))"
             exit 0
         fi
-        log "creating venv $dir from $py ($("$py" -V 2>&1))"
-        rm -rf "$dir"
-        "$py" -m venv "$dir"
-        pip_q "$dir/bin/python" --upgrade pip setuptools wheel
+        have="$("$dir/bin/python" -c 'import sys; print(" ".join(sys.version.split()))' 2>/dev/null || true)"
+        if [ "$have" != "$pyver" ]; then
+            log "creating venv $dir from $py ($("$py" -V 2>&1))"
+            rm -rf "$dir"
+            "$py" -m venv "$dir"
+            pip_q "$dir/bin/python" --upgrade pip setuptools wheel
+        else
+            log "updating venv $dir (dependencies changed)"
+        fi
         if [ "$mode" = "test" ]; then
             pip_q "$dir/bin/python" -e . -r requirements-test.txt
         else
             pip_q "$dir/bin/python" -e .
         fi
-        # Guard: the official client must never land in a project venv.
-        "$dir/bin/python" - <<'EOF' || exit 1
-import importlib.metadata as md, json
+        # Guard: prometheus-client in a project venv is the editable install of this checkout,
+        # never the official client.
+        "$dir/bin/python" - "$PWD" <<'EOF' || exit 1
+import importlib.metadata as md, json, os, sys
+from urllib.parse import unquote, urlparse
 dist = md.distribution("prometheus-client")
-direct = dist.read_text("direct_url.json") or "{}"
-if not json.loads(direct).get("dir_info", {}).get("editable"):
-    raise SystemExit("prometheus-client in this venv is not the editable project install")
+info = json.loads(dist.read_text("direct_url.json") or "{}")
+where = unquote(urlparse(info.get("url", "")).path)
+if not info.get("dir_info", {}).get("editable") or os.path.realpath(where) != os.path.realpath(sys.argv[1]):
+    raise SystemExit("prometheus-client in this venv is not the editable install of " + sys.argv[1])
 EOF
         printf '%s\n' "$want" > "$stamp"
     ) 9>"$CI_VENV_DIR/.lock"

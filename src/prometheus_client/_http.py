@@ -120,32 +120,39 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._conn_lock = threading.Lock()
-        self._conns: Set[socket.socket] = set()
+        self._conns: Set[int] = set()  # file descriptors of open connections
         self._closing = False
         super().__init__(*args, **kwargs)
 
-    def _track(self, sock: socket.socket) -> bool:
+    def _track(self, fd: int) -> bool:
         with self._conn_lock:
             if self._closing:
                 return False
-            self._conns.add(sock)
+            self._conns.add(fd)
             return True
 
-    def _untrack(self, sock: socket.socket) -> None:
+    def _untrack(self, fd: int) -> None:
+        # Called before the connection's socket is closed, so a tracked fd is never reused.
         with self._conn_lock:
-            self._conns.discard(sock)
+            self._conns.discard(fd)
 
     def server_close(self) -> None:
         super().server_close()
         with self._conn_lock:
             self._closing = True
-            conns = list(self._conns)
-        for sock in conns:
-            try:
-                # Ends a pending read (EOF); a response being written still completes.
-                sock.shutdown(socket.SHUT_RD)
-            except OSError:
-                pass
+            for fd in self._conns:
+                try:
+                    s = socket.socket(fileno=fd)
+                except OSError:
+                    continue
+                try:
+                    # Ends a pending read (EOF); a response being written still completes.
+                    s.shutdown(socket.SHUT_RD)
+                except OSError:
+                    pass
+                finally:
+                    s.detach()
+            self._conns.clear()
 
 
 class _SilentWSGIRequestHandler(WSGIRequestHandler):
@@ -184,31 +191,41 @@ class _WSGIConnectionHandler(StreamRequestHandler):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
-        ctx: Optional[ssl.SSLContext] = getattr(self.server, "_prom_ssl_context", None)
-        self._tls = ctx is not None
         self._raw_sock = sock
-        self._tracked = self.server._track(sock) if hasattr(self.server, "_track") else False
-        if ctx is not None:
-            # Handshake here, in the connection's thread, under the socket timeout.
-            self.request = ctx.wrap_socket(sock, server_side=True)
-        self.connection = self.request
-        self.rfile = self.connection.makefile("rb", self.rbufsize)
-        self.wfile = self.connection.makefile("wb", 0)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            if self._tracked:
-                self.server._untrack(self._raw_sock)
+        self._tls_sock: Optional[ssl.SSLSocket] = None
+        self._fd = sock.fileno()
+        self._tracked = self.server._track(self._fd) if hasattr(self.server, "_track") else False
+        self.connection = sock
 
     def handle(self) -> None:
         try:
+            ctx: Optional[ssl.SSLContext] = getattr(self.server, "_prom_ssl_context", None)
+            if ctx is not None:
+                # Handshake here, in the connection's thread, under the socket timeout.
+                self._tls_sock = ctx.wrap_socket(self._raw_sock, server_side=True)
+                self.connection = self._tls_sock
+            self.rfile = self.connection.makefile("rb", self.rbufsize)
+            self.wfile = self.connection.makefile("wb", 0)
             while self._handle_one():
                 pass
         except (OSError, ValueError):
-            # Timeouts, resets, TLS errors, a closed file: just drop the connection.
+            # Timeouts, resets, failed TLS handshakes, a closed file: drop the connection.
             pass
+
+    def finish(self) -> None:
+        if self._tracked:
+            self.server._untrack(self._fd)
+        for f in (getattr(self, "wfile", None), getattr(self, "rfile", None)):
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+        if self._tls_sock is not None:
+            try:
+                self._tls_sock.close()
+            except OSError:
+                pass
 
     def _send_error(self, status: str) -> None:
         body = f"{status}\n".encode()
@@ -318,7 +335,7 @@ class _WSGIConnectionHandler(StreamRequestHandler):
             "SERVER_PORT": str(self.server.server_port),
             "REMOTE_ADDR": self.client_address[0] if self.client_address else "",
             "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "https" if self._tls else "http",
+            "wsgi.url_scheme": "https" if self._tls_sock is not None else "http",
             "wsgi.input": io.BytesIO(body),
             "wsgi.errors": sys.stderr,
             "wsgi.multithread": True,

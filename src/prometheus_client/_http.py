@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import logging
+import selectors
 import socket
 import ssl
 import sys
@@ -122,7 +123,44 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
         self._conn_lock = threading.Lock()
         self._conns: Set[int] = set()  # file descriptors of open connections
         self._closing = False
+        self._stop_requested = False
+        self._stopped = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
         super().__init__(*args, **kwargs)
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Handle requests until ``shutdown()``, which takes effect at once (no polling delay)."""
+        self._stopped.clear()
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.socket, selectors.EVENT_READ)
+                selector.register(self._wake_r, selectors.EVENT_READ)
+                while not self._stop_requested:
+                    ready = selector.select(poll_interval)
+                    if self._stop_requested:
+                        break
+                    for key, _ in ready:
+                        if key.fileobj is self.socket:
+                            self._handle_request_noblock()
+                        else:
+                            try:
+                                self._wake_r.recv(64)
+                            except OSError:
+                                pass
+                    self.service_actions()
+        finally:
+            self._stop_requested = False
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        """Stop ``serve_forever`` and wait until it has returned (call from another thread)."""
+        self._stop_requested = True
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+        self._stopped.wait()
 
     def _track(self, fd: int) -> bool:
         with self._conn_lock:
@@ -138,6 +176,8 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
     def server_close(self) -> None:
         super().server_close()
+        for s in (self._wake_r, self._wake_w):
+            s.close()
         with self._conn_lock:
             self._closing = True
             for fd in self._conns:

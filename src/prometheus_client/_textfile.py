@@ -17,8 +17,9 @@ def write_to_textfile(
     """Write the metrics of ``registry`` to ``path`` in the Prometheus text format, atomically.
 
     The output goes to a temporary file (``<path>.<pid>.<thread id>``, or the same base name
-    in ``tmpdir``), is flushed and fsync'ed, then renamed over ``path``: a reader sees either
-    the old or the new file, never a partial one. If anything fails, the temporary file is
+    in ``tmpdir``), is flushed and fsync'ed, then renamed over ``path``: a reader (such as
+    node_exporter's textfile collector, which only reads ``*.prom``) sees either the old or
+    the new file, never a partial one. If anything fails, the temporary file is
     removed, ``path`` is left as it was, and the error is raised.
     """
     from . import exposition
@@ -43,14 +44,3 @@ def write_to_textfile(
         except OSError:
             pass
         raise
-    # Make the rename itself durable (best effort; not every platform can fsync a directory).
-    try:
-        dfd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)

@@ -9,9 +9,9 @@ Two layers:
   :func:`encode_write_request` and the matching :func:`decode_write_request` (used by tests and
   by anyone who wants to build a request by hand);
 * building blocks for the hot path of :mod:`prometheus_client.remote_write`, which encodes
-  straight from collector samples: :class:`LabelCache` (encoded ``Label`` records memoised per
-  ``(name, value)``), :func:`sample_record`, :func:`series_record`, :func:`metadata_record`,
-  :func:`histogram_record` and :func:`exemplar_record`.
+  straight from collector samples: :func:`label_record`, :func:`sample_record`,
+  :func:`series_record`, :func:`metadata_record`, :func:`histogram_record` and
+  :func:`exemplar_record`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ __all__ = [
     "RESET_HINT_UNKNOWN", "RESET_HINT_YES", "RESET_HINT_NO", "RESET_HINT_GAUGE",
     "STALE_NAN_BITS", "STALE_NAN",
     "Label", "Sample", "Exemplar", "Histogram", "TimeSeries", "MetricMetadata", "WriteRequest",
-    "LabelCache", "label_record", "labels_record", "sample_record", "exemplar_record",
+    "label_record", "sample_record", "exemplar_record",
     "histogram_record", "series_record", "metadata_record",
     "encode_timeseries", "encode_write_request", "decode_write_request",
 ]
@@ -159,27 +159,6 @@ def label_record(name: str, value: str, tag: bytes = b"\x0a") -> bytes:
     return _ld(tag, _ld(b"\x0a", nb) + _ld(b"\x12", vb))
 
 
-class LabelCache(Dict[Tuple[str, str], bytes]):
-    """``(name, value) -> encoded Label record`` (tag ``0a``), filled on first use.
-
-    Empty values map to ``b""``: remote write forbids empty label values and Prometheus
-    drops them on ingestion, so they are simply left out.
-    """
-
-    __slots__ = ()
-
-    def __missing__(self, key: Tuple[str, str]) -> bytes:
-        name, value = key
-        rec = label_record(name, value) if value else b""
-        self[key] = rec
-        return rec
-
-
-def labels_record(labels: Iterable[Tuple[str, str]]) -> bytes:
-    """Encode label pairs, sorted by name, empty values left out."""
-    return b"".join(label_record(n, v) for n, v in sorted(labels) if v)
-
-
 def sample_record(value: float, timestamp_ms: int) -> bytes:
     """One ``Sample`` record (tag ``12``)."""
     body = b"\x09" + _pack_double(value) + b"\x10" + encode_varint(timestamp_ms)
@@ -187,8 +166,8 @@ def sample_record(value: float, timestamp_ms: int) -> bytes:
 
 
 def exemplar_record(labels: Iterable[Tuple[str, str]], value: float, timestamp_ms: int) -> bytes:
-    """One ``Exemplar`` record (tag ``1a``)."""
-    body = labels_record(labels) + b"\x11" + _pack_double(value)
+    """One ``Exemplar`` record (tag ``1a``); labels are written in the order given."""
+    body = b"".join(label_record(n, v) for n, v in labels) + b"\x11" + _pack_double(value)
     if timestamp_ms:
         body += b"\x18" + encode_varint(timestamp_ms)
     return _ld(b"\x1a", body)

@@ -1,27 +1,47 @@
-"""Placeholder: being replaced by the exposition/transport work (see docs/CONTRIBUTING.md)."""
-# ruff: noqa
-from typing import Any
+"""Exposition: the Prometheus text format, content negotiation and the transports.
 
-from .registry import REGISTRY
-from .utils import floatToGoString
+Everything here is re-exported from private modules, one concern each:
+``_text`` (Prometheus text encoder), ``openmetrics.exposition`` (OpenMetrics encoder),
+``_negotiation`` (``choose_encoder``, ``gzip_accepted``, ``_bake_output``), ``_http``
+(WSGI app, HTTP server, MetricsHandler), ``_push`` (Pushgateway), ``_textfile``, ``asgi``.
+Integrations call ``exposition._bake_output`` through this module, so patching it here works.
+"""
 
-CONTENT_TYPE_PLAIN_0_0_4 = "text/plain; version=0.0.4; charset=utf-8"
-CONTENT_TYPE_PLAIN_1_0_0 = "text/plain; version=1.0.0; charset=utf-8"
-CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_1_0_0
+# isort: off
+from ._text import (
+    CONTENT_TYPE_LATEST as CONTENT_TYPE_LATEST,
+    CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE_PLAIN_0_0_4,
+    CONTENT_TYPE_PLAIN_1_0_0 as CONTENT_TYPE_PLAIN_1_0_0,
+    generate_latest as generate_latest,
+)
+from ._negotiation import (
+    CONTENT_TYPE_PROTOBUF as CONTENT_TYPE_PROTOBUF,
+    _bake_output as _bake_output,
+    choose_encoder as choose_encoder,
+    gzip_accepted as gzip_accepted,
+)
+from .openmetrics.exposition import ALLOWUTF8 as ALLOWUTF8, UNDERSCORES as UNDERSCORES
+from .registry import REGISTRY as REGISTRY, Collector as Collector
 
+__all__ = (
+    "CONTENT_TYPE_LATEST",
+    "CONTENT_TYPE_PLAIN_0_0_4",
+    "CONTENT_TYPE_PLAIN_1_0_0",
+    "delete_from_gateway",
+    "generate_latest",
+    "instance_ip_grouping_key",
+    "make_asgi_app",
+    "make_wsgi_app",
+    "MetricsHandler",
+    "push_to_gateway",
+    "pushadd_to_gateway",
+    "start_http_server",
+    "start_wsgi_server",
+    "write_to_textfile",
+)
 
-def generate_latest(registry: Any = REGISTRY, escaping: str = "underscores") -> bytes:
-    out = []
-    for m in registry.collect():
-        mname = m.name + "_total" if m.type == "counter" else m.name
-        out.append(f"# HELP {mname} {m.documentation}\n# TYPE {mname} {m.type}\n")
-        for s in m.samples:
-            labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
-            out.append(f"{s.name}{{{labels}}} {floatToGoString(s.value)}\n" if labels else f"{s.name} {floatToGoString(s.value)}\n")
-    return "".join(out).encode()
-
-
-# Transports (serving, pushing, textfile) live in private modules; re-exported here.
+# Transports (serving, pushing, textfile) live in private modules; re-exported here, last,
+# because they look up ``_bake_output``/``generate_latest`` through this module.
 from ._http import (  # noqa: E402
     MetricsHandler as MetricsHandler,
     ThreadingWSGIServer as ThreadingWSGIServer,
@@ -42,3 +62,5 @@ from ._push import (  # noqa: E402
 )
 from ._textfile import write_to_textfile as write_to_textfile  # noqa: E402
 from .asgi import make_asgi_app as make_asgi_app  # noqa: E402
+
+# isort: on

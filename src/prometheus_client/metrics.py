@@ -80,6 +80,30 @@ def _build_full_name(metric_type: str, name: str, namespace: str, subsystem: str
     return full_name
 
 
+def _removal_supported() -> bool:
+    """Whether the value class reflects remove()/clear() in merged multiprocess output."""
+    return bool(getattr(values.ValueClass, "_supports_remove", False))
+
+
+def _retire_storage(children: Iterable["MetricWrapperBase"]) -> None:
+    """Tell the file-backed storage of removed children that they are gone (multiprocess)."""
+    for child in children:
+        parts = [getattr(child, a, None) for a in ("_value", "_count", "_sum", "_store")]
+        parts.extend(getattr(child, "_bucket_values", None) or ())
+        for part in parts:
+            retire = getattr(part, "_retire", None)
+            if retire is not None:
+                retire()
+
+
+def _file_store(metric: "MetricWrapperBase", factory: str, *args: Any) -> Any:
+    """Multiprocess storage for an Info/Enum child (None with in-process values)."""
+    make = getattr(values.ValueClass, factory, None)
+    if make is None:
+        return None
+    return make(metric._name, metric._labelnames, metric._labelvalues, metric._documentation, *args)
+
+
 def _multiproc_env() -> bool:
     return "PROMETHEUS_MULTIPROC_DIR" in os.environ or "prometheus_multiproc_dir" in os.environ
 
@@ -136,9 +160,11 @@ class MetricWrapperBase(Collector):
 
     # Per-series state lives in slots; settings shared by a family and all its
     # children live once, in ``_fam``. Parents keep ``_metrics``/``_lock`` in __dict__.
-    __slots__ = ("__dict__", "__weakref__", "_labelvalues", "_fam")
+    # ``_expo_labels``: a cache owned by the text encoders (the series' rendered labels).
+    __slots__ = ("__dict__", "__weakref__", "_labelvalues", "_fam", "_expo_labels")
     _type: Optional[str] = None
     _reserved_labelnames: Sequence[str] = ()
+    _expo_base: Optional[type] = None  # the class whose _expo_values mirrors _child_samples
 
     _name = _family_attr("name")
     _documentation = _family_attr("documentation")
@@ -280,7 +306,7 @@ class MetricWrapperBase(Collector):
 
     def remove(self, *labelvalues: object) -> None:
         """Drop the child with these label values (no error if absent)."""
-        if _multiproc_env():
+        if _multiproc_env() and not _removal_supported():
             warnings.warn(
                 "Removal of labels has not been implemented in  multi-process mode yet.", UserWarning, stacklevel=2
             )
@@ -293,11 +319,13 @@ class MetricWrapperBase(Collector):
             )
         key = tuple(str(l) for l in labelvalues)  # noqa: E741
         with self._lock:
-            self._metrics.pop(key, None)
+            child = self._metrics.pop(key, None)
+        if child is not None:
+            _retire_storage([child])
 
     def remove_by_labels(self, labels: Dict[str, str]) -> None:
         """Drop every child whose labels include all the given name/value pairs."""
-        if _multiproc_env():
+        if _multiproc_env() and not _removal_supported():
             warnings.warn(
                 "Removal of labels has not been implemented in  multi-process mode yet.", UserWarning, stacklevel=2
             )
@@ -318,19 +346,21 @@ class MetricWrapperBase(Collector):
             )
         wanted = [(self._labelnames.index(k), str(v)) for k, v in labels.items()]
         with self._lock:
-            for key in [k for k in self._metrics if all(k[i] == v for i, v in wanted)]:
-                del self._metrics[key]
+            removed = [self._metrics.pop(k) for k in [k for k in self._metrics if all(k[i] == v for i, v in wanted)]]
+        _retire_storage(removed)
 
     def clear(self) -> None:
         """Drop every child (a no-op on a metric without labels)."""
         if not self._labelnames:
             return
-        if _multiproc_env():
+        if _multiproc_env() and not _removal_supported():
             warnings.warn(
                 "Clearing labels has not been implemented in multi-process mode yet", UserWarning, stacklevel=2
             )
         with self._lock:
+            removed = list(self._metrics.values())
             self._metrics.clear()
+        _retire_storage(removed)
 
     # -- sampling --------------------------------------------------------------------
     def _samples(self) -> Iterable[Sample]:
@@ -363,6 +393,31 @@ class MetricWrapperBase(Collector):
 
     def _missing_labels(self) -> None:
         """Give a labelled parent storage that refuses updates with a clear error."""
+
+    # -- exposition fast path --------------------------------------------------------
+    # The encoders (``_text``, ``openmetrics.exposition``) render these objects from raw
+    # numbers instead of Samples; all formatting stays in the encoders.
+    @classmethod
+    def _expo_supported(cls) -> bool:
+        """Whether ``_expo_series``/``_expo_values`` describe exactly what ``collect`` yields.
+
+        False when a subclass customises collection: the encoders then call ``collect()``.
+        """
+        base = cls._expo_base
+        return base is not None and all(
+            getattr(cls, n) is getattr(base, n) for n in _EXPO_METHODS + ("_expo_values",)
+        )
+
+    def _expo_series(self) -> Optional[List["MetricWrapperBase"]]:
+        """The observable series (children, or this metric) or None if collection is
+        customised on the instance. Snapshot taken like ``_multi_samples``."""
+        attrs = self.__dict__
+        if attrs and any(n in attrs for n in _EXPO_METHODS):
+            return None
+        if self._is_parent():
+            with self._lock:
+                return list(self._metrics.values())
+        return [self]
 
     # -- helpers --------------------------------------------------------------------
     def _is_observable(self) -> bool:
@@ -436,6 +491,11 @@ class Counter(MetricWrapperBase):
         self._raise_if_not_observable()
         return ExceptionCounter(self, exception)
 
+    def _expo_values(self) -> Tuple[float, Optional[Exemplar], Optional[float]]:
+        """Raw numbers of ``_child_samples``: (total, exemplar, created or None)."""
+        value = self._value
+        return value.get(), value.get_exemplar(), self._created if _use_created else None
+
     def _child_samples(self) -> Iterable[Sample]:
         sample = Sample("_total", {}, self._value.get(), None, self._value.get_exemplar())
         if _use_created:
@@ -484,6 +544,7 @@ class Gauge(MetricWrapperBase):
             raise ValueError(f"Invalid multiprocess mode: {multiprocess_mode} (gauge {name!r})")
         self._mostrecent = multiprocess_mode in self._MOST_RECENT_MODES
         self._function: Optional[Callable[[], float]] = None
+        self._init_mode = multiprocess_mode  # read by _metric_init before _kwargs exists
         super().__init__(
             name=name,
             documentation=documentation,
@@ -503,7 +564,8 @@ class Gauge(MetricWrapperBase):
     def _metric_init(self) -> None:
         self._value = values.ValueClass(
             self._type, self._name, self._name, self._labelnames, self._labelvalues,
-            self._documentation, multiprocess_mode=self._kwargs.get("multiprocess_mode", "all"),
+            self._documentation,
+            multiprocess_mode=self._kwargs.get("multiprocess_mode") or getattr(self, "_init_mode", "all"),
         )
 
     def _missing_labels(self) -> None:
@@ -557,6 +619,12 @@ class Gauge(MetricWrapperBase):
         self._raise_if_not_observable()
         self._function = f
 
+    def _expo_values(self) -> float:
+        """Raw number of ``_child_samples``: the value."""
+        if self._function is not None:
+            return float(self._function())
+        return self._value.get()  # type: ignore[no-any-return]
+
     def _child_samples(self) -> Iterable[Sample]:
         if self._function is not None:
             return (Sample("", {}, float(self._function()), None, None),)
@@ -608,6 +676,10 @@ class Summary(MetricWrapperBase):
         Can be used as a function decorator or context manager.
         """
         return Timer(self, "observe")
+
+    def _expo_values(self) -> Tuple[float, float, Optional[float]]:
+        """Raw numbers of ``_child_samples``: (count, sum, created or None)."""
+        return self._count.get(), self._sum.get(), self._created if _use_created else None
 
     def _child_samples(self) -> Iterable[Sample]:
         samples = [
@@ -710,13 +782,15 @@ class Histogram(MetricWrapperBase):
     def _metric_init(self) -> None:
         self._created = time.time()
         self._exemplars: Optional[List[Optional[Exemplar]]] = None
-        if values.ValueClass is values.MutexValue:
-            # One flat array: bucket counts (non-cumulative) followed by the sum.
+        if values.ValueClass is values.MutexValue and values._GIL_ATOMIC_ADD:
+            # One flat array: bucket counts (non-cumulative) followed by the sum; exact
+            # without a lock where ``+=`` cannot be interrupted (see ``values``).
             self._counts = array("d", bytes(8 * (len(self._upper_bounds) + 1)))
             self._bucket_values = None
             self._sum_value = None
             return
-        # A swapped-in value class (multiprocess mode, tests): one value per number.
+        # A swapped-in value class (multiprocess mode, tests) or an interpreter without
+        # atomic ``+=`` (3.9, free-threaded): one value object per number.
         self._counts = None
         labelnames = self._labelnames + ("le",)
         self._sum_value = values.ValueClass(
@@ -797,6 +871,15 @@ class Histogram(MetricWrapperBase):
             return snapshot[:-1], snapshot[-1]
         return [b.get() for b in self._bucket_values or ()], self._sum_value.get()
 
+    def _expo_values(
+        self,
+    ) -> Tuple[Tuple[str, ...], List[float], float, Optional[List[Optional[Exemplar]]], Optional[float], bool]:
+        """Raw numbers of ``_child_samples``: (le strings, non-cumulative bucket counts, sum,
+        exemplars per bucket or None, created or None, whether ``_sum`` is exposed)."""
+        counts, total_sum = self._bucket_counts()
+        created = self._created if _use_created else None
+        return self._le, counts, total_sum, self._exemplars, created, self._upper_bounds[0] >= 0
+
     def _child_samples(self) -> Iterable[Sample]:
         counts, total_sum = self._bucket_counts()
         exemplars = self._exemplars
@@ -822,12 +905,13 @@ class Info(MetricWrapperBase):
     - Potential target metadata
     """
 
-    __slots__ = ("_value", "_labelname_set")
+    __slots__ = ("_value", "_labelname_set", "_store")
     _type = "info"
 
     def _metric_init(self) -> None:
         self._labelname_set = set(self._labelnames)
         self._value: Dict[str, str] = {}
+        self._store = _file_store(self, "_info_store")
 
     def info(self, val: Dict[str, str]) -> None:
         """Set info metric."""
@@ -838,6 +922,8 @@ class Info(MetricWrapperBase):
             )
         if any(v is None for v in val.values()):
             raise ValueError(f"Label value cannot be None (Info metric {self._name!r}: {val})")
+        if self._store is not None:
+            self._store.set(dict(val))
         self._value = dict(val)
 
     def _child_samples(self) -> Iterable[Sample]:
@@ -852,7 +938,7 @@ class Enum(MetricWrapperBase):
     - Resource state
     """
 
-    __slots__ = ("_value", "_states")
+    __slots__ = ("_value", "_states", "_store")
     _type = "stateset"
 
     def __init__(
@@ -889,19 +975,24 @@ class Enum(MetricWrapperBase):
 
     def _metric_init(self) -> None:
         self._value = 0
+        self._store = _file_store(self, "_enum_store", self._states)
 
     def _missing_labels(self) -> None:
         self._value = 0
+        self._store = None
 
     def state(self, state: str) -> None:
         """Set enum metric state."""
         self._raise_if_not_observable()
         try:
-            self._value = self._states.index(state)
+            index = self._states.index(state)
         except ValueError:
             raise ValueError(
                 f"{state!r} is not in list (Enum metric {self._name!r} has states {self._states})"
             ) from None
+        if self._store is not None:
+            self._store.set(index)
+        self._value = index
 
     def _child_samples(self) -> Iterable[Sample]:
         current = self._value
@@ -914,3 +1005,7 @@ class Enum(MetricWrapperBase):
 _FAST_INITS = frozenset(
     cls.__init__ for cls in (MetricWrapperBase, Counter, Gauge, Summary, Histogram, Info, Enum)
 )
+
+_EXPO_METHODS = ("collect", "_get_metric", "_samples", "_multi_samples", "_child_samples")
+for _cls in (Counter, Gauge, Summary, Histogram):
+    _cls._expo_base = _cls

@@ -1,0 +1,116 @@
+"""Content negotiation and the response every HTTP integration serves.
+
+``choose_encoder(accept)`` walks the comma-separated Accept entries in order (q-values are
+ignored) and picks the first it can serve: OpenMetrics (any version >= 1.0.0, or no version),
+the 1.0.0 text format, or protobuf when ``_protobuf.encode_registry`` exists; else the 0.0.4
+text format. ``_bake_output`` renders, restricts to ``name[]`` and gzips.
+"""
+
+import gzip
+from functools import partial
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from ._escaping import ALLOWUTF8, DOTS, UNDERSCORES, VALUES
+from ._text import CONTENT_TYPE_PLAIN_0_0_4, CONTENT_TYPE_PLAIN_1_0_0, generate_latest
+from .openmetrics import exposition as openmetrics
+from .registry import Collector
+from .utils import parse_version
+
+CONTENT_TYPE_PROTOBUF = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+"""Content type of the delimited protobuf exposition (served when the encoder is available)."""
+
+_SCHEMES = (ALLOWUTF8, UNDERSCORES, DOTS, VALUES)
+
+Encoder = Callable[[Collector], bytes]
+
+
+def _protobuf_encoder() -> Optional[Encoder]:
+    """``prometheus_client._protobuf.encode_registry`` when that module provides it."""
+    global _protobuf_cached
+    if _protobuf_cached is None:
+        try:
+            from . import _protobuf
+        except ImportError:  # pragma: no cover - the module ships with the package
+            _protobuf_cached = (None,)
+        else:
+            _protobuf_cached = (getattr(_protobuf, "encode_registry", None),)
+    return _protobuf_cached[0]
+
+
+_protobuf_cached: Optional[Tuple[Optional[Encoder]]] = None
+
+
+def _params(tokens: Sequence[str]) -> Dict[str, str]:
+    """``key=value`` media-type parameters (stripped tokens; the first of a key wins)."""
+    params: Dict[str, str] = {}
+    for token in tokens:
+        key, sep, value = token.strip().partition("=")
+        if sep and key not in params:
+            params[key] = value
+    return params
+
+
+def _scheme(params: Dict[str, str]) -> str:
+    escaping = params.get("escaping", UNDERSCORES)
+    return escaping if escaping in _SCHEMES else UNDERSCORES
+
+
+def choose_encoder(accept_header: Optional[str]) -> Tuple[Encoder, str]:
+    """(encoder, content type) for an Accept header; see the module docstring."""
+    for accepted in (accept_header or "").split(","):
+        tokens = accepted.split(";")
+        media = tokens[0].strip()
+        if media == "application/openmetrics-text":
+            params = _params(tokens[1:])
+            version = params.get("version")
+            if not version:
+                return (
+                    partial(openmetrics.generate_latest, escaping=UNDERSCORES, version="1.0.0"),
+                    openmetrics.CONTENT_TYPE_LATEST,
+                )
+            if parse_version(version) >= (1, 0, 0):
+                escaping = _scheme(params)
+                return (
+                    partial(openmetrics.generate_latest, escaping=escaping, version=version),
+                    f"application/openmetrics-text; version={version}; charset=utf-8; escaping={escaping}",
+                )
+        elif media == "text/plain":
+            params = _params(tokens[1:])
+            version = params.get("version")
+            if version and parse_version(version) >= (1, 0, 0):
+                escaping = _scheme(params)
+                return partial(generate_latest, escaping=escaping), f"{CONTENT_TYPE_PLAIN_1_0_0}; escaping={escaping}"
+        elif media == "application/vnd.google.protobuf":
+            params = _params(tokens[1:])
+            if params.get("proto") == "io.prometheus.client.MetricFamily" and params.get("encoding") == "delimited":
+                encoder = _protobuf_encoder()
+                if encoder is not None:
+                    return encoder, CONTENT_TYPE_PROTOBUF
+    return generate_latest, CONTENT_TYPE_PLAIN_0_0_4
+
+
+def gzip_accepted(accept_encoding_header: Optional[str]) -> bool:
+    """Whether an Accept-Encoding header lists ``gzip`` (q-values ignored)."""
+    for accepted in (accept_encoding_header or "").split(","):
+        if accepted.split(";")[0].strip().lower() == "gzip":
+            return True
+    return False
+
+
+def _bake_output(
+    registry: Any,
+    accept_header: Optional[str],
+    accept_encoding_header: Optional[str],
+    params: Dict[str, List[str]],
+    disable_compression: bool,
+) -> Tuple[str, List[Tuple[str, str]], bytes]:
+    """``('200 OK', headers, body)`` for a scrape: negotiated format, ``name[]`` filter, gzip."""
+    encoder, content_type = choose_encoder(accept_header)
+    if "name[]" in params:
+        registry = registry.restricted_registry(params["name[]"])
+    output = encoder(registry)
+    headers = [("Content-Type", content_type)]
+    if not disable_compression and gzip_accepted(accept_encoding_header):
+        output = gzip.compress(output)
+        headers.append(("Content-Encoding", "gzip"))
+    return "200 OK", headers, output

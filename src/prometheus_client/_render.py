@@ -1,0 +1,180 @@
+"""Pieces shared by the text encoders: number and label rendering, and the walk over a registry.
+
+The walk yields either a plain ``Metric`` (rendered sample by sample) or, for the metric
+objects of ``metrics.py`` whose collection is not customised, a ``FastFamily``: the metric
+object plus its observable series. Encoders render those directly from raw values, with
+each series' label string cached on the series object (``_expo_labels``, one scheme at a
+time), so a scrape does not build a Sample per number nor re-escape unchanged labels.
+"""
+
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
+
+from ._escaping import escape_label_value, escaped_label_name, label_name_escaper
+from .metrics_core import Metric
+from .registry import CollectorRegistry
+from .utils import floatToGoString
+
+_INF = float("inf")
+_repr = float.__repr__
+
+
+def fmt_value(v: Any) -> str:
+    """``floatToGoString(v)`` with a fast path for the common finite floats below 1e6."""
+    if type(v) is float and -_INF < v < 1e6:
+        return _repr(v)
+    return floatToGoString(v)
+
+
+_stable_cache: Dict[float, str] = {}
+
+
+def fmt_stable(v: Any) -> str:
+    """``floatToGoString(v)`` memoised: for numbers that rarely change (``_created``, ``le``)."""
+    try:
+        return _stable_cache[v]
+    except (KeyError, TypeError):
+        pass
+    s = floatToGoString(v)
+    if type(v) is float:
+        if len(_stable_cache) >= 50000:
+            _stable_cache.clear()
+        _stable_cache[v] = s
+    return s
+
+
+def escape_help(doc: str) -> str:
+    """HELP text of the Prometheus text format: backslash and line feed escaped."""
+    return doc.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def escape_help_om(doc: str) -> str:
+    """HELP text of OpenMetrics: backslash, line feed and double quote escaped."""
+    return doc.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def labels_inner(labels: Dict[str, str], escaping: str) -> str:
+    """``k="v",…`` (sorted by name, names escaped per scheme, values escaped), no braces."""
+    if not labels:
+        return ""
+    names = label_name_escaper(escaping)
+    return ",".join(
+        [
+            f'{escaped_label_name(names, k, escaping)}="{escape_label_value(v)}"'
+            for k, v in sorted(labels.items())
+        ]
+    )
+
+
+def exemplar_labels(labels: Dict[str, str]) -> str:
+    """Exemplar label set: sorted, names as they are, values escaped."""
+    return ",".join([f'{k}="{escape_label_value(v)}"' for k, v in sorted(labels.items())])
+
+
+# -- fast path ------------------------------------------------------------------------
+
+
+class FastFamily(NamedTuple):
+    """A metric object of ``metrics.py`` and its observable series (children)."""
+
+    metric: Any  # MetricWrapperBase
+    series: List[Any]
+
+
+def _child_label_parts(metric: Any, child: Any, escaping: str) -> Tuple[str, str]:
+    """(label pairs sorting before ``le``, pairs sorting after), rendered, no braces."""
+    names = label_name_escaper(escaping)
+    pairs = sorted(zip(metric._labelnames, child._labelvalues))
+    before = ",".join(
+        [f'{escaped_label_name(names, k, escaping)}="{escape_label_value(v)}"' for k, v in pairs if k < "le"]
+    )
+    after = ",".join(
+        [f'{escaped_label_name(names, k, escaping)}="{escape_label_value(v)}"' for k, v in pairs if k >= "le"]
+    )
+    return before, after
+
+
+def series_labels(metric: Any, child: Any, escaping: str) -> str:
+    """The child's rendered label pairs (cached on the child per escaping scheme)."""
+    try:
+        cached = child._expo_labels
+        if cached[0] == escaping:
+            return cached[1]  # type: ignore[no-any-return]
+    except AttributeError:
+        pass
+    before, after = _child_label_parts(metric, child, escaping)
+    inner = f"{before},{after}" if before and after else before or after
+    child._expo_labels = (escaping, inner)
+    return inner
+
+
+def series_labels_split(metric: Any, child: Any, escaping: str) -> Tuple[str, str]:
+    """Like ``series_labels`` but split around where ``le`` sorts (histogram buckets)."""
+    try:
+        cached = child._expo_labels
+        if cached[0] == escaping:
+            return cached[1], cached[2]
+    except AttributeError:
+        pass
+    before, after = _child_label_parts(metric, child, escaping)
+    child._expo_labels = (escaping, before, after)
+    return before, after
+
+
+_fast_types: Dict[type, bool] = {}
+
+
+def _fast_supported(cls: type) -> bool:
+    ok = _fast_types.get(cls)
+    if ok is None:
+        check = getattr(cls, "_expo_supported", None)
+        ok = _fast_types[cls] = bool(check is not None and check())
+    return ok
+
+
+def iter_families(registry: Any) -> Iterator[Union[Metric, FastFamily]]:
+    """What ``registry.collect()`` yields, with metric objects turned into FastFamily items.
+
+    Only a plain CollectorRegistry (``collect`` not overridden) is walked directly, with the
+    same snapshot semantics as ``CollectorRegistry.collect``; anything else is collected.
+    """
+    if type(registry).collect is not CollectorRegistry.collect or "collect" in vars(registry):
+        yield from registry.collect()
+        return
+    with registry._lock:
+        collectors = list(registry._collector_to_names)
+        target_info = registry._target_info_metric() if registry._target_info else None
+    if target_info is not None:
+        yield target_info
+    for collector in collectors:
+        if _fast_supported(type(collector)):
+            series = collector._expo_series()
+            if series is not None:
+                yield FastFamily(collector, series)
+                continue
+        yield from collector.collect()
+
+
+def render(
+    registry: Any,
+    generic: Callable[[Metric, List[str]], None],
+    fast: Dict[str, Callable[[Any, List[Any], List[str]], None]],
+) -> List[str]:
+    """Walk ``registry``; render each item with ``fast[type]`` or ``generic`` into one list.
+
+    An exception while rendering a Metric gets the Metric appended to its ``args``.
+    """
+    out: List[str] = []
+    for item in iter_families(registry):
+        if type(item) is FastFamily:
+            fast[item.metric._type](item.metric, item.series, out)
+            continue
+        try:
+            generic(item, out)  # type: ignore[arg-type]
+        except Exception as exception:
+            exception.args = (exception.args or ("",)) + (item,)
+            raise
+    return out
+
+
+def as_list(x: Optional[Iterable[Any]]) -> List[Any]:
+    return list(x) if x else []

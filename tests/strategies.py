@@ -152,3 +152,37 @@ def near_bucket_boundaries(draw: Any) -> Tuple[int, float]:
 
 
 sparse_buckets = st.dictionaries(st.integers(-300, 300), st.integers(0, 1 << 40), max_size=30)
+
+
+# Quantile sketches
+quantile_objectives = st.dictionaries(
+    st.sampled_from([0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0]) | st.floats(0, 1),
+    st.sampled_from([0.001, 0.005, 0.01, 0.02, 0.05, 0.1]) | st.floats(0.0005, 0.2),
+    min_size=1, max_size=5)
+
+
+@st.composite
+def quantile_data(draw: Any) -> List[float]:
+    """Observation sequences: random, sorted either way, heavy duplicates, zig-zag, mixtures."""
+    import random as _random
+    n = draw(st.integers(0, 4000))
+    rnd = _random.Random(draw(st.integers(0, 2 ** 32)))
+    kind = draw(st.sampled_from(["uniform", "exp", "asc", "desc", "dups", "zigzag", "blocks", "drawn"]))
+    if kind == "drawn":
+        return draw(st.lists(st.floats(-1e6, 1e6) | st.sampled_from([0.0, 1.0, -1.0]), max_size=300))
+    if kind == "uniform":
+        return [rnd.random() for _ in range(n)]
+    if kind == "exp":
+        return [rnd.expovariate(1.0) for _ in range(n)]
+    if kind == "asc":
+        return [float(i) for i in range(n)]
+    if kind == "desc":
+        return [float(n - i) for i in range(n)]
+    if kind == "dups":
+        k = draw(st.integers(1, 5))
+        return [float(rnd.randrange(k)) for _ in range(n)]
+    if kind == "zigzag":
+        return [float(i if i % 2 else n - i) for i in range(n)]
+    # ascending blocks in descending order
+    size = draw(st.integers(1, 200))
+    return [float(-(i // size) * size + i % size) for i in range(n)]

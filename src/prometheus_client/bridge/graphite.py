@@ -7,7 +7,7 @@ import re
 import socket
 import threading
 import time
-from typing import Callable, Tuple
+from typing import Callable, List, Tuple
 
 from ..registry import REGISTRY, Collector
 
@@ -28,18 +28,18 @@ class _RegularPush(threading.Thread):
         self._pusher = pusher
         self._interval = interval
         self._prefix = prefix
+        self.stopping = threading.Event()
 
     def run(self) -> None:
         wait_until = time.time()
-        while True:
-            while True:
-                now = time.time()
-                if now >= wait_until:
-                    # May be slightly late, but not early; skip the slots that were missed.
-                    while wait_until < now:
-                        wait_until += self._interval
-                    break
-                time.sleep(wait_until - now)
+        while not self.stopping.is_set():
+            now = time.time()
+            if now < wait_until:
+                self.stopping.wait(wait_until - now)
+                continue
+            # May be slightly late, but never early; slots that were missed are skipped.
+            while wait_until <= now:
+                wait_until += self._interval
             try:
                 self._pusher.push(prefix=self._prefix)
             except OSError:
@@ -67,6 +67,7 @@ class GraphiteBridge:
         self._tags = tags
         self._timeout = timeout_seconds
         self._timer = _timer
+        self._pushers: List[_RegularPush] = []
 
     def _lines(self, prefix: str) -> str:
         now = int(self._timer())
@@ -100,4 +101,14 @@ class GraphiteBridge:
     def start(self, interval: float = 60.0, prefix: str = "") -> None:
         """Push every ``interval`` seconds from a daemon thread (errors are logged)."""
         t = _RegularPush(self, interval, prefix)
+        self._pushers.append(t)
         t.start()
+
+    def stop(self) -> None:
+        """Stop the threads started by ``start()`` (an addition to the official API)."""
+        pushers, self._pushers = self._pushers, []
+        for t in pushers:
+            t.stopping.set()
+        for t in pushers:
+            if t is not threading.current_thread():
+                t.join()

@@ -63,11 +63,20 @@ _FAST_PAIR_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
 
 _WS = " \t"
 _WS_SPLIT_RE = re.compile("[ \t]+")
+_CWS = " \t\n\r\x0b\x0c"  # what separates the tokens of a comment line
 
 
-def _skip_ws(line: str, pos: int) -> int:
+def _skip_ws(line: str, pos: int, ws: str = _WS) -> int:
     n = len(line)
-    while pos < n and line[pos] in _WS:
+    while pos < n and line[pos] in ws:
+        pos += 1
+    return pos
+
+
+def _skip_space(line: str, pos: int) -> int:
+    """Any whitespace (the reference strips label tokens with str.strip())."""
+    n = len(line)
+    while pos < n and line[pos].isspace():
         pos += 1
     return pos
 
@@ -82,7 +91,7 @@ def _scan_labels(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str], in
     name: Optional[str] = None
     prev = "open"
     while True:
-        pos = _skip_ws(line, pos)
+        pos = _skip_space(line, pos)
         if pos >= n:
             fail("missing '}' at the end of the labels")
         c = line[pos]
@@ -98,7 +107,7 @@ def _scan_labels(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str], in
             fail("labels must be separated by ','")
         if c == '"':
             key, pos = _read_quoted(line, pos)
-            pos = _skip_ws(line, pos)
+            pos = _skip_space(line, pos)
             if pos >= n or line[pos] != "=":
                 # A bare quoted string is the metric name (text format 1.0.0).
                 if name is not None:
@@ -111,10 +120,13 @@ def _scan_labels(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str], in
             if m is None:
                 fail("invalid label name")
             key = m.group(0)
-            pos = _skip_ws(line, m.end())
+            pos = m.end()
+            if pos < n and line[pos] not in '=,}"' and not line[pos].isspace():
+                fail(f"invalid character {line[pos]!r} in label name {key!r}")
+            pos = _skip_space(line, pos)
             if pos >= n or line[pos] != "=":
                 fail(f"expected '=' after label name {key!r}")
-        pos = _skip_ws(line, pos + 1)
+        pos = _skip_space(line, pos + 1)
         if pos >= n or line[pos] != '"':
             fail(f"value of label {key!r} must be a double-quoted string")
         value, pos = _read_quoted(line, pos)
@@ -175,7 +187,7 @@ def _parse_sample_slow(line: str) -> Sample:
     brace = line.find("{")
     if brace < 0:
         rest = _WS_SPLIT_RE.split(line)
-        name = rest.pop(0)
+        name = rest.pop(0).strip()
         if not is_legacy_metric_name(name):
             fail("invalid metric name (quote UTF-8 names inside the braces)")
         if not rest:
@@ -192,11 +204,13 @@ def _parse_sample_slow(line: str) -> Sample:
             name = inner
         if not name:
             fail("missing metric name")
-        rest = line[end:].split()
-        if not rest:
+        rest = _WS_SPLIT_RE.split(line[end:].strip(_WS))
+        if not rest[0]:
             fail("missing sample value")
+    if len(rest) > 2:
+        fail("unexpected text after the timestamp")
     value = parse_value(rest[0])
-    ts = _timestamp(rest[-1]) if len(rest) > 1 else None
+    ts = _timestamp(rest[1]) if len(rest) > 1 else None
     return Sample(name, labels, value, ts)
 
 
@@ -206,33 +220,33 @@ def _split_comment(line: str) -> Optional[Tuple[str, str, str]]:
     Other comments are ignored. A missing name yields None for HELP; ``rest`` may be empty.
     """
     n = len(line)
-    if n < 2 or line[1] not in _WS:
+    if n < 2 or line[1] not in _CWS:
         return None
-    pos = _skip_ws(line, 1)
+    pos = _skip_ws(line, 1, _CWS)
     end = pos
-    while end < n and not line[end].isspace():
+    while end < n and line[end] not in _CWS:
         end += 1
     keyword = line[pos:end]
     if keyword != "HELP" and keyword != "TYPE":
         return None
-    pos = _skip_ws(line, end)
+    pos = _skip_ws(line, end, _CWS)
     if pos >= n:
         if keyword == "TYPE":
             fail("TYPE line without a metric name")
-        return None
+        return keyword, "", ""  # closes the current family, like the reference
     if line[pos] == '"':
         name, pos = _read_quoted(line, pos)
-        if pos < n and not line[pos].isspace():
+        if pos < n and line[pos] not in _CWS:
             fail("expected whitespace after the quoted metric name")
     else:
         end = pos
-        while end < n and not line[end].isspace():
+        while end < n and line[end] not in _CWS:
             end += 1
-        name = line[pos:end]
+        name = line[pos:end].strip()
         if not is_legacy_metric_name(name):
             fail("invalid metric name (quote UTF-8 names)")
         pos = end
-    rest = line[_skip_ws(line, pos):]
+    rest = line[_skip_ws(line, pos, _CWS):]
     return keyword, name, rest
 
 
@@ -294,6 +308,11 @@ def text_fd_to_metric_families(fd: Iterable[str]) -> Iterator[Metric]:
             if parts is None:
                 continue
             keyword, mname, rest = parts
+            if not mname:
+                if name:
+                    yield _build(name, documentation, typ, samples)
+                name, documentation, typ, samples, allowed = "", "", "untyped", [], ()
+                continue
             if mname != name:
                 if name:
                     yield _build(name, documentation, typ, samples)

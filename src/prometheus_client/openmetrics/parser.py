@@ -11,7 +11,7 @@ Parsing is linear in the input (no backtracking regular expressions).
 import io
 import math
 import re
-from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, NoReturn, Optional, Set, Tuple, Union
 
 from .._parse_common import (
     LEGACY_METRIC_NAME_RE,
@@ -106,12 +106,23 @@ def _timestamp(tok: str) -> _TS:
     return f
 
 
-def _ts_float(ts: _TS) -> float:
-    return float(ts) if ts is not None else 0.0
+def _ts_key(ts: _TS) -> int:
+    """Exact ordering key in nanoseconds (Timestamps keep all nine digits)."""
+    if ts is None:
+        return 0
+    if isinstance(ts, Timestamp):
+        return ts.sec * 1_000_000_000 + ts.nsec
+    return int(ts * 1e9)
 
 
 # ---------------------------------------------------------------------------------------------
 # Labels
+
+
+def _label_fail(line: str, pos: int, rule: str) -> NoReturn:
+    if pos < len(line) and line[pos].isspace():
+        fail("whitespace inside a label set (OpenMetrics allows none)")
+    fail(rule)
 
 
 def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str], int]:
@@ -141,26 +152,32 @@ def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str]
                 if line[pos] == "}":
                     return labels, name, pos + 1
                 if line[pos] != ",":
-                    fail("expected ',' or '}' after the metric name")
+                    _label_fail(line, pos, "expected ',' or '}' after the metric name")
                 pos += 1
                 continue
         else:
             m = OM_LABEL_NAME_AT_RE.match(line, pos)
             if m is None:
-                fail("invalid label name (labels are name=\"value\", no spaces)")
+                if c == ":":
+                    fail("':' is not allowed in OpenMetrics label names")
+                _label_fail(line, pos, "invalid label name")
             key = m.group(0)
             pos = m.end()
+            if pos < n and line[pos] == ":":
+                fail("':' is not allowed in OpenMetrics label names")
         if pos >= n or line[pos] != "=":
-            fail(f"expected '=' after label name {key!r}")
+            if pos < n and line[pos] not in ',}"':
+                _label_fail(line, pos, f"invalid character {line[pos]!r} in label name {key!r}")
+            _label_fail(line, pos, f"expected '=' after label name {key!r}")
         pos += 1
         if pos >= n or line[pos] != '"':
-            fail(f"value of label {key!r} must be a double-quoted string")
+            _label_fail(line, pos, f"value of label {key!r} must be a double-quoted string")
         m = QUOTED_RE.match(line, pos)
         if m is None:
             fail(f"unterminated value of label {key!r}")
         pos = m.end()
-        if key == "__name__":
-            fail("the metric name may not be given as a __name__ label")
+        if key.startswith("__"):
+            fail(f"label name {key!r} is reserved (starts with '__')")
         if key in labels:
             fail(f"duplicate label name {key!r}")
         labels[key] = unescape(m.group(1))
@@ -171,10 +188,12 @@ def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str]
         if c == "}":
             return labels, name, pos + 1
         if c != ",":
-            fail("labels must be separated by ',' (no spaces)")
+            _label_fail(line, pos, "labels must be separated by ','")
         pos += 1
         if pos < n and line[pos] == "}":
             fail("trailing ',' after the last label")
+        if pos < n and line[pos].isspace():
+            _label_fail(line, pos, "")
 
 
 def _parse_om_labels_body(body: str) -> Dict[str, str]:
@@ -190,11 +209,9 @@ def _parse_om_labels_body(body: str) -> Dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 # Native histograms: {count:C,sum:S,schema:N,zero_threshold:Z,zero_count:ZC[,..._spans:[o:l,...]][,..._deltas:[d,...]]}
 
-_NH_HEAD_RE = re.compile(
-    r"\{count:([^,{}\[\]:]+),sum:([^,{}\[\]:]+),schema:([^,{}\[\]:]+),"
-    r"zero_threshold:([^,{}\[\]:]+),zero_count:([^,{}\[\]:]+)"
-)
-_NH_LIST_RE = re.compile(r",(positive_spans|negative_spans|positive_deltas|negative_deltas):\[([^\[\]{}]*)\]")
+_NH_ITEM_RE = re.compile(r"([a-z_]+):(\[[^\[\]{}]*\]|[^,\[\]{}]*)")
+_NH_SCALARS = ("count", "sum", "schema", "zero_threshold", "zero_count")
+_NH_LISTS = ("positive_spans", "negative_spans", "positive_deltas", "negative_deltas")
 
 
 def _nh_int(tok: str, what: str) -> int:
@@ -203,44 +220,65 @@ def _nh_int(tok: str, what: str) -> int:
     return int(tok)
 
 
-def _parse_native(text: str) -> NativeHistogram:
-    m = _NH_HEAD_RE.match(text)
-    if m is None:
-        fail("invalid native histogram value")
-    count_s, sum_s, schema_s, zt_s, zc_s = m.groups()
-    count = _nh_int(count_s, "count")
-    sum_v = float(_number(sum_s, "native histogram sum"))
-    schema = _nh_int(schema_s, "schema")
-    zt = float(_number(zt_s, "native histogram zero_threshold"))
-    zc = _nh_int(zc_s, "zero_count")
-    parts: Dict[str, Any] = {}
-    pos = m.end()
-    while pos < len(text) and text[pos] == ",":
-        lm = _NH_LIST_RE.match(text, pos)
-        if lm is None:
-            fail("invalid native histogram spans/deltas")
-        key, body = lm.groups()
-        if key in parts:
-            fail(f"native histogram {key} given twice")
-        items = body.split(",") if body else []
+def _parse_native(text: str, pos: int) -> Tuple[NativeHistogram, int]:
+    """The ``{key:value,...}`` native histogram value starting at ``text[pos] == '{'``."""
+    n = len(text)
+    pos += 1
+    items: Dict[str, str] = {}
+    while True:
+        m = _NH_ITEM_RE.match(text, pos)
+        if m is None:
+            fail("invalid native histogram value (expected key:value)")
+        key, val = m.groups()
+        if key not in _NH_SCALARS and key not in _NH_LISTS:
+            fail(f"unknown native histogram field {key!r}")
+        if key in items:
+            fail(f"native histogram field {key!r} given twice")
+        items[key] = val
+        pos = m.end()
+        if pos < n and text[pos] == ",":
+            pos += 1
+            continue
+        if pos < n and text[pos] == "}":
+            pos += 1
+            break
+        fail("invalid native histogram value (expected ',' or '}')")
+    for key in _NH_SCALARS:
+        if key not in items:
+            fail(f"native histogram value without {key!r}")
+        if items[key].startswith("["):
+            fail(f"native histogram {key!r} must be a number")
+    count = _nh_int(items["count"], "count")
+    sum_v = float(_number(items["sum"], "native histogram sum"))
+    schema = _nh_int(items["schema"], "schema")
+    zt = float(_number(items["zero_threshold"], "native histogram zero_threshold"))
+    zc = _nh_int(items["zero_count"], "zero_count")
+    lists: Dict[str, Any] = {}
+    for key in _NH_LISTS:
+        raw = items.get(key)
+        if raw is None:
+            continue
+        if not raw.startswith("["):
+            fail(f"native histogram {key!r} must be a [list]")
+        body = raw[1:-1]
+        if not body:
+            continue  # an empty list reads as absent, like the reference
         if key.endswith("_spans"):
             spans = []
-            for item in items:
+            for item in body.split(","):
                 o, sep, ln = item.partition(":")
                 if not sep:
                     fail("native histogram span must be offset:length")
                 spans.append(BucketSpan(_nh_int(o, "span offset"), _nh_int(ln, "span length")))
-            parts[key] = tuple(spans)
+            lists[key] = tuple(spans)
         else:
-            parts[key] = tuple(_nh_int(d, "delta") for d in items)
-        pos = lm.end()
-    if text[pos:] != "}":
-        fail("invalid native histogram value")
-    return NativeHistogram(
+            lists[key] = tuple(_nh_int(d, "delta") for d in body.split(","))
+    nh = NativeHistogram(
         count, sum_v, schema, zt, zc,
-        parts.get("positive_spans"), parts.get("negative_spans"),
-        parts.get("positive_deltas"), parts.get("negative_deltas"),
+        lists.get("positive_spans"), lists.get("negative_spans"),
+        lists.get("positive_deltas"), lists.get("negative_deltas"),
     )
+    return nh, pos
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,9 +294,10 @@ def _parse_sample_line(line: str) -> Tuple[Sample, bool]:
         brace = 0
         name = ""
     else:
-        m = LEGACY_METRIC_NAME_RE.match(line.split(" ", 1)[0].split("{", 1)[0])
         name = line.split(" ", 1)[0].split("{", 1)[0]
-        if m is None:
+        if LEGACY_METRIC_NAME_RE.match(name) is None:
+            if any(c.isspace() for c in name):
+                fail("whitespace in the metric name (only single spaces separate tokens)")
             fail("invalid metric name")
         if len(name) < n and line[len(name)] == "{":
             brace = len(name)
@@ -279,14 +318,27 @@ def _parse_sample_line(line: str) -> Tuple[Sample, bool]:
         fail("expected a single space before the value")
     pos += 1
     if pos < n and line[pos] == "{":
-        # Native histogram value.
-        end = line.find("}", pos)
-        if end < 0:
-            fail("unterminated native histogram value")
-        nh = _parse_native(line[pos:end + 1])
-        if end + 1 != n:
-            fail("unexpected text after the native histogram value")
-        return Sample(name, labels, None, None, None, nh), quoted  # type: ignore[arg-type]
+        # Native histogram value, then an optional timestamp and exemplars.
+        nh, pos = _parse_native(line, pos)
+        nts: _TS = None
+        exemplars: List[Exemplar] = []
+        if pos < n:
+            if line[pos] != " ":
+                fail("unexpected text after the native histogram value")
+            pos += 1
+            if not line.startswith("# ", pos):
+                sp = line.find(" ", pos)
+                nts = _timestamp(line[pos:] if sp < 0 else line[pos:sp])
+                pos = n if sp < 0 else sp + 1
+            while pos < n:
+                if not line.startswith("# {", pos):
+                    fail("unexpected text after the native histogram value")
+                nxt = _find_next_exemplar(line, pos + 2)
+                exemplars.append(_parse_exemplar(line[:nxt], pos + 2))
+                pos = nxt + 1
+        if exemplars:
+            nh = nh._replace(nh_exemplars=tuple(exemplars))
+        return Sample(name, labels, None, nts, None, nh), quoted  # type: ignore[arg-type]
     if labels is None:
         labels = {}
     sp = line.find(" ", pos)
@@ -309,6 +361,16 @@ def _parse_sample_line(line: str) -> Tuple[Sample, bool]:
                 fail("unexpected text after the timestamp")
             exemplar = _parse_exemplar(line, pos + 2)
     return Sample(name, labels, value, ts, exemplar), quoted
+
+
+def _find_next_exemplar(line: str, pos: int) -> int:
+    """Index of the space before the next `` # {`` after the exemplar at ``pos``, or len."""
+    try:
+        _, _, end = _parse_labels_at(line, pos)
+    except LineError:
+        return len(line)
+    nxt = line.find(" # {", end)
+    return len(line) if nxt < 0 else nxt
 
 
 def _parse_exemplar(line: str, pos: int) -> Exemplar:
@@ -353,13 +415,14 @@ def _fast_sample(line: str) -> Optional[Sample]:
 def _parse_metadata(line: str) -> Tuple[str, str, str]:
     """``# HELP|TYPE|UNIT name value`` -> (keyword, name, value)."""
     keyword = line[2:6]
-    if keyword not in ("HELP", "TYPE", "UNIT") or line[6:7] != " ":
-        fail("comments are not allowed; '#' lines must be HELP, TYPE, UNIT or EOF")
+    if line[1:2] != " " or keyword not in ("HELP", "TYPE", "UNIT") or line[6:7] != " ":
+        fail("metadata line: comments are not allowed; '#' lines must be "
+             "'# HELP|TYPE|UNIT name value' or '# EOF'")
     pos = 7
     if line[pos:pos + 1] == '"':
         m = QUOTED_RE.match(line, pos)
         if m is None:
-            fail("unterminated quoted metric name")
+            fail("metadata line: unterminated quoted metric name")
         name = unescape(m.group(1))
         pos = m.end()
     else:
@@ -367,11 +430,14 @@ def _parse_metadata(line: str) -> Tuple[str, str, str]:
         end = len(line) if sp < 0 else sp
         name = line[pos:end]
         if LEGACY_METRIC_NAME_RE.match(name) is None:
-            fail("invalid metric name")
+            fail("metadata line: invalid metric name (single spaces separate the tokens)")
         pos = end
     if line[pos:pos + 1] != " ":
-        fail(f"{keyword} line needs a space and a value after the metric name")
-    return keyword, name, line[pos + 1:]
+        fail(f"metadata line: {keyword} needs a space and a value after the metric name")
+    value = line[pos + 1:]
+    if keyword != "HELP" and value.startswith(" "):
+        fail(f"metadata line: only one space is allowed between the metric name and the {keyword} value")
+    return keyword, name, value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -395,9 +461,9 @@ class _Family:
         self.allowed: FrozenSet[str] = frozenset((name,))
         self.has_samples = False
         self.group_labels: Optional[Dict[str, str]] = None
-        self.group_key: Any = None
+        self.group_key = False
         self.groups_seen: Set[Any] = set()
-        self.group_ts: float = 0.0
+        self.group_ts = 0
         self.group_ids: Set[Any] = set()
         self.group_samples: List[Sample] = []
         self.check = False
@@ -408,18 +474,23 @@ class _Family:
         self.check = typ not in ("gauge", "unknown")
 
 
-def _group_labels(fam: _Family, s: Sample) -> Dict[str, str]:
+def _group_labels(fam: _Family, s: Sample) -> Tuple[Dict[str, str], Optional[str]]:
+    """The labels identifying the sample's label set, and the label value that varies inside it
+    (``le`` of a bucket, ``quantile`` of a quantile, the state of a stateset)."""
     labels = s.labels
-    if labels is None:
-        return {}
     t = fam.type
-    if (t == "histogram" or t == "gaugehistogram") and "le" in labels and s.name.endswith("_bucket"):
-        labels = dict(labels)
-        del labels["le"]
-    elif t == "summary" and "quantile" in labels and s.name == fam.name:
-        labels = dict(labels)
-        del labels["quantile"]
-    return labels
+    if t == "histogram" or t == "gaugehistogram":
+        key = "le" if s.name.endswith("_bucket") else ""
+    elif t == "summary":
+        key = "quantile" if s.name == fam.name else ""
+    elif t == "stateset":
+        key = fam.name
+    else:
+        return labels, None
+    if key not in labels:
+        return labels, None
+    labels = dict(labels)
+    return labels, labels.pop(key)
 
 
 def _check_sample(fam: _Family, s: Sample) -> None:
@@ -453,6 +524,9 @@ def _check_sample(fam: _Family, s: Sample) -> None:
             _integral(v, "count")
         elif suffix == "_sum":
             _counter_like(v)
+        elif suffix == "_gsum":
+            if v != v:
+                fail("_gsum cannot be NaN")
         elif suffix == "":
             fail("histogram sample named like the family must carry a native histogram value")
     elif t == "summary":
@@ -560,7 +634,21 @@ def _add_sample(fam: _Family, s: Sample) -> None:
         _check_sample(fam, s)
     elif s.exemplar is not None:
         fail("only counter _total and histogram _bucket samples can have exemplars")
-    labels = _group_labels(fam, s)
+    elif s.native_histogram is not None:
+        fail("native histogram values are only allowed on histogram samples named like the family")
+    if s.native_histogram is not None:
+        fam.samples.append(s)  # native histogram points are not grouped (like the reference)
+        return
+    ts = _ts_key(s.timestamp)
+    if fam.type == "info":
+        # Info label sets are not grouped by the reference; repeated points are dropped.
+        point = (frozenset(s.labels.items()), ts)
+        if point not in fam.groups_seen:
+            fam.groups_seen.add(point)
+            fam.samples.append(s)
+        return
+    labels, varying = _group_labels(fam, s)
+    has_ts = s.timestamp is not None
     if labels != fam.group_labels or fam.group_labels is None:
         key = frozenset(labels.items())
         if key in fam.groups_seen:
@@ -568,21 +656,21 @@ def _add_sample(fam: _Family, s: Sample) -> None:
         _end_group(fam)
         fam.groups_seen.add(key)
         fam.group_labels = labels
-        fam.group_ts = _ts_float(s.timestamp)
+        fam.group_ts = ts
+        fam.group_key = has_ts
         fam.group_ids = set()
     else:
-        ts = _ts_float(s.timestamp)
+        if has_ts != fam.group_key:
+            fail("some samples of this label set have timestamps and others do not")
         if ts < fam.group_ts:
             fail("timestamps went backwards within a label set")
-        labs = s.labels or {}
-        ident = (s.name, labs.get("le"), labs.get("quantile"))
+        ident = (s.name, varying)
         if ident in fam.group_ids and ts == fam.group_ts:
             return  # a repeated point: dropped, as the reference does
         if ts != fam.group_ts:
             _end_group(fam)  # a new point of the same label set
         fam.group_ts = ts
-    labs = s.labels or {}
-    fam.group_ids.add((s.name, labs.get("le"), labs.get("quantile")))
+    fam.group_ids.add((s.name, varying))
     fam.group_samples.append(s)
     fam.samples.append(s)
 

@@ -142,7 +142,7 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
                         break
                     for key, _ in ready:
                         if key.fileobj is self.socket:
-                            self._handle_request_noblock()
+                            self._handle_request_noblock()  # type: ignore[attr-defined]
                         else:
                             try:
                                 self._wake_r.recv(64)

@@ -1,0 +1,553 @@
+"""Multiprocess mode: merge every process's value files into one set of metrics.
+
+``MultiProcessCollector(registry)`` reads ``PROMETHEUS_MULTIPROC_DIR``: the value files of
+running and dead processes, plus the archive that compaction folds dead processes into
+(see ``_mp_compact`` and docs/multiprocess.md). ``mark_process_dead(pid)`` drops a dead
+process's live-only files and compacts the rest.
+
+Merging works on raw key bytes: every process writes a series under byte-identical keys,
+so values are summed (or min/max/most-recent'ed) in a dict keyed by the bytes, and each
+distinct key is JSON-decoded once (and cached across scrapes). Only files whose names
+this library writes are read; a damaged file is skipped, logged and counted, and the rest
+of the scrape is served.
+"""
+
+import json
+import logging
+import os
+import struct
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+
+from . import _mp_files as mpf
+from .metrics_core import Metric
+from .mmap_dict import read_file_bytes, read_used
+from .registry import Collector, CollectorRegistry
+from .samples import Sample
+from .utils import floatToGoString
+
+log = logging.getLogger("prometheus_client.multiprocess")
+
+_INT = struct.Struct("i")
+_TWO_DOUBLES = struct.Struct("dd")
+
+_ParsedKey = Tuple[str, str, Tuple[Tuple[str, str], ...], str]
+_KEY_CACHE: Dict[bytes, _ParsedKey] = {}
+_KEY_CACHE_MAX = 200_000
+
+_TYPE_OF_KIND = {"counter": "counter", "summary": "summary", "histogram": "histogram", "info": "info",
+                 "enum": "stateset"}
+
+ERRORS_METRIC = "prometheus_multiproc_unreadable_files"
+
+
+class _Corrupt(Exception):
+    """A value file (or archive section) that cannot be read."""
+
+
+def _parse_key(raw: bytes) -> _ParsedKey:
+    parsed = _KEY_CACHE.get(raw)
+    if parsed is not None:
+        return parsed
+    try:
+        obj = json.loads(raw)
+        metric_name, name, labels, help_text = obj
+        if not (isinstance(metric_name, str) and isinstance(name, str) and isinstance(labels, dict)
+                and isinstance(help_text, str) and metric_name and name):
+            raise ValueError("not [metric name, sample name, labels, help]")
+        pairs = tuple((str(k), str(v)) for k, v in labels.items())
+    except (ValueError, TypeError, UnicodeDecodeError) as e:
+        raise _Corrupt(f"bad key {raw[:80]!r}: {e}") from None
+    parsed = (metric_name, name, pairs, help_text)
+    if len(_KEY_CACHE) >= _KEY_CACHE_MAX:
+        _KEY_CACHE.clear()
+    _KEY_CACHE[raw] = parsed
+    return parsed
+
+
+class _Source:
+    """One thing to merge: a value file (or an archive section) and how to read it."""
+
+    __slots__ = ("label", "kind", "mode", "typ", "pid", "data")
+
+    def __init__(self, label: str, meta: mpf.ValueFileName, data: bytes) -> None:
+        self.label = label
+        self.kind = meta.kind
+        self.typ = meta.typ
+        self.mode = meta.mode
+        self.pid = meta.pid
+        self.data = data
+
+
+def _entries(src: _Source) -> Iterable[Tuple[bytes, float, float]]:
+    data = src.data
+    try:
+        used = read_used(data)
+    except RuntimeError as e:
+        raise _Corrupt(str(e)) from None
+    unpack_int = _INT.unpack_from
+    unpack_dd = _TWO_DOUBLES.unpack_from
+    pos = 8
+    while pos < used:
+        if pos + 4 > used:
+            raise _Corrupt("entry header runs past the used size")
+        (n,) = unpack_int(data, pos)
+        start = pos + 4
+        value_pos = start + n + 8 - (4 + n) % 8
+        if n < 0 or value_pos + 16 > used:
+            raise _Corrupt("Read beyond file size detected, file is corrupted.")
+        value, ts = unpack_dd(data, value_pos)
+        pos = value_pos + 16
+        yield data[start : start + n], value, ts
+
+
+class _Merge:
+    """Accumulators for one merge; ``order`` remembers when each series was first seen."""
+
+    def __init__(self) -> None:
+        self.order: List[Tuple[str, Any]] = []
+        self.sums: Dict[str, Dict[bytes, float]] = {"counter": {}, "summary": {}, "histogram": {}}
+        self.gauges: Dict[str, Dict[Any, Any]] = {m: {} for m in mpf.GAUGE_MODES}
+        self.info: Dict[bytes, float] = {}
+        self.enum: List[Tuple[int, bytes, float, float]] = []
+
+    def add(self, index: int, src: _Source) -> None:
+        kind = src.kind
+        if kind in self.sums:
+            self._add_sums(src)
+        elif src.typ == "gauge":
+            self._add_gauge(src)
+        elif kind == "info":
+            acc = self.info
+            for key, _, ts in _entries(src):
+                if ts >= 0 and key not in acc:
+                    _parse_key(key)
+                    acc[key] = 1.0
+                    self.order.append(("info", key))
+        elif kind == "enum":
+            for key, value, ts in _entries(src):
+                if ts >= 0:
+                    _parse_key(key)
+                    self.enum.append((index, key, value, ts))
+
+    def _add_sums(self, src: _Source) -> None:
+        # The bulk of every scrape: inlined parse + sum.
+        typ = src.kind
+        acc = self.sums[typ]
+        order = self.order
+        data = src.data
+        try:
+            used = read_used(data)
+        except RuntimeError as e:
+            raise _Corrupt(str(e)) from None
+        unpack_int = _INT.unpack_from
+        unpack_dd = _TWO_DOUBLES.unpack_from
+        get = acc.get
+        pos = 8
+        while pos < used:
+            if pos + 4 > used:
+                raise _Corrupt("entry header runs past the used size")
+            (n,) = unpack_int(data, pos)
+            start = pos + 4
+            value_pos = start + n + 8 - (4 + n) % 8
+            if n < 0 or value_pos + 16 > used:
+                raise _Corrupt("Read beyond file size detected, file is corrupted.")
+            value, ts = unpack_dd(data, value_pos)
+            pos = value_pos + 16
+            if ts < 0:
+                continue
+            key = data[start : start + n]
+            old = get(key)
+            if old is None:
+                _parse_key(key)
+                acc[key] = value
+                order.append((typ, key))
+            else:
+                acc[key] = old + value
+
+    def _add_gauge(self, src: _Source) -> None:
+        mode = src.mode
+        acc = self.gauges[mode]
+        order = self.order
+        kind = "gauge_" + mode
+        if mode in ("all", "liveall"):
+            pid = src.pid
+            for key, value, ts in _entries(src):
+                if ts < 0:
+                    continue
+                k = (pid, key)
+                if k not in acc:
+                    _parse_key(key)
+                    order.append((kind, k))
+                acc[k] = value
+            return
+        for key, value, ts in _entries(src):
+            if ts < 0:
+                continue
+            old = acc.get(key)
+            if old is None:
+                _parse_key(key)
+                order.append((kind, key))
+                acc[key] = (ts, value) if mode.endswith("mostrecent") else value
+            elif mode.endswith("min"):
+                if value < old:
+                    acc[key] = value
+            elif mode.endswith("max"):
+                if value > old:
+                    acc[key] = value
+            elif mode.endswith("sum"):
+                acc[key] = old + value
+            elif ts > old[0]:
+                acc[key] = (ts, value)
+
+    # -- building metrics --------------------------------------------------------------
+    def build(self, accumulate: bool) -> Dict[str, Metric]:
+        metrics: Dict[str, Metric] = {}
+        broken: Set[str] = set()
+        histograms: Dict[str, Dict[Tuple[Tuple[str, str], ...], Tuple[Dict[str, float], Dict[float, float]]]] = {}
+
+        def metric_for(mname: str, help_text: str, typ: str) -> Optional[Metric]:
+            m = metrics.get(mname)
+            if m is None:
+                if mname in broken:
+                    return None
+                try:
+                    m = Metric(mname, help_text, typ)
+                except ValueError as e:
+                    broken.add(mname)
+                    log.warning("multiprocess: skipping metric %r: %s", mname, e)
+                    return None
+                metrics[mname] = m
+            return m
+
+        for kind, k in self.order:
+            if kind in self.sums:
+                mname, sname, labels, help_text = _KEY_CACHE.get(k) or _parse_key(k)
+                m = metric_for(mname, help_text, kind)
+                if m is None:
+                    continue
+                value = self.sums[kind][k]
+                if kind == "histogram":
+                    rest = tuple(p for p in labels if p[0] != "le")
+                    groups = histograms.setdefault(mname, {})
+                    group = groups.get(rest)
+                    if group is None:
+                        group = groups[rest] = ({}, {})
+                    if len(rest) == len(labels):
+                        group[0][sname] = group[0].get(sname, 0.0) + value
+                    else:
+                        le = next(v for n, v in labels if n == "le")
+                        try:
+                            bound = float(le)
+                        except ValueError:
+                            continue
+                        group[1][bound] = group[1].get(bound, 0.0) + value
+                else:
+                    m.samples.append(Sample(sname, dict(labels), value))
+            elif kind == "info":
+                mname, sname, labels, help_text = _parse_key(k)
+                m = metric_for(mname, help_text, "info")
+                if m is not None:
+                    m.samples.append(Sample(sname, dict(labels), 1.0))
+            else:  # gauges
+                mode = kind[6:]
+                acc = self.gauges[mode]
+                if mode in ("all", "liveall"):
+                    pid, raw = k
+                    mname, sname, labels, help_text = _parse_key(raw)
+                    m = metric_for(mname, help_text, "gauge")
+                    if m is not None:
+                        series = dict(labels)
+                        series["pid"] = pid
+                        m.samples.append(Sample(sname, series, acc[k]))
+                    continue
+                mname, sname, labels, help_text = _parse_key(k)
+                m = metric_for(mname, help_text, "gauge")
+                if m is None:
+                    continue
+                value = acc[k]
+                if mode.endswith("mostrecent"):
+                    ts, value = value
+                    if not ts > 0.0:  # never set: omitted, as by the official 0.26.0 client
+                        continue
+                m.samples.append(Sample(sname, dict(labels), value))
+
+        for mname, groups in histograms.items():
+            m = metrics[mname]
+            for rest, (plain, buckets) in groups.items():
+                base = dict(rest)
+                for sname, value in plain.items():
+                    m.samples.append(Sample(sname, base, value))
+                acc_value = 0.0
+                for bound in sorted(buckets):
+                    series = dict(rest)
+                    series["le"] = floatToGoString(bound)
+                    if accumulate:
+                        acc_value += buckets[bound]
+                        m.samples.append(Sample(mname + "_bucket", series, acc_value))
+                    else:
+                        m.samples.append(Sample(mname + "_bucket", series, buckets[bound]))
+                if accumulate and buckets:
+                    m.samples.append(Sample(mname + "_count", base, acc_value))
+
+        self._build_enums(metrics, metric_for)
+        return metrics
+
+    def _build_enums(self, metrics: Dict[str, Metric], metric_for: Any) -> None:
+        # Per Enum child (labels without the state label) the process that set it last wins.
+        chosen: Dict[Tuple[str, Tuple[Tuple[str, str], ...]], Tuple[float, int]] = {}
+        per: Dict[Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], int], List[Tuple[bytes, float]]] = {}
+        for index, key, value, ts in self.enum:
+            mname, _, labels, _ = _parse_key(key)
+            child = (mname, tuple(p for p in labels if p[0] != mname))
+            entries = per.setdefault((child, index), [])
+            entries.append((key, value))
+            best = chosen.get(child)
+            if best is None or ts > best[0]:
+                chosen[child] = (ts, index)
+        for child, (_, index) in chosen.items():
+            for key, value in per[(child, index)]:
+                mname, sname, labels, help_text = _parse_key(key)
+                m = metric_for(mname, help_text, "stateset")
+                if m is None:
+                    continue
+                series = dict(p for p in labels if p[0] != mname)
+                series[mname] = dict(labels)[mname]
+                m.samples.append(Sample(sname, series, value))
+
+
+def _merge_sources(sources: List[_Source], accumulate: bool, bad: List[Tuple[str, str]]) -> Dict[str, Metric]:
+    """Merge; a damaged source is dropped (and reported in ``bad``) and the merge redone."""
+    sources = list(sources)
+    while True:
+        merge = _Merge()
+        try:
+            for index, src in enumerate(sources):
+                try:
+                    merge.add(index, src)
+                except _Corrupt as e:
+                    bad.append((src.label, str(e)))
+                    del sources[index]
+                    raise
+        except _Corrupt:
+            continue
+        return merge.build(accumulate)
+
+
+def _report(bad: List[Tuple[str, str]]) -> None:
+    for label, reason in bad:
+        log.error("multiprocess: skipping unreadable file %s: %s", label, reason)
+
+
+def _sources_from_file(path: str, name: Optional[str] = None) -> List[_Source]:
+    """Sources of one path: a value file, or the sections of an archive. Raises OSError."""
+    base = name or os.path.basename(path)
+    meta = mpf.parse_value_name(base)
+    if meta is not None:
+        return [_Source(path, meta, read_file_bytes(path))]
+    if mpf.parse_archive_name(base) is not None:
+        with open(path, "rb") as f:
+            data = f.read()
+        return _archive_sources(path, data)
+    return []
+
+
+def _archive_sources(path: str, data: bytes) -> List[_Source]:
+    try:
+        sections = list(mpf.decode_archive(data))
+    except RuntimeError as e:
+        raise _Corrupt(str(e)) from None
+    out = []
+    for section, blob in sections:
+        meta = mpf.parse_value_name(section)
+        if meta is not None:
+            out.append(_Source(f"{path}[{section}]", meta, blob))
+    return out
+
+
+def _read_sources(paths: Sequence[str], bad: List[Tuple[str, str]]) -> List[_Source]:
+    sources: List[_Source] = []
+    for path in paths:
+        staged = mpf.parse_staged_name(os.path.basename(path))
+        try:
+            sources.extend(_sources_from_file(path, staged[0] if staged else None))
+        except FileNotFoundError:
+            continue  # gone since it was listed (a live gauge of a dead process, a wiped dir)
+        except (OSError, RuntimeError, _Corrupt) as e:
+            bad.append((path, str(e)))
+    return sources
+
+
+class MultiProcessCollector(Collector):
+    """Collector for files for multi-process mode.
+
+    ``compact=True`` also folds the files of processes that no longer run (this library's
+    writers hold a lock on their files) into the archive before each scrape, as
+    ``mark_process_dead`` does for one pid.
+    """
+
+    def __init__(
+        self,
+        registry: Optional[CollectorRegistry],
+        path: Optional[str] = None,
+        compact: bool = False,
+    ) -> None:
+        if path is None:
+            path = mpf.env_dir()
+        if not path or not os.path.isdir(path):
+            raise ValueError("env PROMETHEUS_MULTIPROC_DIR is not set or not a directory")
+        self._path = path
+        self._compact = compact
+        self.unreadable_files = 0  # files skipped by the last scrape
+        if registry:
+            registry.register(self)
+
+    @staticmethod
+    def merge(files: Iterable[str], accumulate: bool = True) -> Iterable[Metric]:
+        """Merge metrics from given mmap files.
+
+        By default, histograms are accumulated, as per prometheus wire format.
+        But if writing the merged data back to mmap files, use
+        accumulate=False to avoid compound accumulation.
+        """
+        bad: List[Tuple[str, str]] = []
+        sources = _read_sources(list(files), bad)
+        metrics = _merge_sources(sources, accumulate, bad)
+        _report(bad)
+        return metrics.values()
+
+    @staticmethod
+    def _read_metrics(files: Iterable[str]) -> Dict[str, Metric]:
+        """Per-file samples, not yet merged (labels as tuples; gauges carry a ``pid`` label)."""
+        metrics: Dict[str, Metric] = {}
+        for src in _read_sources(list(files), []):
+            typ = _TYPE_OF_KIND.get(src.kind, src.typ)
+            for key, value, ts in _entries(src):
+                if ts < 0:
+                    continue
+                mname, sname, labels, help_text = _parse_key(key)
+                m = metrics.get(mname)
+                if m is None:
+                    m = metrics[mname] = Metric(mname, help_text, typ)
+                if src.typ == "gauge":
+                    m._multiprocess_mode = src.mode  # type: ignore[attr-defined]
+                    m.samples.append(Sample(sname, labels + (("pid", src.pid),), value, ts))  # type: ignore[arg-type]
+                else:
+                    m.samples.append(Sample(sname, labels, value, ts))  # type: ignore[arg-type]
+        return metrics
+
+    @staticmethod
+    def _accumulate_metrics(metrics: Dict[str, Metric], accumulate: bool) -> Iterable[Metric]:
+        """Merge what ``_read_metrics`` returned (same rules as ``merge``)."""
+        for m in metrics.values():
+            mode = getattr(m, "_multiprocess_mode", "all")
+            merged: Dict[Tuple[str, Tuple[Tuple[str, str], ...]], Any] = {}
+            buckets: Dict[Tuple[Tuple[str, str], ...], Dict[float, float]] = {}
+            for s in m.samples:
+                labels: Tuple[Tuple[str, str], ...] = tuple(s.labels)  # type: ignore[arg-type]
+                if m.type == "gauge" and mode not in ("all", "liveall"):
+                    key = (s.name, tuple(p for p in labels if p[0] != "pid"))
+                    old = merged.get(key)
+                    ts = float(s.timestamp or 0.0)
+                    if mode.endswith("mostrecent"):
+                        if ts > (old[0] if old else 0.0):
+                            merged[key] = (ts, s.value)
+                    elif old is None:
+                        merged[key] = s.value
+                    elif mode.endswith("min"):
+                        merged[key] = min(old, s.value)
+                    elif mode.endswith("max"):
+                        merged[key] = max(old, s.value)
+                    else:
+                        merged[key] = old + s.value
+                elif m.type == "gauge":
+                    merged[(s.name, labels)] = s.value
+                elif m.type == "histogram" and any(p[0] == "le" for p in labels):
+                    rest = tuple(p for p in labels if p[0] != "le")
+                    bound = float(dict(labels)["le"])
+                    per = buckets.setdefault(rest, {})
+                    per[bound] = per.get(bound, 0.0) + s.value
+                    merged.setdefault((m.name + "_bucket", rest), None)
+                else:
+                    key = (s.name, labels)
+                    merged[key] = merged.get(key, 0.0) + s.value
+            samples: List[Sample] = []
+            for (name, labels), value in merged.items():
+                if value is None:
+                    continue
+                if isinstance(value, tuple):
+                    value = value[1]
+                samples.append(Sample(name, dict(labels), value))
+            for rest, per in buckets.items():
+                acc = 0.0
+                for bound in sorted(per):
+                    acc += per[bound]
+                    series = dict(rest)
+                    series["le"] = floatToGoString(bound)
+                    samples.append(Sample(m.name + "_bucket", series, acc if accumulate else per[bound]))
+                if accumulate:
+                    samples.append(Sample(m.name + "_count", dict(rest), acc))
+            m.samples = samples
+        return metrics.values()
+
+    def collect(self) -> Iterable[Metric]:
+        path = self._path
+        if self._compact:
+            from ._mp_compact import compact_dead
+
+            try:
+                compact_dead(path)
+            except Exception:  # never let housekeeping break a scrape
+                log.exception("multiprocess: compaction of dead processes' files in %s failed", path)
+        bad: List[Tuple[str, str]] = []
+        sources = _read_directory(path, bad)
+        metrics = _merge_sources(sources, True, bad)
+        _report(bad)
+        self.unreadable_files = len(bad)
+        out: List[Metric] = list(metrics.values())
+        if bad:
+            m = Metric(ERRORS_METRIC, "Files in the multiprocess directory that could not be read "
+                       "in this scrape (see the log for why).", "gauge")
+            m.samples.append(Sample(ERRORS_METRIC, {}, float(len(bad))))
+            out.append(m)
+        return out
+
+
+def _read_directory(path: str, bad: List[Tuple[str, str]]) -> List[_Source]:
+    """Snapshot of the directory under the shared compaction lock: archive, staged, value files."""
+    lock_fd = mpf.open_dir_lock(path)
+    try:
+        if lock_fd is not None and not mpf.flock_wait(lock_fd, exclusive=False, timeout=10.0):
+            log.warning("multiprocess: %s is locked for compaction for too long; reading anyway", path)
+        listing = mpf.list_dir(path)
+        sources: List[_Source] = []
+        if listing.archive is not None:
+            apath = os.path.join(path, listing.archive)
+            try:
+                with open(apath, "rb") as f:
+                    sources.extend(_archive_sources(apath, f.read()))
+            except FileNotFoundError:
+                pass
+            except (OSError, _Corrupt) as e:
+                bad.append((apath, str(e)))
+        paths = [os.path.join(path, name) for name, _, _ in listing.staged]
+        paths.extend(os.path.join(path, name) for name in listing.values)
+        sources.extend(_read_sources(paths, bad))
+        return sources
+    finally:
+        if lock_fd is not None:
+            os.close(lock_fd)
+
+
+def mark_process_dead(pid: Union[int, str], path: Optional[str] = None) -> None:
+    """Do bookkeeping for when one process dies in a multi-process setup.
+
+    Removes the process's live-only files (``gauge_live*``, Info, Enum) and folds its
+    counters, histograms, summaries and other gauges into the directory's archive.
+    """
+    if path is None:
+        path = os.environ.get(mpf.ENV, os.environ.get(mpf.LEGACY_ENV))
+    if not path:
+        raise ValueError("mark_process_dead: no path given and env PROMETHEUS_MULTIPROC_DIR is not set")
+    from ._mp_compact import retire_pid
+
+    retire_pid(path, str(pid))

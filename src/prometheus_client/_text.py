@@ -3,7 +3,7 @@
 Per family: ``# HELP``/``# TYPE`` then the sample lines. Samples named ``<name>_created``,
 ``<name>_gcount`` and ``<name>_gsum`` are held back and written after the family as gauge
 families of their own (in that order). Timestamps are integer milliseconds; exemplars and
-native histograms are not part of this format (a native-histogram sample shows its value).
+native histograms are not part of this format (a native-histogram sample without a value is skipped).
 """
 
 from typing import Any, Dict, List, Optional, Tuple
@@ -90,6 +90,8 @@ def _render_metric(metric: Metric, escaping: str, out: List[str]) -> None:
     held: Optional[Dict[str, List[str]]] = None
     held_names = (name + "_created", name + "_gcount", name + "_gsum")
     for s in metric.samples:
+        if s.native_histogram is not None and s.value is None:
+            continue  # a native histogram has no text form; its classic buckets (if any) do
         line = _sample_line(s.name, s.labels, s.value, s.timestamp, escaping)
         sname = s.name
         if sname in held_names:

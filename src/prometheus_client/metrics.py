@@ -32,7 +32,7 @@ from . import values  # values.ValueClass is looked up at child creation (caller
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .metrics_core import Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
-from .samples import Exemplar, Sample
+from .samples import BucketSpan, Exemplar, NativeHistogram, Sample
 from .utils import INF, floatToGoString
 from .validation import (
     _validate_exemplar,
@@ -195,7 +195,9 @@ class MetricWrapperBase(Collector):
             labelnames = (labelnames,)
         self._fam.set_labelnames(_validate_labelnames(self, labelnames))
         self._labelvalues = tuple(_labelvalues or ())
-        self._kwargs = {}
+        # Subclasses hand their extra constructor settings over before calling us, so that
+        # _metric_init (run below for label-less metrics) already sees them.
+        self._kwargs = self.__dict__.pop("_init_kwargs", None) or {}
         self._documentation = documentation
         self._unit = unit
         _validate_metric_name(self._name)
@@ -544,7 +546,7 @@ class Gauge(MetricWrapperBase):
             raise ValueError(f"Invalid multiprocess mode: {multiprocess_mode} (gauge {name!r})")
         self._mostrecent = multiprocess_mode in self._MOST_RECENT_MODES
         self._function: Optional[Callable[[], float]] = None
-        self._init_mode = multiprocess_mode  # read by _metric_init before _kwargs exists
+        self._init_kwargs = {"multiprocess_mode": multiprocess_mode}
         super().__init__(
             name=name,
             documentation=documentation,
@@ -555,7 +557,6 @@ class Gauge(MetricWrapperBase):
             registry=registry,
             _labelvalues=_labelvalues,
         )
-        self._kwargs["multiprocess_mode"] = multiprocess_mode
 
     def _child_setup(self, parent: MetricWrapperBase) -> None:
         self._mostrecent = parent._mostrecent  # type: ignore[attr-defined]
@@ -565,7 +566,7 @@ class Gauge(MetricWrapperBase):
         self._value = values.ValueClass(
             self._type, self._name, self._name, self._labelnames, self._labelvalues,
             self._documentation,
-            multiprocess_mode=self._kwargs.get("multiprocess_mode") or getattr(self, "_init_mode", "all"),
+            multiprocess_mode=self._kwargs.get("multiprocess_mode", "all"),
         )
 
     def _missing_labels(self) -> None:
@@ -639,9 +640,40 @@ class Summary(MetricWrapperBase):
     - Request size
     """
 
-    __slots__ = ("_count", "_sum", "_created")
+    __slots__ = ("_count", "_sum", "_created", "_quantiles")
     _type = "summary"
     _reserved_labelnames = ["quantile"]
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: Optional[CollectorRegistry] = REGISTRY,
+        _labelvalues: Optional[Sequence[str]] = None,
+        objectives: Optional[Dict[float, float]] = None,
+        max_age: float = 600.0,
+        age_buckets: int = 5,
+    ) -> None:
+        """``objectives`` ({quantile: allowed rank error}, e.g. ``{0.5: 0.05, 0.99: 0.001}``)
+        turns on streaming quantiles over a sliding window of ``max_age`` seconds made of
+        ``age_buckets`` rotating streams. Without it, only ``_count`` and ``_sum``."""
+        if objectives:
+            _check_objectives(name, objectives, max_age, age_buckets)
+            self._init_kwargs = {"objectives": dict(objectives), "max_age": max_age, "age_buckets": age_buckets}
+        super().__init__(
+            name=name,
+            documentation=documentation,
+            labelnames=labelnames,
+            namespace=namespace,
+            subsystem=subsystem,
+            unit=unit,
+            registry=registry,
+            _labelvalues=_labelvalues,
+        )
 
     def _metric_init(self) -> None:
         self._count = values.ValueClass(
@@ -653,9 +685,25 @@ class Summary(MetricWrapperBase):
             self._documentation,
         )
         self._created = time.time()
+        self._quantiles: Optional[_SummaryQuantiles] = None
+        kwargs = self._kwargs
+        if "objectives" in kwargs:
+            self._quantiles = _SummaryQuantiles(kwargs["objectives"], kwargs["max_age"], kwargs["age_buckets"])
+            self.observe = self._observe_with_quantiles  # type: ignore[method-assign]
 
     def _missing_labels(self) -> None:
         self._count = self._sum = _MissingLabels(self)
+        self._quantiles = None
+
+    def _expo_series(self) -> Optional[List["MetricWrapperBase"]]:
+        if "objectives" in self._kwargs:
+            return None  # quantile samples: the encoders take the generic path
+        return super()._expo_series()
+
+    def _observe_with_quantiles(self, amount: float) -> None:
+        self._count.inc(1)
+        self._sum.inc(amount)
+        self._quantiles.observe(amount)  # type: ignore[union-attr]
 
     def observe(self, amount: float) -> None:
         """Observe the given amount.
@@ -682,13 +730,148 @@ class Summary(MetricWrapperBase):
         return self._count.get(), self._sum.get(), self._created if _use_created else None
 
     def _child_samples(self) -> Iterable[Sample]:
-        samples = [
+        samples = []
+        if self._quantiles is not None:
+            for q, value in self._quantiles.queries():
+                samples.append(Sample("", {"quantile": floatToGoString(q)}, value, None, None))
+        samples += [
             Sample("_count", {}, self._count.get(), None, None),
             Sample("_sum", {}, self._sum.get(), None, None),
         ]
         if _use_created:
             samples.append(Sample("_created", {}, self._created, None, None))
         return samples
+
+
+def _check_objectives(name: str, objectives: Dict[float, float], max_age: float, age_buckets: int) -> None:
+    if _multiproc_env() or values.ValueClass is not values.MutexValue and getattr(
+        values.ValueClass, "_multiprocess", False
+    ):
+        raise ValueError(
+            f"Summary {name!r}: quantiles (objectives) are not supported in multiprocess mode; "
+            "per-process quantiles cannot be merged. Use a Histogram instead."
+        )
+    for q, err in objectives.items():
+        if not 0 <= q <= 1:
+            raise ValueError(f"Summary {name!r}: quantile {q!r} is outside [0, 1]")
+        if not 0 < err < 1:
+            raise ValueError(f"Summary {name!r}: rank error {err!r} for quantile {q!r} must be in (0, 1)")
+    if not max_age > 0:
+        raise ValueError(f"Summary {name!r}: max_age must be > 0 seconds, got {max_age!r}")
+    if int(age_buckets) < 1:
+        raise ValueError(f"Summary {name!r}: age_buckets must be >= 1, got {age_buckets!r}")
+
+
+class _SummaryQuantiles:
+    """A quantile window shared by threads: ``observe`` only appends (atomic), batches
+    are folded into the sketch under a lock, as are queries."""
+
+    __slots__ = ("_window", "_buf", "_lock")
+    _BATCH = 256
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+
+    def __init__(self, objectives: Dict[float, float], max_age: float, age_buckets: int) -> None:
+        from ._quantiles import QuantileWindow
+
+        self._window = QuantileWindow(objectives, max_age, age_buckets, clock=self.clock)
+        self._buf: List[float] = []
+        self._lock = RLock()
+
+    def observe(self, amount: float) -> None:
+        buf = self._buf
+        buf.append(amount)
+        if len(buf) >= self._BATCH:
+            self._drain()
+
+    def _drain(self) -> None:
+        with self._lock:
+            buf = self._buf
+            n = len(buf)
+            batch = buf[:n]
+            del buf[:n]  # appends racing with us stay in the list for the next drain
+            observe = self._window.observe
+            for v in batch:
+                observe(v)
+
+    def queries(self) -> List[Tuple[float, float]]:
+        with self._lock:
+            self._drain()
+            return self._window.queries()
+
+
+def _native_settings(
+    name: str, factor: float, zero_threshold: float, max_buckets: int, min_reset: float, max_zero: float
+) -> Dict[str, Any]:
+    if _multiproc_env():
+        raise ValueError(
+            f"Histogram {name!r}: native histograms are not supported in multiprocess mode; "
+            "use classic buckets."
+        )
+    if not factor > 1:
+        raise ValueError(f"Histogram {name!r}: native_histogram_bucket_factor must be > 1, got {factor!r}")
+    if not zero_threshold >= 0:
+        raise ValueError(f"Histogram {name!r}: native_histogram_zero_threshold must be >= 0, got {zero_threshold!r}")
+    if max_buckets < 0:
+        raise ValueError(f"Histogram {name!r}: native_histogram_max_bucket_number must be >= 0, got {max_buckets!r}")
+    if min_reset < 0:
+        raise ValueError(f"Histogram {name!r}: native_histogram_min_reset_duration must be >= 0, got {min_reset!r}")
+    return {
+        "native_histogram_bucket_factor": factor,
+        "native_histogram_zero_threshold": zero_threshold,
+        "native_histogram_max_bucket_number": max_buckets,
+        "native_histogram_min_reset_duration": min_reset,
+        "native_histogram_max_zero_threshold": max_zero,
+    }
+
+
+class _NativeState:
+    """A native histogram shared by threads: ``observe`` only appends to a buffer (an
+    atomic list operation); batches are folded into the sparse buckets under a lock, as
+    are snapshots."""
+
+    __slots__ = ("_state", "_lock", "_buf")
+    _BATCH = 256
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+
+    def __init__(self, kwargs: Dict[str, Any]) -> None:
+        from ._native_histogram import NativeHistogramState
+
+        self._state = NativeHistogramState(
+            factor=kwargs["native_histogram_bucket_factor"],
+            zero_threshold=kwargs["native_histogram_zero_threshold"],
+            max_buckets=kwargs["native_histogram_max_bucket_number"],
+            min_reset_duration=kwargs["native_histogram_min_reset_duration"],
+            max_zero_threshold=kwargs["native_histogram_max_zero_threshold"],
+            clock=self.clock,
+        )
+        self._lock = RLock()
+        self._buf: List[float] = []
+
+    def observe(self, amount: float) -> None:
+        buf = self._buf
+        buf.append(amount)
+        if len(buf) >= self._BATCH:
+            self._drain()
+
+    def _drain(self) -> None:
+        with self._lock:
+            buf = self._buf
+            n = len(buf)
+            batch = buf[:n]
+            del buf[:n]  # appends racing with us stay for the next drain
+            observe = self._state.observe
+            for v in batch:
+                observe(v)
+
+    def snapshot(self) -> NativeHistogram:
+        with self._lock:
+            self._drain()
+            snap = self._state.snapshot()
+        return NativeHistogram(
+            snap.count_value, snap.sum_value, snap.schema, snap.zero_threshold, snap.zero_count,
+            tuple(BucketSpan(o, n) for o, n in snap.pos_spans), tuple(BucketSpan(o, n) for o, n in snap.neg_spans),
+            tuple(snap.pos_deltas), tuple(snap.neg_deltas),
+        )
 
 
 class _BucketView:
@@ -710,7 +893,7 @@ class _BucketView:
         return self._counts[self._index]
 
 
-def _prepare_buckets(source: Sequence[Union[float, str]]) -> List[float]:
+def _prepare_buckets(source: Sequence[Union[float, str]], allow_inf_only: bool = False) -> List[float]:
     buckets = [float(b) for b in source]
     if buckets != sorted(buckets):
         # This is probably an error on the part of the user,
@@ -718,7 +901,7 @@ def _prepare_buckets(source: Sequence[Union[float, str]]) -> List[float]:
         raise ValueError(f"Buckets not in sorted order: {buckets}")
     if buckets and buckets[-1] != INF:
         buckets.append(INF)
-    if len(buckets) < 2:
+    if len(buckets) < 2 and not (allow_inf_only and buckets == [INF]):
         raise ValueError(f"Must have at least two buckets, got {buckets}")
     return buckets
 
@@ -736,7 +919,9 @@ class Histogram(MetricWrapperBase):
     They can be overridden by passing `buckets` keyword argument to `Histogram`.
     """
 
-    __slots__ = ("_upper_bounds", "_le", "_counts", "_bucket_values", "_sum_value", "_created", "_exemplars")
+    __slots__ = (
+        "_upper_bounds", "_le", "_counts", "_bucket_values", "_sum_value", "_created", "_exemplars", "_native",
+    )
     _counts: Any
     _bucket_values: Optional[List[Any]]
     _sum_value: Any
@@ -757,12 +942,35 @@ class Histogram(MetricWrapperBase):
         registry: Optional[CollectorRegistry] = REGISTRY,
         _labelvalues: Optional[Sequence[str]] = None,
         buckets: Sequence[Union[float, str]] = DEFAULT_BUCKETS,
+        native_histogram_bucket_factor: Optional[float] = None,
+        native_histogram_zero_threshold: float = 2.0**-128,
+        native_histogram_max_bucket_number: int = 160,
+        native_histogram_min_reset_duration: float = 0.0,
+        native_histogram_max_zero_threshold: float = 0.0,
     ):
+        """``native_histogram_bucket_factor`` (> 1, e.g. 1.1) also keeps a native
+        (exponential, sparse) histogram: the schema is the coarsest whose bucket growth is at
+        most that factor; ``buckets=()`` then keeps only the ``+Inf`` classic bucket.
+        When more than ``native_histogram_max_bucket_number`` buckets are populated, the
+        histogram resets (if ``native_histogram_min_reset_duration`` seconds passed since the
+        last reset), else widens the zero bucket up to ``native_histogram_max_zero_threshold``,
+        else halves its resolution. Native histograms reach Prometheus through the protobuf
+        format and OpenMetrics 2.0; text formats show the classic buckets."""
+        native = None
+        if native_histogram_bucket_factor is not None:
+            native = _native_settings(
+                name, native_histogram_bucket_factor, native_histogram_zero_threshold,
+                native_histogram_max_bucket_number, native_histogram_min_reset_duration,
+                native_histogram_max_zero_threshold,
+            )
+            if not buckets:
+                buckets = (INF,)
         try:
-            self._upper_bounds = _prepare_buckets(buckets)
+            self._upper_bounds = _prepare_buckets(buckets, allow_inf_only=native is not None)
         except ValueError as e:
             raise ValueError(f"{e.args[0]} (histogram {name!r})") from None
         self._le = tuple(floatToGoString(b) for b in self._upper_bounds)
+        self._init_kwargs = {"buckets": buckets, **(native or {})}
         super().__init__(
             name=name,
             documentation=documentation,
@@ -773,7 +981,6 @@ class Histogram(MetricWrapperBase):
             registry=registry,
             _labelvalues=_labelvalues,
         )
-        self._kwargs["buckets"] = buckets
 
     def _child_setup(self, parent: MetricWrapperBase) -> None:
         self._upper_bounds = parent._upper_bounds  # type: ignore[attr-defined]
@@ -782,12 +989,18 @@ class Histogram(MetricWrapperBase):
     def _metric_init(self) -> None:
         self._created = time.time()
         self._exemplars: Optional[List[Optional[Exemplar]]] = None
+        self._native: Optional[_NativeState] = None
+        if "native_histogram_bucket_factor" in self._kwargs:
+            self._native = _NativeState(self._kwargs)
         if values.ValueClass is values.MutexValue and values._GIL_ATOMIC_ADD:
             # One flat array: bucket counts (non-cumulative) followed by the sum; exact
             # without a lock where ``+=`` cannot be interrupted (see ``values``).
             self._counts = array("d", bytes(8 * (len(self._upper_bounds) + 1)))
             self._bucket_values = None
             self._sum_value = None
+            if self._native is not None:
+                self._observe_classic = self._observe_flat
+                self.observe = self._observe_native  # type: ignore[method-assign]
             return
         # A swapped-in value class (multiprocess mode, tests) or an interpreter without
         # atomic ``+=`` (3.9, free-threaded): one value object per number.
@@ -805,11 +1018,20 @@ class Histogram(MetricWrapperBase):
             for le in self._le
         ]
         self.observe = self._observe_values  # type: ignore[method-assign]
+        if self._native is not None:
+            self._observe_classic = self._observe_values
+            self.observe = self._observe_native  # type: ignore[method-assign]
 
     def _missing_labels(self) -> None:
         self._counts = _MissingLabels(self)
         self._bucket_values = None
         self._sum_value = None
+        self._native = None
+
+    def _expo_series(self) -> Optional[List["MetricWrapperBase"]]:
+        if "native_histogram_bucket_factor" in self._kwargs:
+            return None  # native-histogram samples: the encoders take the generic path
+        return super()._expo_series()
 
     @property
     def _buckets(self) -> List[Any]:
@@ -841,6 +1063,16 @@ class Histogram(MetricWrapperBase):
         counts[-1] += amount
         if exemplar:
             self._set_exemplar(i, amount, exemplar)
+
+    def _observe_native(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
+        self._observe_classic(amount, exemplar)
+        buf = self._native._buf  # type: ignore[union-attr]
+        buf.append(amount)
+        if len(buf) >= 256:
+            self._native._drain()  # type: ignore[union-attr]
+
+    def _observe_flat(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
+        Histogram.observe(self, amount, exemplar)
 
     def _observe_values(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
         self._sum_value.inc(amount)
@@ -891,6 +1123,8 @@ class Histogram(MetricWrapperBase):
         samples.append(Sample("_count", {}, acc, None, None))
         if self._upper_bounds[0] >= 0:
             samples.append(Sample("_sum", {}, total_sum, None, None))
+        if self._native is not None:
+            samples.append(Sample("", {}, None, None, None, self._native.snapshot()))  # type: ignore[arg-type]
         if _use_created:
             samples.append(Sample("_created", {}, self._created, None, None))
         return samples
@@ -958,6 +1192,7 @@ class Enum(MetricWrapperBase):
         if not states:
             raise ValueError(f"No states provided for Enum metric: {name}")
         self._states = list(states)
+        self._init_kwargs = {"states": states}
         super().__init__(
             name=name,
             documentation=documentation,
@@ -968,7 +1203,6 @@ class Enum(MetricWrapperBase):
             registry=registry,
             _labelvalues=_labelvalues,
         )
-        self._kwargs["states"] = states
 
     def _child_setup(self, parent: MetricWrapperBase) -> None:
         self._states = parent._states  # type: ignore[attr-defined]

@@ -28,6 +28,7 @@ __all__ = [
     "decode_packed_varints", "decode_packed_doubles", "iter_fields",
     "encode_timestamp", "timestamp_parts",
     "encode_family", "encode_delimited", "decode_family", "decode_delimited",
+    "encode_registry",
 ]
 
 CONTENT_TYPE_DELIMITED = (
@@ -374,8 +375,11 @@ def _is_count_int(v: float) -> bool:
 
 def _label_pairs(tag: bytes, labels: Labels) -> bytes:
     items: Iterable[Tuple[str, str]]
-    if labels.__class__ is dict or isinstance(labels, Mapping):
-        items = labels.items()
+    cls = labels.__class__
+    if cls is tuple or cls is list:
+        items = labels  # type: ignore[assignment]
+    elif cls is dict or isinstance(labels, Mapping):
+        items = labels.items()  # type: ignore[union-attr]
     else:
         items = labels
     parts = []
@@ -780,3 +784,10 @@ def decode_delimited(data: bytes) -> List[PBFamily]:
         out.append(decode_family(data[pos:pos + n]))
         pos += n
     return out
+
+
+
+def encode_registry(registry: Any, escaping: str = "underscores") -> bytes:
+    """Delimited protobuf exposition of a registry (see ``_protobuf_exposition``)."""
+    from ._protobuf_exposition import encode_registry as _encode_registry
+    return _encode_registry(registry, escaping)

@@ -1,0 +1,400 @@
+"""Protobuf exposition: a registry as delimited ``io.prometheus.client.MetricFamily`` messages.
+
+Content type ``application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
+encoding=delimited``.  Data model, as Prometheus reads it (wire-format fact sheet §1.3):
+
+* counters are named ``<name>_total``; ``_created`` samples become created timestamps;
+* summaries and histograms carry count, sum, quantiles/buckets and created time in one
+  message; a histogram's native part (schema, spans, deltas) shares the message with its
+  classic buckets;
+* info families become gauges ``<name>_info``, state sets gauges, unknown is UNTYPED;
+* names are escaped like the text format (``underscores`` by default), verbatim under
+  ``allow-utf-8`` (protobuf needs no quoting).
+
+Metric objects of ``metrics.py`` are encoded from raw numbers (``_render.iter_families``,
+the same walk as the text encoders), with each series' encoded labels cached per metric;
+everything else goes through ``collect()`` and :func:`metric_to_families`.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from ._escaping import ALLOWUTF8, escape_label_name, escape_metric_name
+from ._protobuf import (
+    COUNTER,
+    GAUGE,
+    GAUGE_HISTOGRAM,
+    HISTOGRAM,
+    SUMMARY,
+    UNTYPED,
+    PBBucket,
+    PBExemplar,
+    PBFamily,
+    PBMetric,
+    PBNative,
+    encode_family,
+    encode_timestamp,
+    encode_varint,
+)
+from ._render import FastFamily, iter_families
+
+__all__ = ["CONTENT_TYPE", "metric_to_families", "encode_registry"]
+
+CONTENT_TYPE = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+
+_TYPE_BY_NAME = {
+    "counter": COUNTER, "gauge": GAUGE, "summary": SUMMARY, "unknown": UNTYPED, "untyped": UNTYPED,
+    "histogram": HISTOGRAM, "gaugehistogram": GAUGE_HISTOGRAM, "info": GAUGE, "stateset": GAUGE,
+}
+
+_varint = encode_varint
+_SMALL = [bytes((i,)) for i in range(128)]
+_pack_d = struct.Struct("<d").pack
+_TAG_DOUBLE = struct.Struct("<Bd").pack
+
+LabelKey = Tuple[Tuple[str, str], ...]
+
+
+def _ts_ms(ts: Any) -> Optional[int]:
+    if ts is None:
+        return None
+    return int(float(ts) * 1000)
+
+
+def _pb_exemplar(e: Any) -> Optional[PBExemplar]:
+    if e is None:
+        return None
+    return PBExemplar(tuple(e.labels.items()), e.value, e.timestamp)
+
+
+class _Names:
+    """Metric/label name escaping for one scrape (memoised; verbatim under allow-utf-8)."""
+
+    __slots__ = ("escaping", "_labels")
+
+    def __init__(self, escaping: str) -> None:
+        self.escaping: Optional[str] = None if escaping == ALLOWUTF8 else escaping
+        self._labels: Dict[str, str] = {}
+
+    def metric(self, name: str) -> str:
+        return name if self.escaping is None else escape_metric_name(name, self.escaping)
+
+    def label(self, name: str) -> str:
+        if self.escaping is None:
+            return name
+        e = self._labels.get(name)
+        if e is None:
+            e = self._labels[name] = escape_label_name(name, self.escaping)
+        return e
+
+    def labels(self, labels: Mapping[str, str], drop: str = "") -> LabelKey:
+        label = self.label
+        out = [(label(k), v) for k, v in labels.items() if k != drop]
+        out.sort()
+        return tuple(out)
+
+
+def _group(samples: Iterable[Any], names: _Names, drop: str) -> Dict[LabelKey, List[Any]]:
+    groups: Dict[LabelKey, List[Any]] = {}
+    for s in samples:
+        key = names.labels(s.labels, drop)
+        g = groups.get(key)
+        if g is None:
+            groups[key] = [s]
+        else:
+            g.append(s)
+    return groups
+
+
+def metric_to_families(metric: Any, escaping: str = "underscores") -> List[PBFamily]:
+    """``MetricFamily`` values for a ``prometheus_client.metrics_core.Metric``."""
+    return _metric_to_families(metric, _Names(escaping))
+
+
+def _metric_to_families(metric: Any, names: _Names) -> List[PBFamily]:
+    mtype = metric.type
+    typ = _TYPE_BY_NAME.get(mtype)
+    if typ is None:
+        raise ValueError(f"unknown metric type {mtype!r}")
+    name = metric.name
+    doc = metric.documentation
+    unit = metric.unit or ""
+    samples = metric.samples
+    if typ == GAUGE or typ == UNTYPED:
+        # one message per sample; samples named unlike the family get their own family
+        by_name: Dict[str, List[PBMetric]] = {}
+        for s in samples:
+            ms = by_name.get(s.name)
+            if ms is None:
+                ms = by_name[s.name] = []
+            ms.append(PBMetric(names.labels(s.labels), s.value, timestamp_ms=_ts_ms(s.timestamp)))
+        if not by_name:
+            fam = name + "_info" if mtype == "info" else name
+            return [PBFamily(names.metric(fam), doc, typ, [], unit)]
+        return [PBFamily(names.metric(n), doc, typ, ms, unit) for n, ms in by_name.items()]
+    if typ == COUNTER:
+        created_name = name + "_created"
+        metrics = []
+        for key, group in _group(samples, names, "").items():
+            value = 0.0
+            created = None
+            exemplar = None
+            ts = None
+            for s in group:
+                if s.name == created_name:
+                    created = s.value
+                else:
+                    value = s.value
+                    exemplar = _pb_exemplar(s.exemplar)
+                    ts = _ts_ms(s.timestamp)
+            metrics.append(PBMetric(key, value, exemplar=exemplar, created=created, timestamp_ms=ts))
+        return [PBFamily(names.metric(name + "_total"), doc, COUNTER, metrics, unit)]
+    if typ == SUMMARY:
+        metrics = []
+        for key, group in _group(samples, names, "quantile").items():
+            count: float = 0
+            total = 0.0
+            created = None
+            quantiles = []
+            ts = None
+            for s in group:
+                suffix = s.name[len(name):]
+                if ts is None:
+                    ts = _ts_ms(s.timestamp)
+                if suffix == "_count":
+                    count = s.value
+                elif suffix == "_sum":
+                    total = s.value
+                elif suffix == "_created":
+                    created = s.value
+                elif "quantile" in s.labels:
+                    quantiles.append((float(s.labels["quantile"]), s.value))
+            metrics.append(PBMetric(key, sample_count=count, sample_sum=total, quantiles=quantiles,
+                                    created=created, timestamp_ms=ts))
+        return [PBFamily(names.metric(name), doc, SUMMARY, metrics, unit)]
+    # histogram / gauge histogram
+    count_sfx, sum_sfx = ("_gcount", "_gsum") if typ == GAUGE_HISTOGRAM else ("_count", "_sum")
+    metrics = []
+    for key, group in _group(samples, names, "le").items():
+        count = -1.0
+        total = 0.0
+        created = None
+        buckets = []
+        native: Optional[PBNative] = None
+        ts = None
+        for s in group:
+            if ts is None:
+                ts = _ts_ms(s.timestamp)
+            nh = s.native_histogram
+            if nh is not None:
+                native = PBNative(
+                    nh.schema, nh.zero_threshold, nh.zero_count,
+                    tuple(nh.pos_spans or ()), tuple(nh.pos_deltas or ()),
+                    tuple(nh.neg_spans or ()), tuple(nh.neg_deltas or ()),
+                    exemplars=tuple(e for e in map(_pb_exemplar, nh.nh_exemplars or ())
+                                    if e is not None and e.timestamp is not None),
+                )
+                if count < 0:
+                    count = nh.count_value
+                    total = nh.sum_value
+                continue
+            suffix = s.name[len(name):]
+            if suffix == "_bucket":
+                buckets.append(PBBucket(float(s.labels["le"]), s.value, _pb_exemplar(s.exemplar)))
+            elif suffix == count_sfx:
+                count = s.value
+            elif suffix == sum_sfx:
+                total = s.value
+            elif suffix == "_created":
+                created = s.value
+        if count < 0:
+            count = buckets[-1].cumulative_count if buckets else 0
+        metrics.append(PBMetric(key, sample_count=count, sample_sum=total, buckets=buckets, native=native,
+                                created=created, timestamp_ms=ts))
+    return [PBFamily(names.metric(name), doc, typ, metrics, unit)]
+
+
+# -- fast path: metric objects of metrics.py, from raw numbers --------------------------
+
+_created_cache: Dict[float, bytes] = {}
+
+
+def _created_field(tag: bytes, created: float) -> bytes:
+    """``tag ‖ len ‖ Timestamp`` for a created time (memoised: created times never change)."""
+    b = _created_cache.get(created)
+    if b is None:
+        ts = encode_timestamp(created)
+        b = tag + _SMALL[len(ts)] + ts
+        if len(_created_cache) >= 50000:
+            _created_cache.clear()
+        _created_cache[created] = b
+    return b
+
+
+def _ld(tag: bytes, payload: bytes) -> bytes:
+    n = len(payload)
+    return tag + (_SMALL[n] if n < 0x80 else _varint(n)) + payload
+
+
+def _label_pair(name: str, value: str) -> bytes:
+    nb = name.encode("utf-8")
+    vb = value.encode("utf-8")
+    return _ld(b"\x0a", _ld(b"\x0a", nb) + _ld(b"\x12", vb))
+
+
+def _series_labels(metric: Any, names: _Names) -> Callable[[Any], bytes]:
+    """A function child -> encoded LabelPair records, cached on the metric object."""
+    labelnames = metric._labelnames
+    if not labelnames:
+        return lambda child: b""
+    key = names.escaping
+    cache: Optional[Dict[Tuple[str, ...], bytes]] = None
+    try:
+        held = metric._pb_label_cache
+        if held[0] == key:
+            cache = held[1]
+    except AttributeError:
+        pass
+    if cache is None:
+        cache = {}
+        try:
+            metric._pb_label_cache = (key, cache)
+        except AttributeError:  # pragma: no cover - a metric class without __dict__
+            pass
+    escaped = [names.label(n) for n in labelnames]
+    order = sorted(range(len(labelnames)), key=lambda i: escaped[i])
+    limit = 2 * 65536
+
+    def get(child: Any) -> bytes:
+        values = child._labelvalues
+        b = cache.get(values)
+        if b is None:
+            b = b"".join([_label_pair(escaped[i], values[i]) for i in order])
+            if len(cache) >= limit:
+                cache.clear()
+            cache[values] = b
+        return b
+
+    return get
+
+
+def _header(name: str, doc: str, typ: int, names: _Names, unit: str = "") -> bytes:
+    h = _ld(b"\x0a", names.metric(name).encode("utf-8")) + _ld(b"\x12", doc.encode("utf-8")) + b"\x18" + _SMALL[typ]
+    if unit:
+        h += _ld(b"\x2a", unit.encode("utf-8"))
+    return h
+
+
+def _exemplar_field(tag: bytes, e: Any) -> bytes:
+    body = b"".join([_label_pair(k, v) for k, v in e.labels.items()]) + _TAG_DOUBLE(0x11, e.value)
+    if e.timestamp is not None:
+        body += _ld(b"\x1a", encode_timestamp(e.timestamp))
+    return _ld(tag, body)
+
+
+def _fast_counter(metric: Any, series: List[Any], names: _Names, out: List[bytes]) -> None:
+    labels = _series_labels(metric, names)
+    parts = [_header(metric._name + "_total", metric._documentation, COUNTER, names, metric._unit)]
+    append = parts.append
+    for child in series:
+        value, exemplar, created = child._expo_values()
+        inner = _TAG_DOUBLE(0x09, value)
+        if exemplar is not None:
+            inner += _exemplar_field(b"\x12", exemplar)
+        if created is not None:
+            inner += _created_field(b"\x1a", created)
+        body = labels(child) + b"\x1a" + _SMALL[len(inner)] + inner if len(inner) < 0x80 else (
+            labels(child) + _ld(b"\x1a", inner))
+        n = len(body)
+        append(b"\x22" + (_SMALL[n] if n < 0x80 else _varint(n)) + body)
+    _emit(parts, out)
+
+
+def _fast_gauge(metric: Any, series: List[Any], names: _Names, out: List[bytes]) -> None:
+    labels = _series_labels(metric, names)
+    parts = [_header(metric._name, metric._documentation, GAUGE, names, metric._unit)]
+    append = parts.append
+    for child in series:
+        body = labels(child) + b"\x12\x09\x09" + _pack_d(child._expo_values())
+        n = len(body)
+        append(b"\x22" + (_SMALL[n] if n < 0x80 else _varint(n)) + body)
+    _emit(parts, out)
+
+
+def _fast_summary(metric: Any, series: List[Any], names: _Names, out: List[bytes]) -> None:
+    labels = _series_labels(metric, names)
+    parts = [_header(metric._name, metric._documentation, SUMMARY, names, metric._unit)]
+    append = parts.append
+    for child in series:
+        count, total, created = child._expo_values()
+        inner = b"\x08" + _varint(int(count)) + _TAG_DOUBLE(0x11, total)
+        if created is not None:
+            inner += _created_field(b"\x22", created)
+        body = labels(child) + _ld(b"\x22", inner)
+        append(_ld(b"\x22", body))
+    _emit(parts, out)
+
+
+def _fast_histogram(metric: Any, series: List[Any], names: _Names, out: List[bytes]) -> None:
+    labels = _series_labels(metric, names)
+    parts = [_header(metric._name, metric._documentation, HISTOGRAM, names, metric._unit)]
+    append = parts.append
+    ub_tags: Optional[List[bytes]] = None
+    for child in series:
+        _, counts, total, exemplars, created, with_sum = child._expo_values()
+        if ub_tags is None:
+            # per bucket: "cumulative_count" varint follows, then this upper-bound field
+            ub_tags = [_TAG_DOUBLE(0x11, ub) for ub in child._upper_bounds]
+        buckets = []
+        acc = 0.0
+        for i, c in enumerate(counts):
+            acc += c
+            b = b"\x08" + _varint(int(acc)) + ub_tags[i]
+            if exemplars is not None and exemplars[i] is not None:
+                b += _exemplar_field(b"\x1a", exemplars[i])
+            buckets.append(b"\x1a" + _SMALL[len(b)] + b if len(b) < 0x80 else _ld(b"\x1a", b))
+        inner = b"\x08" + _varint(int(acc)) + _TAG_DOUBLE(0x11, total if with_sum else 0.0) + b"".join(buckets)
+        if created is not None:
+            inner += _created_field(b"\x7a", created)
+        body = labels(child) + _ld(b"\x3a", inner)
+        append(_ld(b"\x22", body))
+    _emit(parts, out)
+
+
+def _emit(parts: List[bytes], out: List[bytes]) -> None:
+    msg = b"".join(parts)
+    out.append(_varint(len(msg)))
+    out.append(msg)
+
+
+_FAST = {
+    "counter": _fast_counter,
+    "gauge": _fast_gauge,
+    "summary": _fast_summary,
+    "histogram": _fast_histogram,
+}
+
+
+def encode_registry(registry: Any, escaping: str = "underscores") -> bytes:
+    """The delimited protobuf exposition of ``registry`` (anything with ``collect()``).
+
+    An exception raised while converting a Metric keeps its type and gets the Metric
+    appended to its ``args``.
+    """
+    names = _Names(escaping)
+    out: List[bytes] = []
+    for item in iter_families(registry):
+        if type(item) is FastFamily:
+            _FAST[item.metric._type](item.metric, item.series, names, out)
+            continue
+        try:
+            for fam in _metric_to_families(item, names):
+                msg = encode_family(fam)
+                out.append(_varint(len(msg)))
+                out.append(msg)
+        except Exception as e:
+            e.args = (*e.args, item)
+            raise
+    return b"".join(out)

@@ -257,6 +257,53 @@ def test_target_labels_collisions_escaping_and_empty_values() -> None:
     assert labels_key("rw_dotted", job="j", label_with_dots="v") in keys
 
 
+def _sorted_series(data: bytes) -> List[pb.TimeSeries]:
+    return sorted(pb.decode_write_request(data).timeseries, key=lambda ts: ts.labels)
+
+
+@pytest.mark.parametrize("honor_labels", [False, True])
+def test_fast_path_equals_the_sample_path(honor_labels: bool) -> None:
+    """Metric objects are encoded from raw values with cached label records; the result must
+    be exactly what encoding their collected samples gives."""
+    from prometheus_client._render import FastFamily, iter_families
+    from prometheus_client.remote_write import _Encoder, _target_labels
+
+    r = CollectorRegistry()
+    # label names sorting before __name__ (upper case), between __name__ and le, after le,
+    # clashing with target labels, and values that need no escaping but are empty
+    c = Counter("rw_fast", "c", ["Zone", "code", "job", "path"], registry=r)
+    c.labels("EU", "200", "inner", "/a").inc(2)
+    c.labels("US", "", "inner", "/b").inc(3, exemplar={"trace_id": "t1"})
+    g = Gauge("rw_fast_gauge", "g", ["Zone", "x"], registry=r)
+    g.labels("EU", "1").set(1.25)
+    Gauge("rw_fast_plain", "g", registry=r).set(-2)
+    h = Histogram("rw_fast_seconds", "h", ["Zone", "path", "x_after_le"], buckets=[0.5, 2], registry=r)
+    h.labels("EU", "/a", "z").observe(0.1)
+    h.labels("EU", "/a", "z").observe(1.0, exemplar={"trace_id": "t2"})
+    h.labels("US", "/b", "y").observe(5.0)
+    Histogram("rw_fast_plain_seconds", "h", registry=r).observe(0.3)
+    s = Summary("rw_fast_bytes", "s", ["Zone", "path"], registry=r)
+    s.labels("EU", "/a").observe(10)
+    Summary("rw_fast_plain_bytes", "s", registry=r).observe(1)
+    Info("rw_fast_build", "i", registry=r).info({"version": "1"})
+
+    assert any(type(x) is FastFamily for x in iter_families(r))
+    target = _target_labels("j", "host", {"path": "extra"})
+    fast = _Encoder(target, honor_labels, True).encode(iter_families(r), TS_MS)
+    slow = _Encoder(target, honor_labels, True).encode(r.collect(), TS_MS)
+    assert _sorted_series(fast) == _sorted_series(slow)
+    assert sorted(pb.decode_write_request(fast).metadata) == sorted(pb.decode_write_request(slow).metadata)
+    # a warm encoder (a pusher's second push) gives the same bytes again
+    enc = _Encoder(target, honor_labels, True)
+    first = enc.encode(iter_families(r), TS_MS)
+    assert enc.encode(iter_families(r), TS_MS) == first == fast
+    # children removed since the last push leave the cache
+    c.remove("EU", "200", "inner", "/a")
+    enc.encode(iter_families(r), TS_MS)
+    assert all(child is not None and child._labelvalues != ("EU", "200", "inner", "/a")
+               for child in enc.children)
+
+
 def test_bad_arguments_raise_before_anything_is_sent() -> None:
     r = CollectorRegistry()
     with pytest.raises(ValueError, match="job"):
@@ -378,7 +425,13 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that gave up mid-answer (timeout) is part of the tests
+
+        self.server = Server(("127.0.0.1", 0), H)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v1/write"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 

@@ -30,6 +30,11 @@ scrapes the same registry:
   ``x`` for the counter ``x_total``, as Prometheus records it when scraping), help and unit;
 * exemplars are sent with their series.
 
+Speed: the metric objects of this library are encoded from their raw numbers (the exposition
+fast path), with the encoded labels of every series built once and, in a
+:class:`RemoteWritePusher`, kept while the series exists; snappy uses ``cramjam`` when it is
+installed (``pip install cramjam``), else the library's own pure-Python compressor.
+
 Retries: 5xx answers and connection errors are retried with exponential back-off and jitter
 until ``timeout`` is used up, then :class:`RemoteWriteError` is raised.  Other answers >= 300
 (4xx, and 429 unless ``retry_on_http_429``) are not retried and raise at once with the
@@ -56,6 +61,7 @@ from typing import (
     Iterable,
     List,
     Mapping,
+    NamedTuple,
     Optional,
     Sequence,
     Tuple,
@@ -75,6 +81,7 @@ from ._remote_write_pb import (
     label_record,
     metadata_record,
 )
+from ._render import FastFamily, iter_families
 from .metrics_core import Metric
 from .registry import REGISTRY, Collector
 from .samples import Sample
@@ -115,8 +122,9 @@ _SMALL: List[bytes] = [bytes((i,)) for i in range(128)]
 class RemoteWriteError(OSError):
     """A remote-write request failed.
 
-    ``status`` is the HTTP status of the last answer (``None`` for a connection error),
-    ``message`` the server's answer body (trimmed), ``attempts`` the number of requests made.
+    ``status`` is the HTTP status of the last answer received (``None`` when the receiver
+    never answered: connection errors, timeouts), ``body`` that answer's text (trimmed),
+    ``attempts`` the number of requests made.
     """
 
     def __init__(self, message: str, *, url: str = "", status: Optional[int] = None,
@@ -206,16 +214,28 @@ def _target_labels(job: str, instance: Optional[str],
 
 
 _LabelFn = Callable[[Mapping[str, str], str], bytes]
+_SplitFn = Callable[[Sequence[str]], Tuple[bytes, bytes, bytes]]
+_HDR: List[bytes] = [b"\x0a" + bytes((i,)) for i in range(128)]  # WriteRequest.timeseries record heads
+
+
+def _hdr(n: int) -> bytes:
+    return _HDR[n] if n < 0x80 else b"\x0a" + encode_varint(n)
 
 
 class _Encoder:
-    """Turns collected metric families into an (uncompressed) ``WriteRequest``.
+    """Turns a registry into an (uncompressed) ``WriteRequest``.
 
-    The label set of a series is encoded by a small function generated once per *shape* (the
-    label names of a sample, in dict order): it knows where ``__name__`` and the target labels
-    go in the sorted order, which names are escaped or renamed ``exported_*``, and looks every
-    value up in a per-name cache of encoded ``Label`` records.  No sorting happens per sample,
-    and a pusher that keeps its encoder re-encodes nothing but values and timestamps.
+    Two paths, producing the same bytes:
+
+    * metric objects of ``metrics.py`` (``FastFamily`` items of the exposition walk) are
+      encoded from their raw numbers.  The label records of each child are built once (three
+      segments around the places where ``__name__`` and ``le`` go) and kept while the child
+      is alive, so a pusher re-encodes nothing but values and timestamps;
+    * any other ``Metric`` is encoded sample by sample.  Its label set is encoded by a small
+      function generated once per *shape* (the label names in dict order) that knows where
+      ``__name__`` and the target labels go, so nothing is sorted per sample.
+
+    Both look values up in per-name caches of encoded ``Label`` records.
     """
 
     _MAX_CACHE = 500_000
@@ -226,6 +246,8 @@ class _Encoder:
         self.send_metadata = send_metadata
         self.values: Dict[str, _ValueRecords] = {}
         self.shapes: Dict[Tuple[str, ...], _LabelFn] = {}
+        self.splits: Dict[Tuple[str, ...], _SplitFn] = {}
+        self.children: Dict[Any, Any] = {}  # child -> record prefixes of its series
 
     def _records(self, name: str) -> _ValueRecords:
         rec = self.values.get(name)
@@ -233,12 +255,15 @@ class _Encoder:
             rec = self.values[name] = _ValueRecords(name)
         return rec
 
-    def _shape(self, shape: Tuple[str, ...]) -> _LabelFn:
-        """Build the label encoder for samples whose label names are ``shape``."""
-        # output label name -> ("sample", original name) | ("const", record) | ("name", None)
+    def _slots(self, shape: Sequence[str]) -> List[Tuple[str, str, Any]]:
+        """Sorted ``(output name, kind, arg)`` of a series' labels, ``__name__`` included.
+
+        kind ``sample``: arg = index of the sample label in ``shape``; ``const``: arg = the
+        encoded target label; ``name``: the ``__name__`` slot.
+        """
         slots: Dict[str, Tuple[str, Any]] = {}
-        for k in shape:
-            slots[_escape_label_name(k)] = ("sample", k)
+        for i, k in enumerate(shape):
+            slots[_escape_label_name(k)] = ("sample", i)
         for k, v in self.target.items():
             if k in slots:
                 if self.honor_labels:
@@ -249,10 +274,13 @@ class _Encoder:
                 slots[exported] = slots.pop(k)
             slots[k] = ("const", label_record(k, v))
         slots["__name__"] = ("name", None)
+        return [(k, *slots[k]) for k in sorted(slots)]
+
+    def _shape(self, shape: Tuple[str, ...]) -> _LabelFn:
+        """Build the label encoder for samples whose label names are ``shape``."""
         ns: Dict[str, Any] = {}
         exprs = []
-        for i, out_name in enumerate(sorted(slots)):
-            kind, arg = slots[out_name]
+        for i, (out_name, kind, arg) in enumerate(self._slots(shape)):
             if kind == "name":
                 ns[f"c{i}"] = self._records("__name__")
                 exprs.append(f"c{i}[name]")
@@ -261,55 +289,95 @@ class _Encoder:
                 exprs.append(f"c{i}")
             else:
                 ns[f"c{i}"] = self._records(out_name)
-                ns[f"k{i}"] = arg
+                ns[f"k{i}"] = shape[arg]
                 exprs.append(f"c{i}[labels[k{i}]]")
-        params = "".join(f", {k}={k}" for k in ns)
-        src = f"def encode_labels(labels, name{params}):\n    return b''.join(({', '.join(exprs)},))\n"
-        scope = dict(ns)
-        exec(src, scope)  # names and values travel as bound constants, never as source text
-        fn: _LabelFn = scope["encode_labels"]
+        fn: _LabelFn = _compile("labels, name", ns, f"b''.join(({', '.join(exprs)},))")
         self.shapes[shape] = fn
         return fn
 
-    def encode(self, metrics: Iterable[Metric], now_ms: int, stale: bool = False) -> bytes:
-        """Encode every sample of ``metrics``; samples without timestamp get ``now_ms``."""
+    def _split(self, labelnames: Tuple[str, ...]) -> _SplitFn:
+        """Label segments of a child from its label values: (before ``__name__``, between
+        ``__name__`` and ``le``, after ``le``)."""
+        fn = self.splits.get(labelnames)
+        if fn is not None:
+            return fn
+        ns: Dict[str, Any] = {}
+        segments: List[List[str]] = [[], [], []]
+        for i, (out_name, kind, arg) in enumerate(self._slots(labelnames)):
+            if kind == "name":
+                continue
+            seg = segments[0 if out_name < "__name__" else 1 if out_name < "le" else 2]
+            if kind == "const":
+                ns[f"c{i}"] = arg
+                seg.append(f"c{i}")
+            else:
+                ns[f"c{i}"] = self._records(out_name)
+                seg.append(f"c{i}[values[{arg}]]")
+        body = ", ".join(f"b''.join(({', '.join(seg)},))" if seg else "b''" for seg in segments)
+        made: _SplitFn = _compile("values", ns, f"({body})")
+        self.splits[labelnames] = made
+        return made
+
+    def encode(self, items: Iterable[Union[Metric, FastFamily]], now_ms: int, stale: bool = False) -> bytes:
+        """Encode every series of ``items``; samples without timestamp get ``now_ms``.
+
+        ``items``: what ``_render.iter_families`` yields (or plain ``Metric`` objects).
+        """
         if sum(len(v) for v in self.values.values()) > self._MAX_CACHE:
             self.values.clear()
             self.shapes.clear()
-        shapes = self.shapes
-        get_shape = shapes.get
-        new_shape = self._shape
-        small = _SMALL
-        varint = encode_varint
-        ts_tail = b"\x10" + varint(now_ms)
+            self.splits.clear()
+            self.children.clear()
+        ts_tail = b"\x10" + encode_varint(now_ms)
         samp_len = 11 + len(ts_tail)  # 12 len 09 <8 bytes> 10 <varint>
-        pack_sample = struct.Struct(f"<3sd{len(ts_tail)}s").pack
-        samp_head = b"\x12" + small[samp_len - 2] + b"\x09"
-        type_ids = METRIC_TYPE_BY_NAME
+        ctx = _Ctx(ts_tail, samp_len, struct.Struct(f"<3sd{len(ts_tail)}s").pack,
+                   b"\x12" + _SMALL[samp_len - 2] + b"\x09", now_ms)
         parts: List[bytes] = []
-        extend = parts.extend
         meta: List[bytes] = []
         send_meta = self.send_metadata
-        for m in metrics:
-            if send_meta:
-                meta.append(metadata_record(type_ids.get(m.type, 0), m.name, m.documentation, m.unit))
-            for s in m.samples:
-                name, labels, value, ts, exemplar, native = s
-                shape = tuple(labels)
-                fn = get_shape(shape)
-                if fn is None:
-                    fn = new_shape(shape)
-                lb = fn(labels, name)
-                if ts is None and exemplar is None and native is None and not stale:
-                    n = len(lb) + samp_len
-                    extend((b"\x0a" + small[n] if n < 0x80 else b"\x0a" + varint(n), lb,
-                            pack_sample(samp_head, value, ts_tail)))
-                else:
-                    body = lb + self._sample_extra(m, s, now_ms, stale)
-                    n = len(body)
-                    extend((b"\x0a" + small[n] if n < 0x80 else b"\x0a" + varint(n), body))
+        type_ids = METRIC_TYPE_BY_NAME
+        children: Dict[Any, Any] = {}
+        for item in items:
+            metrics: Iterable[Metric]
+            if type(item) is FastFamily:
+                metric = item.metric
+                if not stale:
+                    if send_meta:
+                        meta.append(metadata_record(type_ids.get(metric._type, 0), metric._name,
+                                                    metric._documentation, metric._unit))
+                    _FAST[metric._type](self, metric, item.series, ctx, parts, children)
+                    continue
+                metrics = metric.collect()
+            else:
+                metrics = (item,)  # type: ignore[assignment]
+            for m in metrics:
+                if send_meta:
+                    meta.append(metadata_record(type_ids.get(m.type, 0), m.name, m.documentation, m.unit))
+                self._generic(m, ctx, parts, stale)
+        self.children = children  # children gone since the last push drop out of the cache
         parts.extend(meta)
         return b"".join(parts)
+
+    def _generic(self, m: Metric, ctx: _Ctx, parts: List[bytes], stale: bool) -> None:
+        get_shape = self.shapes.get
+        new_shape = self._shape
+        extend = parts.extend
+        samp_len = ctx.samp_len
+        pack_sample = ctx.pack
+        head = ctx.head
+        tail = ctx.tail
+        for s in m.samples:
+            name, labels, value, ts, exemplar, native = s
+            shape = tuple(labels)
+            fn = get_shape(shape)
+            if fn is None:
+                fn = new_shape(shape)
+            lb = fn(labels, name)
+            if ts is None and exemplar is None and native is None and not stale:
+                extend((_hdr(len(lb) + samp_len), lb, pack_sample(head, value, tail)))
+            else:
+                body = lb + self._sample_extra(m, s, ctx.now_ms, stale)
+                extend((_hdr(len(body)), body))
 
     @staticmethod
     def _sample_extra(m: Metric, s: Sample, now_ms: int, stale: bool) -> bytes:
@@ -360,6 +428,154 @@ def _absolute(deltas: Optional[Sequence[int]]) -> List[float]:
     return out
 
 
+class _Ctx(NamedTuple):
+    tail: bytes  # 10 <timestamp varint>
+    samp_len: int  # length of one Sample record
+    pack: Callable[[bytes, float, bytes], bytes]  # (head, value, tail) -> Sample record
+    head: bytes  # 12 <len> 09
+    now_ms: int
+
+
+def _compile(params: str, ns: Dict[str, Any], expr: str) -> Any:
+    """``lambda params: expr`` with the names of ``ns`` bound as defaults (no source text from
+    user data: label names and values only travel as bound constants)."""
+    defaults = "".join(f", {k}={k}" for k in ns)
+    scope = dict(ns)
+    exec(f"def _fn({params}{defaults}):\n    return {expr}\n", scope)
+    return scope["_fn"]
+
+
+def _prefixes(enc: _Encoder, metric: Any, child: Any, names: Sequence[bytes], samp_len: int) -> List[bytes]:
+    """Record head + labels of each series of ``child`` whose ``__name__`` records are ``names``
+    (everything of a series but its Sample record)."""
+    a, b, c = enc._split(metric._labelnames)(child._labelvalues)
+    bc = b + c
+    out = []
+    for name in names:
+        body = a + name + bc
+        out.append(_hdr(len(body) + samp_len) + body)
+    return out
+
+
+def _with_extra(prefix: bytes, sample: bytes, extra: bytes) -> Tuple[bytes, bytes]:
+    """A series record whose prefix was made for a lone Sample, now followed by ``extra``."""
+    i = 1
+    while prefix[i] & 0x80:
+        i += 1
+    body = prefix[i + 1:]
+    return _hdr(len(body) + len(sample) + len(extra)) + body, sample + extra
+
+
+def _exemplar_bytes(e: Any, now_ms: int) -> bytes:
+    ms = now_ms if e.timestamp is None else _ms(e.timestamp)
+    return exemplar_record(sorted(e.labels.items()), e.value, ms)
+
+
+def _fast_counter(enc: _Encoder, metric: Any, series: List[Any], ctx: _Ctx, parts: List[bytes],
+                  children: Dict[Any, Any]) -> None:
+    names = enc._records("__name__")
+    nrec = (names[metric._name + "_total"], names[metric._name + "_created"])
+    old = enc.children
+    extend = parts.extend
+    pack, head, tail, samp_len = ctx.pack, ctx.head, ctx.tail, ctx.samp_len
+    for child in series:
+        pre = old.get(child)
+        if pre is None:
+            pre = _prefixes(enc, metric, child, nrec, samp_len)
+        children[child] = pre
+        value, exemplar, created = child._expo_values()
+        if exemplar is None:
+            extend((pre[0], pack(head, value, tail)))
+        else:
+            extend(_with_extra(pre[0], pack(head, value, tail), _exemplar_bytes(exemplar, ctx.now_ms)))
+        if created is not None:
+            extend((pre[1], pack(head, created, tail)))
+
+
+def _fast_gauge(enc: _Encoder, metric: Any, series: List[Any], ctx: _Ctx, parts: List[bytes],
+                children: Dict[Any, Any]) -> None:
+    nrec = (enc._records("__name__")[metric._name],)
+    old = enc.children
+    extend = parts.extend
+    pack, head, tail, samp_len = ctx.pack, ctx.head, ctx.tail, ctx.samp_len
+    for child in series:
+        pre = old.get(child)
+        if pre is None:
+            pre = _prefixes(enc, metric, child, nrec, samp_len)
+        children[child] = pre
+        extend((pre[0], pack(head, child._expo_values(), tail)))
+
+
+def _fast_summary(enc: _Encoder, metric: Any, series: List[Any], ctx: _Ctx, parts: List[bytes],
+                  children: Dict[Any, Any]) -> None:
+    names = enc._records("__name__")
+    nrec = (names[metric._name + "_count"], names[metric._name + "_sum"], names[metric._name + "_created"])
+    old = enc.children
+    extend = parts.extend
+    pack, head, tail, samp_len = ctx.pack, ctx.head, ctx.tail, ctx.samp_len
+    for child in series:
+        pre = old.get(child)
+        if pre is None:
+            pre = _prefixes(enc, metric, child, nrec, samp_len)
+        children[child] = pre
+        count, total, created = child._expo_values()
+        extend((pre[0], pack(head, count, tail), pre[1], pack(head, total, tail)))
+        if created is not None:
+            extend((pre[2], pack(head, created, tail)))
+
+
+def _fast_histogram(enc: _Encoder, metric: Any, series: List[Any], ctx: _Ctx, parts: List[bytes],
+                    children: Dict[Any, Any]) -> None:
+    names = enc._records("__name__")
+    name = metric._name
+    n_bucket = names[name + "_bucket"]
+    tail_names = (names[name + "_count"], names[name + "_sum"], names[name + "_created"])
+    le_records = enc._records("le")
+    split = enc._split(metric._labelnames)
+    old = enc.children
+    extend = parts.extend
+    pack, head, tail, samp_len, now_ms = ctx.pack, ctx.head, ctx.tail, ctx.samp_len, ctx.now_ms
+    for child in series:
+        les, counts, total, exemplars, created, with_sum = child._expo_values()
+        pre = old.get(child)
+        if pre is None:
+            a, b, c = split(child._labelvalues)
+            bucket_pre = []
+            for le in les:
+                body = a + n_bucket + b + le_records[le] + c
+                bucket_pre.append(_hdr(len(body) + samp_len) + body)
+            bc = b + c
+            pre = (bucket_pre, [_hdr(len(a) + len(nm) + len(bc) + samp_len) + a + nm + bc for nm in tail_names])
+        children[child] = pre
+        bucket_pre, (p_count, p_sum, p_created) = pre
+        acc = 0.0
+        if exemplars is None:
+            for prefix, count in zip(bucket_pre, counts):
+                acc += count
+                extend((prefix, pack(head, acc, tail)))
+        else:
+            for prefix, count, ex in zip(bucket_pre, counts, exemplars):
+                acc += count
+                if ex is None:
+                    extend((prefix, pack(head, acc, tail)))
+                else:
+                    extend(_with_extra(prefix, pack(head, acc, tail), _exemplar_bytes(ex, now_ms)))
+        extend((p_count, pack(head, acc, tail)))
+        if with_sum:
+            extend((p_sum, pack(head, total, tail)))
+        if created is not None:
+            extend((p_created, pack(head, created, tail)))
+
+
+_FastFn = Callable[[_Encoder, Any, List[Any], _Ctx, List[bytes], Dict[Any, Any]], None]
+_FAST: Dict[str, _FastFn] = {
+    "counter": _fast_counter,
+    "gauge": _fast_gauge,
+    "summary": _fast_summary,
+    "histogram": _fast_histogram,
+}
+
+
 def write_request_from_registry(
     registry: Collector = REGISTRY,
     *,
@@ -376,7 +592,7 @@ def write_request_from_registry(
     """
     enc = _Encoder(_target_labels(job, instance, extra_labels), honor_labels, send_metadata)
     now = time.time() if timestamp is None else timestamp
-    return enc.encode(registry.collect(), _ms(now))
+    return enc.encode(iter_families(registry), _ms(now))
 
 
 # ---------------------------------------------------------------------------
@@ -485,6 +701,7 @@ def _send(url: str, body: bytes, headers: List[Tuple[str, str]], handler: Handle
     start = time.monotonic()
     deadline = start + policy.timeout
     attempt = 0
+    answer: Optional[Tuple[int, str]] = None  # last HTTP answer received (status, message)
     while True:
         attempt += 1
         remaining = deadline - time.monotonic()
@@ -502,6 +719,7 @@ def _send(url: str, body: bytes, headers: List[Tuple[str, str]], handler: Handle
             if not retryable:
                 raise RemoteWriteError(f"remote write to {url} failed: {what}", url=url, status=status,
                                        body=msg, attempts=attempt) from None
+            answer = (status, msg)
             last: BaseException = e
         except RemoteWriteError as e:  # raised by a custom handler
             status = e.status
@@ -509,6 +727,8 @@ def _send(url: str, body: bytes, headers: List[Tuple[str, str]], handler: Handle
                 raise
             what = str(e)
             msg = e.body
+            if status is not None:
+                answer = (status, msg)
             last = e
         except OSError as e:  # connection refused/reset, DNS, timeouts
             what = f"{type(e).__name__}: {e}"
@@ -518,17 +738,20 @@ def _send(url: str, body: bytes, headers: List[Tuple[str, str]], handler: Handle
         delay *= random.uniform(0.5, 1.0)
         if hint is not None:
             delay = max(delay, hint)
+        if answer is not None and status is None:  # e.g. the last attempt timed out
+            what += f"; last answer: HTTP {answer[0]}" + (f": {answer[1]}" if answer[1] else "")
+        a_status, a_msg = answer if answer is not None else (None, "")
         elapsed = time.monotonic() - start
         if (policy.max_attempts is not None and attempt >= policy.max_attempts) or \
                 time.monotonic() + delay >= deadline:
             raise RemoteWriteError(
                 f"remote write to {url} failed after {attempt} attempt(s) in {elapsed:.2f}s: {what}",
-                url=url, status=status, body=msg, attempts=attempt) from last
+                url=url, status=a_status, body=a_msg, attempts=attempt) from last
         logger.debug("remote write to %s: attempt %d failed (%s), retrying in %.3fs", url, attempt,
                      what, delay)
         if wait(delay):
             raise RemoteWriteError(f"remote write to {url} abandoned (pusher stopped) after "
-                                   f"{attempt} attempt(s): {what}", url=url, status=status, body=msg,
+                                   f"{attempt} attempt(s): {what}", url=url, status=a_status, body=a_msg,
                                    attempts=attempt) from last
 
 
@@ -645,13 +868,18 @@ class RemoteWritePusher:
         self._last_ms = ms
         return ms
 
+    def _body(self, stale: bool = False) -> bytes:
+        """Collect, encode and compress one push."""
+        items = self.registry.collect() if stale else iter_families(self.registry)
+        return _snappy.compress(self._encoder.encode(items, self._now_ms(), stale=stale))
+
     def push(self, *, stale: bool = False, interruptible: bool = False) -> None:
         """Collect and push now (in the calling thread); raises :class:`RemoteWriteError`."""
         wait: Callable[[float], bool] = self._stop.wait if interruptible else _sleep
         with self._lock:
-            data = self._encoder.encode(self.registry.collect(), self._now_ms(), stale=stale)
+            body = self._body(stale)
             try:
-                _send(self.url, _snappy.compress(data), self._headers, self._handler, self._policy, wait)
+                _send(self.url, body, self._headers, self._handler, self._policy, wait)
             except BaseException as e:
                 self.pushes_failed += 1
                 self.last_error = e

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import select
 import socket
 import ssl
 import threading
@@ -325,10 +326,67 @@ def test_raw_non_ascii_bytes_in_request(server: Server) -> None:
     assert out.startswith(b"HTTP/1.1 200 OK\r\n")
 
 
+def test_dripping_headers_hit_the_request_deadline(
+    registry: CollectorRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_http._WSGIConnectionHandler, "timeout", 0.5)
+    httpd, t = start_http_server(0, addr="127.0.0.1", registry=registry)
+    s = Server(httpd, t)
+    try:
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+        sock.sendall(b"GET /metrics HTTP/1.1\r\n")
+        closed = False
+        for i in range(200):  # one header line every 0.1 s: each read is in time, the request is not
+            try:
+                sock.sendall(b"X-Drip-%d: x\r\n" % i)
+            except OSError:
+                closed = True
+                break
+            if select.select([sock], [], [], 0.1)[0]:
+                assert sock.recv(100) == b""
+                closed = True
+                break
+        assert closed
+        sock.close()
+        assert s.get("/metrics")[0] == 200
+    finally:
+        s.stop()
+
+
+def test_keep_alive_survives_a_pause_longer_than_the_request_timeout(
+    registry: CollectorRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_http._WSGIConnectionHandler, "timeout", 0.2)
+    httpd, t = start_http_server(0, addr="127.0.0.1", registry=registry)
+    s = Server(httpd, t)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+        conn.request("GET", "/favicon.ico")
+        conn.getresponse().read()
+        sock = conn.sock
+        assert sock is not None
+        assert not select.select([sock], [], [], 0.6)[0]  # not closed by the server meanwhile
+        conn.request("GET", "/favicon.ico")
+        assert conn.getresponse().status == 200
+        assert conn.sock is sock
+        conn.close()
+    finally:
+        s.stop()
+
+
+def test_port_in_use_raises(registry: CollectorRegistry) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(OSError):
+            start_http_server(busy.getsockname()[1], addr="127.0.0.1", registry=registry)
+
+
 def test_slow_client_times_out_and_others_are_served(
     registry: CollectorRegistry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_http._WSGIConnectionHandler, "timeout", 0.5)
+    monkeypatch.setattr(_http._WSGIConnectionHandler, "keep_alive_timeout", 0.5)
     httpd, t = start_http_server(0, addr="127.0.0.1", registry=registry)
     s = Server(httpd, t)
     try:

@@ -22,6 +22,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from socketserver import StreamRequestHandler, ThreadingMixIn
@@ -49,9 +50,12 @@ _MAX_HEADER_LINE = 8192
 _MAX_HEADERS = 100
 _MAX_HEADER_BYTES = 65536
 _MAX_BODY = 1 << 20
-# Seconds a connection may stay silent (while sending its request, or idle between
-# keep-alive requests) before the server drops it.
+# Seconds a client may take to send a request (socket timeout, and deadline for the request
+# line plus headers) before the server drops the connection.
 _CONNECTION_TIMEOUT = 15.0
+# Seconds an open keep-alive connection may stay idle between two requests (longer than the
+# usual scrape intervals, so a scraper can reuse its connection).
+_KEEP_ALIVE_TIMEOUT = 75.0
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
@@ -221,6 +225,7 @@ class _WSGIConnectionHandler(StreamRequestHandler):
     """
 
     timeout = _CONNECTION_TIMEOUT
+    keep_alive_timeout = _KEEP_ALIVE_TIMEOUT
     rbufsize = 65536
     server: ThreadingWSGIServer
 
@@ -233,6 +238,8 @@ class _WSGIConnectionHandler(StreamRequestHandler):
             pass
         self._raw_sock = sock
         self._tls_sock: Optional[ssl.SSLSocket] = None
+        self._served = 0
+        self._deadline = 0.0
         self._fd = sock.fileno()
         self._tracked = self.server._track(self._fd) if hasattr(self.server, "_track") else False
         self.connection = sock
@@ -282,11 +289,18 @@ class _WSGIConnectionHandler(StreamRequestHandler):
         return line
 
     def _handle_one(self) -> bool:
+        idle = self._served > 0
+        if idle:
+            self.connection.settimeout(self.keep_alive_timeout)
         line = self.rfile.readline(_MAX_REQUEST_LINE + 1)
+        if idle:
+            self.connection.settimeout(self.timeout)
         if line in (b"\r\n", b"\n"):  # one empty line before a request is tolerated
             line = self.rfile.readline(_MAX_REQUEST_LINE + 1)
         if not line:
             return False
+        self._served += 1
+        self._deadline = time.monotonic() + self.timeout
         try:
             return self._serve(line)
         except _HTTPError as exc:
@@ -323,6 +337,8 @@ class _WSGIConnectionHandler(StreamRequestHandler):
                 break
             total += len(hline)
             count += 1
+            if time.monotonic() > self._deadline:
+                raise socket.timeout("request headers not received in time")
             if total > _MAX_HEADER_BYTES or count > _MAX_HEADERS:
                 raise _HTTPError("431 Request Header Fields Too Large")
             if hline[:1] in (b" ", b"\t"):  # obsolete line folding

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 import struct
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -578,6 +580,26 @@ def test_pusher_survives_failures_and_reports_them() -> None:
     assert pusher.pushes_failed == 1 and pusher.pushes_succeeded >= 1
     with pytest.raises(ValueError, match="interval"):
         RemoteWritePusher(rcv.url, job="svc", interval=0)
+
+
+def test_pusher_flushes_at_interpreter_exit() -> None:
+    script = (
+        "import sys, time\n"
+        "from prometheus_client import CollectorRegistry, Counter\n"
+        "from prometheus_client.remote_write import RemoteWritePusher\n"
+        "r = CollectorRegistry()\n"
+        "c = Counter('rw_exit', 'done at exit', registry=r)\n"
+        "p = RemoteWritePusher(sys.argv[1], r, job='exit', instance='h', interval=3600).start()\n"
+        "while p.pushes_succeeded < 1:\n"
+        "    time.sleep(0.01)\n"
+        "c.inc(7)\n"  # no stop(): the atexit hook makes the final push
+    )
+    with Receiver([]) as rcv:
+        proc = subprocess.run([sys.executable, "-c", script, rcv.url], capture_output=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr.decode()
+        pushed = [series_of(parse(b))[labels_key("rw_exit_total", job="exit", instance="h")].samples[0].value
+                  for b in rcv.accepted()]
+    assert pushed == [0.0, 7.0]
 
 
 # ---------------------------------------------------------------------------

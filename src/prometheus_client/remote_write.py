@@ -45,6 +45,7 @@ accept without change; after a 2xx nothing is sent again.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import random
 import re
@@ -813,7 +814,8 @@ class RemoteWritePusher:
     ``on_error`` if given, and dropped: the next push carries the current (cumulative) values.
     :meth:`stop` makes one last push by default (``push_on_stop``) so the final values land,
     and with ``stale_on_stop=True`` then marks every pushed series stale, as Prometheus does
-    for a target that went away, so queries stop showing them at once.
+    for a target that went away, so queries stop showing them at once.  A pusher still running
+    when the interpreter exits is stopped (and so flushed) by an ``atexit`` hook.
     """
 
     def __init__(
@@ -917,6 +919,7 @@ class RemoteWritePusher:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="prometheus-remote-write", daemon=True)
         self._thread.start()
+        atexit.register(self.stop)  # a process that exits without stop() still flushes
         return self
 
     def stop(self, timeout: Optional[float] = None) -> None:
@@ -924,6 +927,7 @@ class RemoteWritePusher:
         thread = self._thread
         if thread is None:
             return
+        atexit.unregister(self.stop)
         self._stop.set()
         thread.join(timeout)
         self._thread = None

@@ -387,7 +387,7 @@ def test_errors_keep_their_type_and_carry_the_metric() -> None:
     m.samples.append(Sample("g", {}, None))  # type: ignore[arg-type]
     with pytest.raises(TypeError) as type_info:
         generate_latest(_reg(m))
-    assert type_info.value.args[0] == "float() argument must be a string or a real number, not 'NoneType'"
+    assert type_info.value.args[0].startswith("float() argument must be")
 
 
 def test_content_types_and_all() -> None:

@@ -137,6 +137,14 @@ def full_registry(ts: Optional[float] = None) -> CollectorRegistry:
     Enum("rw_state", "Service state", states=["starting", "running"], registry=r).state("running")
     r.register(CustomCollector(ts))
     r.register(NativeCollector())
+    # classic + native buckets in one Histogram, and a Summary with streaming quantiles
+    dual = Histogram("rw_dual_seconds", "Classic and native", ["path"], buckets=[1.0],
+                     native_histogram_bucket_factor=1.1, registry=r)
+    for v in (0.0, 0.5, 1.0, 2.0, 3.0, -1.0):
+        dual.labels("/a").observe(v)
+    q = Summary("rw_quantile_seconds", "Streaming quantiles", objectives={0.5: 0.01, 0.9: 0.01}, registry=r)
+    for v in range(1, 101):
+        q.observe(float(v))
     return r
 
 
@@ -665,6 +673,17 @@ def test_real_prometheus_receives_every_metric_type(prometheus: Peer) -> None:
     ]
     assert float(prom_query_at(prometheus, 'histogram_count(rw_native_seconds{job="rwtest"})',
                                now)[0]["value"][1]) == 22.0
+
+    # the Histogram with native buckets: classic series (checked above) plus the native one
+    (dual,) = prom_query_at(prometheus, 'rw_dual_seconds{job="rwtest"}', now)
+    assert dual["metric"] == {"__name__": "rw_dual_seconds", "job": "rwtest", "instance": "host-1", "path": "/a"}
+    assert (dual["histogram"][1]["count"], dual["histogram"][1]["sum"]) == ("6", "5.5")
+    dual_buckets = dual["histogram"][1]["buckets"]
+    assert sum(float(b[3]) for b in dual_buckets) == 6
+    zero = [b for b in dual_buckets if b[0] == 3]
+    assert len(zero) == 1 and zero[0][3] == "1" and float(zero[0][2]) == 2.0 ** -128
+    assert float(prom_query_at(prometheus, 'rw_quantile_seconds{job="rwtest",quantile="0.5"}',
+                               now)[0]["value"][1]) == pytest.approx(50.5, abs=1.5)
 
     # PromQL over the pushed classic histogram
     q = prom_query_at(prometheus, 'histogram_quantile(0.5, rw_request_seconds_bucket{job="rwtest"})', now)

@@ -251,3 +251,17 @@ def test_private_escape_helpers() -> None:
     assert om._is_legacy_metric_rune("0", 0) is False and om._is_legacy_metric_rune("0", 1) is True
     assert om._is_legacy_labelname_rune(":", 1) is False and om._is_legacy_metric_rune("é", 1) is False
     assert om._is_valid_utf8("a") is True and om._is_valid_utf8("\udfff") is False
+
+
+def test_metric_objects_render_like_their_samples() -> None:
+    """The encoders' fast path for metric objects matches rendering collect() sample by sample,
+    including native histograms and Summary quantiles (which take the generic path)."""
+    r = CollectorRegistry()
+    Histogram("nh", "d", ["l"], registry=r, native_histogram_bucket_factor=1.1, buckets=()).labels("a").observe(1.5)
+    Histogram("ch", "d", ["l"], buckets=[1, 2], registry=r).labels("b").observe(1.5, {"t": "x"})
+    Counter("c", "d", ["l"], registry=r).labels("c").inc(2, {"t": "y"})
+    Gauge("g", "d", registry=r).set(-1e10)
+    for escaping in ("underscores", "allow-utf-8", "dots", "values"):
+        for version in ("1.0.0", "2.0.0"):
+            assert om_text(r, escaping, version) == om_text(_Fixed(*r.collect()), escaping, version)
+    assert "nh{l=\"a\"} {count:1,sum:1.5,schema:3," in om_text(r, version="2.0.0")

@@ -239,3 +239,22 @@ def test_bounds_tables_are_nested_and_rounded_down() -> None:
             # b <= 2**(j/2**s - 1) < nextafter(b, inf), checked exactly
             assert Fraction(b) ** (1 << s) * 2 ** (1 << s) <= Fraction(2) ** j
             assert Fraction(math.nextafter(b, math.inf)) ** (1 << s) * 2 ** (1 << s) > Fraction(2) ** j
+
+
+@settings(max_examples=200, deadline=None)
+@given(schemas, st.lists(native_values | st.sampled_from([0.0, math.nan, math.inf, -math.inf, -3.0, 1e-40]),
+                         max_size=120), st.integers(0, 12), st.booleans())
+def test_observe_many_equals_observe(schema: int, values: List[float], limit: int, resets: bool) -> None:
+    def make() -> NativeHistogramState:
+        ticks = iter(range(10_000))
+        return NativeHistogramState(schema=schema, max_buckets=limit, max_zero_threshold=1.0 if resets else 0.0,
+                                    min_reset_duration=5 if resets else 0, clock=lambda: float(next(ticks)))
+
+    hs = [make(), make()]
+    for v in values:
+        hs[0].observe(v)
+    hs[1].observe_many(values)
+    a, b = hs[0].snapshot(), hs[1].snapshot()
+    assert a[0] == b[0] and a[2:] == b[2:]
+    assert a.sum_value == b.sum_value or (math.isnan(a.sum_value) and math.isnan(b.sum_value))
+    assert hs[0].resets == hs[1].resets

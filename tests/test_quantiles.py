@@ -197,3 +197,14 @@ def test_reset() -> None:
         s.insert(float(x))
     s.reset()
     assert s.count == 0 and math.isnan(s.query(0.5))
+
+
+@settings(max_examples=50, deadline=None)
+@given(quantile_data(), st.integers(1, 600))
+def test_window_observe_many_equals_observe(data: List[float], buf: int) -> None:
+    a = QuantileWindow(OBJ, clock=lambda: 0.0, buffer_size=buf)
+    for i in range(0, len(data), 37):
+        a.observe_many(data[i:i + 37])
+    assert a.count == len(data)
+    if data:
+        assert_within(sorted(data), dict(a.queries()), OBJ)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import time
 from bisect import bisect_left, bisect_right
-from typing import Callable, List, Mapping, Sequence, Tuple
+from typing import Callable, Iterable, List, Mapping, Sequence, Tuple
 
 __all__ = ["QuantileStream", "QuantileWindow", "DEFAULT_BUFFER"]
 
@@ -215,6 +215,7 @@ class QuantileStream:
             self._d = [ds[0], ds[-2], ds[-1]]
             return
         segs = self._envelope(self._n)
+        tol = 1e-9 * (self._n + 1)  # keep float rounding from admitting a merge
         seg = len(segs) - 1
         seg_lo, slope, icpt = segs[seg]
         # walk backwards; tuple i merges into the kept successor (keep first and last).
@@ -231,7 +232,7 @@ class QuantileStream:
                 while ri < seg_lo:
                     seg -= 1
                     seg_lo, slope, icpt = segs[seg]
-            if gi + sg + sd <= slope * ri + icpt:
+            if gi + sg + sd <= slope * ri + icpt - tol:
                 sg += gi
             else:
                 kg.append(sg)
@@ -271,7 +272,8 @@ class QuantileStream:
             allowance = f / 2 if f != _INF else 0.0
         else:
             allowance = eps * n
-        t = q * n + allowance
+        # ranks are integers: floor t, with a margin against rounding when t is integral
+        t = math.floor(q * n + allowance + 1e-9 * (n + 1))
         gs, ds = self._g, self._d
         r = 0
         prev = vs[0]
@@ -333,6 +335,13 @@ class QuantileWindow:
     def observe(self, v: float) -> None:
         buf = self._buf
         buf.append(v)
+        if len(buf) >= self._cap:
+            self._flush()
+
+    def observe_many(self, values: Iterable[float]) -> None:
+        """``observe`` each value (one list extend)."""
+        buf = self._buf
+        buf.extend(values)
         if len(buf) >= self._cap:
             self._flush()
 

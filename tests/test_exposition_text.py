@@ -478,6 +478,15 @@ def test_protobuf_is_negotiated_when_the_encoder_exists(monkeypatch: pytest.Monk
     assert ct == "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
     assert choose_encoder("application/vnd.google.protobuf; proto=other; encoding=delimited")[1] == (
         CONTENT_TYPE_PLAIN_0_0_4)
+    monkeypatch.setattr(_negotiation, "_protobuf_cached", None)  # the real encoder
+    encoder, ct = choose_encoder(accept.split(",")[0] + ";escaping=allow-utf-8")
+    assert ct == "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+    r = CollectorRegistry()
+    Gauge("a.b", "d", registry=r).set(1)
+    from prometheus_client._protobuf import decode_delimited, encode_registry
+    assert [f.name for f in decode_delimited(encoder(r))] == ["a.b"]
+    assert [f.name for f in decode_delimited(choose_encoder(accept)[0](r))] == ["a_b"]
+    assert choose_encoder(accept)[0] is encode_registry
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 ``choose_encoder(accept)`` walks the comma-separated Accept entries in order (q-values are
 ignored) and picks the first it can serve: OpenMetrics (any version >= 1.0.0, or no version),
-the 1.0.0 text format, or protobuf when ``_protobuf.encode_registry`` exists; else the 0.0.4
-text format. ``_bake_output`` renders, restricts to ``name[]`` and gzips.
+the 1.0.0 text format, or delimited protobuf (``_protobuf.encode_registry``, with the requested
+``escaping`` if any); else the 0.0.4 text format. ``_bake_output`` renders, restricts to ``name[]`` and gzips.
 """
 
 import gzip
@@ -85,6 +85,8 @@ def choose_encoder(accept_header: Optional[str]) -> Tuple[Encoder, str]:
             if params.get("proto") == "io.prometheus.client.MetricFamily" and params.get("encoding") == "delimited":
                 encoder = _protobuf_encoder()
                 if encoder is not None:
+                    if "escaping" in params:
+                        encoder = partial(encoder, escaping=_scheme(params))
                     return encoder, CONTENT_TYPE_PROTOBUF
     return generate_latest, CONTENT_TYPE_PLAIN_0_0_4
 

@@ -8,7 +8,7 @@ the 1.0.0 text format, or delimited protobuf (``_protobuf.encode_registry``, wit
 
 import gzip
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 from ._escaping import ALLOWUTF8, DOTS, UNDERSCORES, VALUES
 from ._text import CONTENT_TYPE_PLAIN_0_0_4, CONTENT_TYPE_PLAIN_1_0_0, generate_latest
@@ -86,7 +86,7 @@ def choose_encoder(accept_header: Optional[str]) -> Tuple[Encoder, str]:
                 encoder = _protobuf_encoder()
                 if encoder is not None:
                     if "escaping" in params:
-                        encoder = partial(encoder, escaping=_scheme(params))
+                        encoder = partial(cast(Any, encoder), escaping=_scheme(params))
                     return encoder, CONTENT_TYPE_PROTOBUF
     return generate_latest, CONTENT_TYPE_PLAIN_0_0_4
 

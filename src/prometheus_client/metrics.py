@@ -1103,11 +1103,6 @@ class Histogram(MetricWrapperBase):
             return snapshot[:-1], snapshot[-1]
         return [b.get() for b in self._bucket_values or ()], self._sum_value.get()
 
-    def _expo_series(self) -> Optional[List["MetricWrapperBase"]]:
-        if "native_histogram_bucket_factor" in self._kwargs:
-            return None  # native-histogram samples: the encoders take the generic path
-        return super()._expo_series()
-
     def _expo_values(
         self,
     ) -> Tuple[Tuple[str, ...], List[float], float, Optional[List[Optional[Exemplar]]], Optional[float], bool]:

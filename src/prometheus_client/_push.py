@@ -167,9 +167,7 @@ class _PrometheusRedirectHandler(HTTPRedirectHandler):
         self, req: Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
     ) -> Optional[Request]:
         m = req.get_method()
-        if (code in (301, 302, 303, 307, 308) and m in ("GET", "HEAD")) or (
-            code in (301, 302, 303, 307, 308) and m in ("POST", "PUT", "DELETE")
-        ):
+        if code in (301, 302, 303, 307, 308) and m in ("GET", "HEAD", "POST", "PUT", "DELETE"):
             new_request = Request(
                 newurl.replace(" ", "%20"),
                 headers=dict(req.headers),

@@ -114,8 +114,8 @@ def make_asgi_app(registry: Collector = REGISTRY, disable_compression: bool = Fa
             {
                 "type": "http.response.start",
                 "status": int(status.split(" ", 1)[0]),
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-                + [(b"content-length", str(len(body)).encode("ascii"))],
+                # Exactly the headers of _bake_output, as the official client sends them.
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
             }
         )
         await send({"type": "http.response.body", "body": body})

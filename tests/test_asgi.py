@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import http.client
+import json
 import threading
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -236,3 +237,42 @@ def test_uvicorn_lifespan_on_with_bare_app() -> None:
         assert server.get("/")[0] == 200
     finally:
         server.stop()
+
+
+def test_http_messages_match_official(run_official: Any) -> None:
+    scopes = [
+        _http_scope(),
+        _http_scope(query=b"name[]=x", headers=[(b"accept", b"application/openmetrics-text;version=1.0.0")]),
+        _http_scope(headers=[(b"Accept", b"text/plain;version=1.0.0;escaping=dots"), (b"accept-encoding", b"br")]),
+        _http_scope(method="POST"),
+    ]
+    wire = [{**s, "query_string": s["query_string"].decode(), "headers": [[k.decode(), v.decode()] for k, v in
+                                                                         s["headers"]]} for s in scopes]
+    code = (
+        "import asyncio, json, sys\n"
+        "from prometheus_client import CollectorRegistry, make_asgi_app\n"
+        "app = make_asgi_app(CollectorRegistry())\n"
+        "out = []\n"
+        "for s in json.loads(sys.stdin.read()):\n"
+        "    s['query_string'] = s['query_string'].encode()\n"
+        "    s['headers'] = [(k.encode(), v.encode()) for k, v in s['headers']]\n"
+        "    sent = []\n"
+        "    async def receive():\n"
+        "        return {'type': 'http.request', 'body': b'', 'more_body': False}\n"
+        "    async def send(m):\n"
+        "        sent.append(m)\n"
+        "    asyncio.run(app(s, receive, send))\n"
+        "    out.append([{k: (v.decode('latin-1') if isinstance(v, bytes) else\n"
+        "                 [[a.decode(), b.decode()] for a, b in v] if k == 'headers' else v)\n"
+        "                 for k, v in m.items()} for m in sent])\n"
+        "print(json.dumps(out))\n"
+    )
+    official = json.loads(run_official(code, stdin=json.dumps(wire).encode()))
+    app = make_asgi_app(CollectorRegistry())
+    ours = []
+    for s in scopes:
+        sent = _call(app, s)
+        ours.append([{k: (v.decode("latin-1") if isinstance(v, bytes) else
+                          [[a.decode(), b.decode()] for a, b in v] if k == "headers" else v)
+                      for k, v in m.items()} for m in sent])
+    assert ours == official

@@ -53,7 +53,7 @@ _CLAIMED: Dict[str, Tuple[str, ...]] = {
 
 # Plain sample lines, fully validated by the pattern (legacy names, unescaped label values,
 # no exemplar); everything else takes the general path.
-_LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"'
+_LABEL = r'(?!__)[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"'
 _FAST_SAMPLE_RE = re.compile(
     r"([a-zA-Z_:][a-zA-Z0-9_:]*)"
     rf"(?:\{{((?:{_LABEL}(?:,{_LABEL})*)?)\}})?"
@@ -400,7 +400,7 @@ def _fast_sample(line: str) -> Optional[Sample]:
     if body:
         pairs = _FAST_PAIR_RE.findall(body)
         labels = dict(pairs)
-        if len(labels) != len(pairs) or "__name__" in labels:
+        if len(labels) != len(pairs):
             return None
     else:
         labels = {}
@@ -640,13 +640,6 @@ def _add_sample(fam: _Family, s: Sample) -> None:
         fam.samples.append(s)  # native histogram points are not grouped (like the reference)
         return
     ts = _ts_key(s.timestamp)
-    if fam.type == "info":
-        # Info label sets are not grouped by the reference; repeated points are dropped.
-        point = (frozenset(s.labels.items()), ts)
-        if point not in fam.groups_seen:
-            fam.groups_seen.add(point)
-            fam.samples.append(s)
-        return
     labels, varying = _group_labels(fam, s)
     has_ts = s.timestamp is not None
     if labels != fam.group_labels or fam.group_labels is None:

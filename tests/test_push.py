@@ -111,6 +111,19 @@ def test_gzip_compression_and_errors() -> None:
     assert len(rec.calls) == 1  # nothing sent
 
 
+def test_snappy_compression_framed() -> None:
+    import cramjam
+
+    rec = Recorder()
+    reg = _reg()
+    push_to_gateway("gw", "j", reg, handler=rec, compression="snappy")
+    call = rec.calls[0]
+    assert ("Content-Encoding", "snappy") in call["headers"]
+    assert call["data"].startswith(b"\xff\x06\x00\x00sNaPpY")
+    assert bytes(cramjam.snappy.decompress(call["data"])) == exposition.generate_latest(reg)
+    assert isinstance(exposition.SNAPPY_AVAILABLE, bool)
+
+
 def test_pushadd_none_registry_uses_default() -> None:
     rec = Recorder()
     pushadd_to_gateway("gw", "j", None, handler=rec)

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import base64
 import gzip
+import importlib.util
 import io
 import socket
 import ssl
 import sys
 import urllib.error
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
 from urllib.parse import quote_plus, urlparse
 from urllib.request import HTTPHandler, HTTPRedirectHandler, HTTPSHandler, Request, build_opener
 
 from .registry import REGISTRY, Collector
 
 __all__ = [
+    "SNAPPY_AVAILABLE",
+    "CompressionType",
     "PushGatewayError",
     "basic_auth_handler",
     "default_handler",
@@ -33,6 +36,12 @@ __all__ = [
     "pushadd_to_gateway",
     "tls_auth_handler",
 ]
+
+# Values accepted by ``compression=`` (case-insensitive).
+CompressionType = Optional[Literal["gzip", "snappy"]]
+# Whether python-snappy is installed (needed for ``compression='snappy'``, as in the official
+# client; cramjam, when installed, is used instead when python-snappy is missing).
+SNAPPY_AVAILABLE = importlib.util.find_spec("snappy") is not None
 
 Headers = List[Tuple[str, Any]]
 Handler = Callable[..., Callable[[], None]]
@@ -235,7 +244,14 @@ def _compress(data: bytes, kind: str) -> Tuple[bytes, str]:
     try:
         import snappy
     except ImportError:
-        raise RuntimeError("Snappy compression requires the python-snappy package to be installed.") from None
+        try:
+            from cramjam import snappy as cramjam_snappy
+        except ImportError:
+            raise RuntimeError(
+                "Snappy compression requires the python-snappy package to be installed."
+            ) from None
+        # The framed ("sNaPpY" stream) format, like python-snappy's StreamCompressor.
+        return bytes(cramjam_snappy.compress(data)), "snappy"
     compressor = snappy.StreamCompressor()
     return bytes(compressor.compress(data)), "snappy"
 
@@ -247,7 +263,7 @@ def push_to_gateway(
     grouping_key: Optional[Dict[str, Any]] = None,
     timeout: Optional[float] = 30,
     handler: Handler = default_handler,
-    compression: Optional[str] = None,
+    compression: CompressionType = None,
 ) -> None:
     """Push ``registry`` to the gateway, replacing the whole group (HTTP PUT).
 
@@ -265,7 +281,7 @@ def pushadd_to_gateway(
     grouping_key: Optional[Dict[str, Any]] = None,
     timeout: Optional[float] = 30,
     handler: Handler = default_handler,
-    compression: Optional[str] = None,
+    compression: CompressionType = None,
 ) -> None:
     """Push ``registry``, replacing only the metric names it contains (HTTP POST)."""
     _use_gateway("POST", gateway, job, registry, grouping_key, timeout, handler, compression)

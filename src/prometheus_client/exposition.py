@@ -50,6 +50,8 @@ from ._http import (  # noqa: E402
     start_wsgi_server as start_wsgi_server,
 )
 from ._push import (  # noqa: E402
+    SNAPPY_AVAILABLE as SNAPPY_AVAILABLE,
+    CompressionType as CompressionType,
     PushGatewayError as PushGatewayError,
     basic_auth_handler as basic_auth_handler,
     default_handler as default_handler,

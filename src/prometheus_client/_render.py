@@ -18,28 +18,28 @@ _INF = float("inf")
 _repr = float.__repr__
 
 
+_big_cache: Dict[float, str] = {}
+
+
 def fmt_value(v: Any) -> str:
-    """``floatToGoString(v)`` with a fast path for the common finite floats below 1e6."""
-    if type(v) is float and -_INF < v < 1e6:
-        return _repr(v)
+    """``floatToGoString(v)``: ``repr`` for the common finite floats below 1e6, a bounded
+    memo for the larger ones (``_created`` timestamps, big counters), which need rewriting."""
+    if type(v) is float:
+        if -_INF < v < 1e6:
+            return _repr(v)
+        if v != v:
+            return "NaN"
+        s = _big_cache.get(v)
+        if s is None:
+            s = floatToGoString(v)
+            if len(_big_cache) >= 20000:
+                _big_cache.clear()
+            _big_cache[v] = s
+        return s
     return floatToGoString(v)
 
 
-_stable_cache: Dict[float, str] = {}
-
-
-def fmt_stable(v: Any) -> str:
-    """``floatToGoString(v)`` memoised: for numbers that rarely change (``_created``, ``le``)."""
-    try:
-        return _stable_cache[v]
-    except (KeyError, TypeError):
-        pass
-    s = floatToGoString(v)
-    if type(v) is float:
-        if len(_stable_cache) >= 50000:
-            _stable_cache.clear()
-        _stable_cache[v] = s
-    return s
+fmt_stable = fmt_value
 
 
 def escape_help(doc: str) -> str:
@@ -52,17 +52,24 @@ def escape_help_om(doc: str) -> str:
     return doc.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def labels_inner(labels: Dict[str, str], escaping: str) -> str:
-    """``k="v",…`` (sorted by name, names escaped per scheme, values escaped), no braces."""
+def labels_inner(labels: Dict[str, str], escaping: str, names: Optional[Dict[str, str]] = None) -> str:
+    """``k="v",…`` (sorted by name, names escaped per scheme, values escaped), no braces.
+
+    ``names``: the scheme's label-name cache (``label_name_escaper(escaping)``) if at hand.
+    """
     if not labels:
         return ""
-    names = label_name_escaper(escaping)
-    return ",".join(
-        [
-            f'{escaped_label_name(names, k, escaping)}="{escape_label_value(v)}"'
-            for k, v in sorted(labels.items())
-        ]
-    )
+    if names is None:
+        names = label_name_escaper(escaping)
+    parts = []
+    for k, v in sorted(labels.items()) if len(labels) > 1 else labels.items():
+        escaped = names.get(k)
+        if escaped is None:
+            escaped = escaped_label_name(names, k, escaping)
+        if type(v) is not str or "\\" in v or "\n" in v or '"' in v:
+            v = escape_label_value(v)
+        parts.append(f'{escaped}="{v}"')
+    return ",".join(parts)
 
 
 def exemplar_labels(labels: Dict[str, str]) -> str:

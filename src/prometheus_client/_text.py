@@ -8,7 +8,7 @@ native histograms are not part of this format (a native-histogram sample without
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from ._escaping import ALLOWUTF8, UNDERSCORES, escape_metric_name
+from ._escaping import ALLOWUTF8, UNDERSCORES, escape_metric_name, label_name_escaper
 from ._render import (
     escape_help,
     fmt_stable,
@@ -72,16 +72,6 @@ def _header(name: str, doc: str, typ: str, escaping: str) -> str:
 # -- generic: any Metric ----------------------------------------------------------------
 
 
-def _sample_line(name: str, labels: Optional[Dict[str, str]], value: Any, timestamp: Any, escaping: str) -> str:
-    labelled, bare = _sample_name(name, escaping)
-    inner = labels_inner(labels, escaping) if labels else ""
-    v = fmt_value(value)
-    ts = "" if timestamp is None else f" {int(float(timestamp) * 1000)}"
-    if inner:
-        return f"{labelled}{inner}}} {v}{ts}\n"
-    return f"{bare}{v}{ts}\n"
-
-
 def _render_metric(metric: Metric, escaping: str, out: List[str]) -> None:
     name = metric.name
     suffix, typ = _TYPES.get(metric.type, ("", metric.type))
@@ -89,11 +79,27 @@ def _render_metric(metric: Metric, escaping: str, out: List[str]) -> None:
     out.append(_header(name + suffix, doc, typ, escaping))
     held: Optional[Dict[str, List[str]]] = None
     held_names = (name + "_created", name + "_gcount", name + "_gsum")
+    names = label_name_escaper(escaping)
+    # Label dicts are often shared between samples (a counter's _total and _created):
+    # render each dict once per family (the samples keep them alive, so ids are stable).
+    rendered: Dict[int, str] = {}
     for s in metric.samples:
-        if s.native_histogram is not None and s.value is None:
-            continue  # a native histogram has no text form; its classic buckets (if any) do
-        line = _sample_line(s.name, s.labels, s.value, s.timestamp, escaping)
         sname = s.name
+        labels = s.labels
+        value = s.value
+        if value is None and s.native_histogram is not None:
+            continue  # a native histogram has no text form; its classic buckets (if any) do
+        labelled, bare = _sample_name(sname, escaping)
+        if labels:
+            inner = rendered.get(id(labels))
+            if inner is None:
+                inner = rendered[id(labels)] = labels_inner(labels, escaping, names)
+        else:
+            inner = ""
+        v = fmt_value(value)
+        timestamp = s.timestamp
+        ts = "" if timestamp is None else f" {int(float(timestamp) * 1000)}"
+        line = f"{labelled}{inner}}} {v}{ts}\n" if inner else f"{bare}{v}{ts}\n"
         if sname in held_names:
             if held is None:
                 held = {}

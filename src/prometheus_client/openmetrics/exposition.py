@@ -9,6 +9,7 @@ purpose: sample names are escaped with the label-name character set (so ``:`` be
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .._escaping import label_name_escaper
 from .._render import (
     escape_help_om,
     exemplar_labels,
@@ -148,6 +149,8 @@ class _Version:
 
 def _render_metric(metric: Metric, escaping: str, version: _Version, out: List[str]) -> None:
     out.append(_header(metric.name, metric.documentation, metric.type, metric.unit, escaping))
+    names = label_name_escaper(escaping)
+    rendered: Dict[int, str] = {}  # label dicts shared between samples, rendered once (see _text)
     for s in metric.samples:
         exemplar = _compose_exemplar_string(metric, s, s.exemplar) if s.exemplar else ""
         nh = s.native_histogram
@@ -160,9 +163,14 @@ def _render_metric(metric: Metric, escaping: str, version: _Version, out: List[s
         else:
             value = "" if s.value is None else fmt_value(s.value)
         labelled, bare = _sample_name(s.name, escaping)
-        ts = "" if s.timestamp is None else f" {s.timestamp}"
-        if s.labels:
-            out.append(f"{labelled}{labels_inner(s.labels, escaping)}}} {value}{ts}{exemplar}\n")
+        timestamp = s.timestamp
+        ts = "" if timestamp is None else f" {timestamp}"
+        labels = s.labels
+        if labels:
+            inner = rendered.get(id(labels))
+            if inner is None:
+                inner = rendered[id(labels)] = labels_inner(labels, escaping, names)
+            out.append(f"{labelled}{inner}}} {value}{ts}{exemplar}\n")
         else:
             out.append(f"{bare}{value}{ts}{exemplar}\n")
 

@@ -262,3 +262,37 @@ def test_twisted_metrics_resource(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+DJANGO_MP = textwrap.dedent(
+    """
+    import django
+    from django.conf import settings
+    settings.configure(ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__, SECRET_KEY="x", MIDDLEWARE=[],
+                       INSTALLED_APPS=[])
+    django.setup()
+    from django.test import Client
+    from django.urls import path
+    from prometheus_client import Counter
+    from prometheus_client.django import PrometheusDjangoView
+    urlpatterns = [path("metrics", PrometheusDjangoView.as_view())]
+    assert PrometheusDjangoView.multiprocess_mode is True
+    Counter("mp_django_hits", "Hits").inc(3)
+    resp = Client().get("/metrics")
+    assert resp.status_code == 200, resp.status_code
+    print(resp.content.decode())
+    """
+)
+
+
+def test_django_view_multiprocess(tmp_path: Path) -> None:
+    import os
+
+    mp = tmp_path / "mp"
+    mp.mkdir()
+    out = subprocess.run([sys.executable, "-c", DJANGO_MP], capture_output=True, timeout=120,
+                         env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(mp)}, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr.decode()
+    body = out.stdout.decode()
+    assert "mp_django_hits_total 3.0" in body
+    assert "python_info" not in body  # a multiprocess registry, not the default one

@@ -14,8 +14,8 @@ from ..registry import Collector, CollectorRegistry
 __all__ = ["PrometheusDjangoView"]
 
 
-def _multiprocess_dir() -> Optional[str]:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+def _multiprocess_env() -> bool:
+    return "PROMETHEUS_MULTIPROC_DIR" in os.environ or "prometheus_multiproc_dir" in os.environ
 
 
 class PrometheusDjangoView(django.views.View):  # type: ignore[misc]
@@ -25,9 +25,12 @@ class PrometheusDjangoView(django.views.View):  # type: ignore[misc]
     variable ``PROMETHEUS_MULTIPROC_DIR`` set when this module was imported), to a fresh
     registry collecting from the multiprocess directory. Use
     ``PrometheusDjangoView.as_view(registry=my_registry)`` to choose another one.
+
+    Unlike the official view, every ``?name[]=`` value is used (the official one passes the
+    last value as a string, which selects the set of its characters).
     """
 
-    multiprocess_mode: bool = _multiprocess_dir() is not None
+    multiprocess_mode: bool = _multiprocess_env()
     registry: Optional[Collector] = None
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -35,7 +38,7 @@ class PrometheusDjangoView(django.views.View):  # type: ignore[misc]
 
         if self.registry is None:
             if self.multiprocess_mode:
-                from ..multiprocess import MultiProcessCollector  # type: ignore[import-not-found,unused-ignore]
+                from ..multiprocess import MultiProcessCollector
 
                 self.registry = CollectorRegistry()
                 MultiProcessCollector(self.registry)

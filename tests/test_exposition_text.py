@@ -535,3 +535,18 @@ def test_bake_output_is_patchable_through_exposition(monkeypatch: pytest.MonkeyP
     app = exposition.make_wsgi_app(CollectorRegistry())
     body = app({"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": ""}, lambda status, headers: None)
     assert b"".join(body) == b"patched"
+
+
+@pytest.mark.parametrize(
+    "tokens,version,escaping",
+    [([], "", "underscores"), (["application/openmetrics-text", "version=1.0.0"], "1.0.0", "underscores"),
+     (["version=1.0.0", "version=2"], "1.0.0", "underscores"), (["version"], "", "underscores"),
+     (["version=", "version=1.0.0"], "", "underscores"), (["escaping=bogus", "escaping=dots"], "", "underscores"),
+     (["escaping", "escaping=dots"], "", "dots"), ([" escaping=values"], "", "values"),
+     (["version = 1.0.0"], "", "underscores"), (["version=1=2"], "1=2", "underscores"),
+     (["x=1;version=3"], "", "underscores"), (["escaping=DOTS"], "", "underscores"),
+     (["escaping=allow-utf-8"], "", "allow-utf-8")],
+)
+def test_parameter_helpers(tokens: List[str], version: str, escaping: str) -> None:
+    assert exposition._get_version(tokens) == version
+    assert exposition._get_escaping(tokens) == escaping

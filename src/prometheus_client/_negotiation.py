@@ -55,6 +55,17 @@ def _scheme(params: Dict[str, str]) -> str:
     return escaping if escaping in _SCHEMES else UNDERSCORES
 
 
+def _get_version(accept_header: List[str]) -> str:
+    """The ``version`` parameter among media-type parameter tokens (``''`` if absent)."""
+    return _params(accept_header).get("version", "")
+
+
+def _get_escaping(accept_header: List[str]) -> str:
+    """The ``escaping`` parameter among media-type parameter tokens (``underscores`` unless
+    a known scheme is given)."""
+    return _scheme(_params(accept_header))
+
+
 def choose_encoder(accept_header: Optional[str]) -> Tuple[Encoder, str]:
     """(encoder, content type) for an Accept header; see the module docstring."""
     for accepted in (accept_header or "").split(","):

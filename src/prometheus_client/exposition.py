@@ -17,11 +17,15 @@ from ._text import (
 from ._negotiation import (
     CONTENT_TYPE_PROTOBUF as CONTENT_TYPE_PROTOBUF,
     _bake_output as _bake_output,
+    _get_escaping as _get_escaping,
+    _get_version as _get_version,
     choose_encoder as choose_encoder,
     gzip_accepted as gzip_accepted,
 )
+from .openmetrics import exposition as openmetrics  # noqa: F401  (the reference has it)
 from .openmetrics.exposition import ALLOWUTF8 as ALLOWUTF8, UNDERSCORES as UNDERSCORES
 from .registry import REGISTRY as REGISTRY, Collector as Collector
+from .utils import floatToGoString as floatToGoString
 
 __all__ = (
     "CONTENT_TYPE_LATEST",

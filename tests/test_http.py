@@ -343,7 +343,10 @@ def test_dripping_headers_hit_the_request_deadline(
                 closed = True
                 break
             if select.select([sock], [], [], 0.1)[0]:
-                assert sock.recv(100) == b""
+                try:
+                    assert sock.recv(100) == b""
+                except ConnectionResetError:
+                    pass  # closed with unread input: a reset is a close too
                 closed = True
                 break
         assert closed

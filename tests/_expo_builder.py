@@ -8,10 +8,10 @@ only the public API both implementations share, so it must stay self-contained.
 Description (all JSON):
     {"created": bool, "target_info": {..} | null, "items": [item, ...]}
 item ``k`` is one of ``counter gauge summary histogram info enum`` (metric objects, with
-``children`` = list of ``[labelvalues, ops]``; only the labels of their exemplars are used), ``family`` (a ``*MetricFamily`` with ``adds``)
-or ``raw`` (a Metric with arbitrary samples). Timestamps are numbers or ``{"sec", "nsec"}``;
-exemplars ``{"labels", "value", "ts"}``; native histograms ``{"count", "sum", "schema", "zt",
-"zc", "ps", "pd", "ns", "nd", "ex"}``.
+``children`` = list of ``[labelvalues, ops]``; only the labels of their exemplars are used),
+``family`` (a ``*MetricFamily`` with ``adds``) or ``raw`` (a Metric with arbitrary samples).
+Timestamps are numbers or ``{"sec", "nsec"}``; exemplars ``{"labels", "value", "ts"}``;
+native histograms ``{"count", "sum", "schema", "zt", "zc", "ps", "pd", "ns", "nd", "ex"}``.
 
 Result: ``{"build": [per item: "ok" | exception type], "out": {format: base64 | "!Type[+metric]"}}``.
 """

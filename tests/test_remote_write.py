@@ -307,11 +307,95 @@ def test_fast_path_equals_the_sample_path(honor_labels: bool) -> None:
     enc = _Encoder(target, honor_labels, True)
     first = enc.encode(iter_families(r), TS_MS)
     assert enc.encode(iter_families(r), TS_MS) == first == fast
-    # children removed since the last push leave the cache
-    c.remove("EU", "200", "inner", "/a")
+    # children removed since the last push leave the cache (once enough of them are gone)
+    many = Gauge("rw_fast_many", "g", ["i"], registry=r)
+    for i in range(300):
+        many.labels(str(i)).set(i)
     enc.encode(iter_families(r), TS_MS)
-    assert all(child is not None and child._labelvalues != ("EU", "200", "inner", "/a")
-               for child in enc.children)
+    assert len(enc.children) > 300
+    many.clear()
+    c.remove("EU", "200", "inner", "/a")
+    assert enc.encode(iter_families(r), TS_MS) == enc.encode(iter_families(r), TS_MS)
+    assert len(enc.children) < 20
+    assert all(child._labelvalues != ("EU", "200", "inner", "/a") for child in enc.children)
+    assert _sorted_series(enc.encode(iter_families(r), TS_MS)) == _sorted_series(
+        _Encoder(target, honor_labels, True).encode(r.collect(), TS_MS))
+
+
+def _pure_snappy_pushes(r: CollectorRegistry, enc: Any, pushes: int, between: Any = None) -> None:
+    """Each pure-Python snappy body decompresses (cramjam and ours) to the uncompressed request."""
+    from prometheus_client._render import iter_families
+
+    for i in range(pushes):
+        if between is not None:
+            between(i)
+        raw = enc.encode(iter_families(r), TS_MS + i)
+        body = enc.encode_snappy(iter_families(r), TS_MS + i)
+        assert bytes(cramjam.snappy.decompress_raw(body)) == raw
+        assert _snappy.decompress_py(body) == raw
+        assert len(body) < len(raw) or len(raw) < 64
+
+
+def test_pure_python_snappy_of_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without cramjam, requests are compressed with copies of the label records that a series
+    shares with the two before it, memoised per series while its neighbours stay the same."""
+    from prometheus_client.remote_write import _Encoder, _target_labels
+
+    monkeypatch.setattr(_snappy, "HAVE_CRAMJAM", False)
+    r = full_registry(ts=TS - 1)
+    c = Counter("rw_snap", "c", ["path", "code"], registry=r)
+    for i in range(300):
+        c.labels(f"/p/{i % 40}", str(200 + i % 7)).inc(i)
+    h = Histogram("rw_snap_seconds", "h", ["path"], registry=r)
+    enc = _Encoder(_target_labels("snap", "host", {"env": "prod"}), False, True)
+
+    def change(i: int) -> None:  # the layout changes between pushes in every way
+        if i == 2:
+            c.labels("/new", "201").inc()
+        elif i == 3:
+            c.remove("/p/3", "203")
+        elif i == 4:
+            c.labels("/p/5", "205").inc(exemplar={"trace_id": "x"})
+        elif i == 5:
+            h.labels("/h").observe(0.2, exemplar={"trace_id": "y"})
+        elif i == 6:
+            c.clear()
+
+    raw = enc.encode(iter_families_of(r), TS_MS)
+    assert len(enc.encode_snappy(iter_families_of(r), TS_MS)) * 2 < len(raw)
+    _pure_snappy_pushes(r, enc, 8, change)
+
+
+def iter_families_of(r: CollectorRegistry) -> Any:
+    from prometheus_client._render import iter_families
+
+    return iter_families(r)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["inc", "remove", "ex"]), st.integers(0, 30), st.integers(0, 3)),
+                max_size=40))
+def test_pure_python_snappy_random_layouts(ops: List[Tuple[str, int, int]]) -> None:
+    from prometheus_client.remote_write import _Encoder, _target_labels
+
+    r = CollectorRegistry()
+    c = Counter("rw_rand", "c", ["a", "b"], registry=r)
+    g = Gauge("rw_rand_gauge", "g", ["a"], registry=r)
+    enc = _Encoder(_target_labels("j", "", None), False, True)
+    saved = _snappy.HAVE_CRAMJAM
+    _snappy.HAVE_CRAMJAM = False
+    try:
+        for op, a, b in ops:
+            if op == "inc":
+                c.labels(f"v{a}" * (1 + a % 4), str(b)).inc(a)
+                g.labels(str(b)).set(a)
+            elif op == "remove":
+                c.remove(f"v{a}" * (1 + a % 4), str(b))
+            else:
+                c.labels(f"v{a}" * (1 + a % 4), str(b)).inc(exemplar={"t": "x" * a})
+            _pure_snappy_pushes(r, enc, 1)
+    finally:
+        _snappy.HAVE_CRAMJAM = saved
 
 
 def test_bad_arguments_raise_before_anything_is_sent() -> None:

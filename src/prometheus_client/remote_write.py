@@ -363,11 +363,12 @@ class _Encoder:
             metrics: Iterable[Metric]
             if type(item) is FastFamily:
                 metric = item.metric
-                if not stale:
+                fast = _FAST.get(metric._type)
+                if fast is not None and not stale:
                     if send_meta:
                         meta.append(metadata_record(type_ids.get(metric._type, 0), metric._name,
                                                     metric._documentation, metric._unit))
-                    _FAST[metric._type](self, metric, item.series, ctx, parts, children)
+                    fast(self, metric, item.series, ctx, parts, children)
                     live.append(item.series)
                     continue
                 metrics = metric.collect()

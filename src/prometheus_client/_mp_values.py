@@ -164,6 +164,7 @@ class _State:
         self.refs: Dict[Tuple[str, str], int] = {}  # (kind, key) -> live value objects
         self.go_live: Callable[[], None] = lambda: None
         self.go_stale: Callable[[], None] = lambda: None
+        self.on_open: Callable[[], None] = lambda: None  # (re-)registers close_all_files
 
     # -- files -------------------------------------------------------------------------
     def file(self, kind: str) -> _File:
@@ -198,6 +199,7 @@ class _State:
             self._unbind_all(release=True)
             raise
         self.go_live()
+        self.on_open()
 
     def _unbind_all(self, release: bool) -> None:
         """Switch the class to its re-opening methods and close the files.
@@ -538,7 +540,17 @@ def make_mmaped_value_class(process_identifier: Callable[[], Any] = os.getpid) -
         for name, fn in stale.items():
             setattr(MmapedValue, name, fn)
 
+    def on_open() -> None:
+        # close_all_multiprocess_files() forgets the cleanup once it ran; files opened again
+        # afterwards must still be closed by the next call.
+        from . import values as _values
+
+        cleanup = MmapedValue.close_all_files
+        if cleanup not in _values._cleanups:
+            _values._cleanups.append(cleanup)
+
     state.go_live = go_live
     state.go_stale = go_stale
+    state.on_open = on_open
     MmapedValue._state = state  # type: ignore[attr-defined]
     return MmapedValue

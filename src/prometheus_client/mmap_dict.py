@@ -31,6 +31,7 @@ _TWO_DOUBLES = struct.Struct("dd")
 WRITER_MAGIC = b"pcW1"
 
 _CORRUPT = "Read beyond file size detected, file is corrupted."
+_EMPTY = struct.pack("i", 8) + b"\0\0\0\0"
 
 
 def mmap_key(
@@ -86,6 +87,8 @@ def read_file_bytes(filename: str) -> bytes:
     """The bytes of a value file up to its ``used`` mark (the tail of the file is never read)."""
     with open(filename, "rb") as f:
         head = f.read(mmap.PAGESIZE)
+        if not head:  # a writer has just created it and not yet sized it: no entries yet
+            return _EMPTY
         if len(head) < _HEADER_SIZE:
             raise RuntimeError(_CORRUPT)
         (used,) = _INT.unpack_from(head, 0)

@@ -5,7 +5,9 @@ pusher, and a real Prometheus 2.42 with its remote-write receiver answering Prom
 
 from __future__ import annotations
 
+import base64
 import math
+import ssl
 import struct
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import threading
 import time
 import urllib.error
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import cramjam
@@ -21,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pb_descriptors import remote_write_classes
-from peers import Peer, free_ports, prom_api, prom_query, start_prometheus, wait_until
+from peers import Peer, free_ports, make_certs, prom_api, prom_query, start_prometheus, wait_until
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -494,7 +497,8 @@ def test_stale_marker_bits() -> None:
 class Receiver:
     """A remote-write receiver answering a scripted list of (status, body) then 204."""
 
-    def __init__(self, script: List[Tuple[int, bytes]], headers: Optional[Dict[str, str]] = None) -> None:
+    def __init__(self, script: List[Tuple[int, bytes]], headers: Optional[Dict[str, str]] = None,
+                 tls: Optional[ssl.SSLContext] = None) -> None:
         self.script = list(script)
         self.extra_headers = headers or {}
         self.requests: List[Tuple[Dict[str, str], bytes, int]] = []  # (headers, body, status answered)
@@ -526,7 +530,11 @@ class Receiver:
                 pass  # a client that gave up mid-answer (timeout) is part of the tests
 
         self.server = Server(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v1/write"
+        scheme = "http"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/api/v1/write"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> Receiver:
@@ -627,6 +635,33 @@ def test_custom_handler_and_headers() -> None:
         sent = {k.lower(): v for k, v in rcv.requests[0][0].items()}
     assert calls[0]["method"] == "POST" and calls[0]["url"] == rcv.url
     assert sent["x-scope-orgid"] == "tenant-1" and sent["authorization"] == "Bearer t0k"
+
+
+def test_basic_auth() -> None:
+    with Receiver([]) as rcv:
+        push_to_remote_write(rcv.url, small_registry(), job="b", basic_auth=("user", "pässword"))
+        sent = {k.lower(): v for k, v in rcv.requests[0][0].items()}
+    assert sent["authorization"] == "Basic " + base64.b64encode("user:pässword".encode()).decode()
+    with pytest.raises(ValueError, match="not both"):
+        push_to_remote_write(rcv.url, small_registry(), job="b", basic_auth=("u", "p"),
+                             headers={"Authorization": "Bearer x"})
+
+
+def test_tls_with_ssl_context(tmp_path: Path) -> None:
+    certs = make_certs(tmp_path)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(certs["server_cert"], certs["server_key"])
+    with Receiver([], tls=server_ctx) as rcv:
+        client_ctx = ssl.create_default_context(cafile=certs["ca"])
+        push_to_remote_write(rcv.url, small_registry(), job="tls", ssl_context=client_ctx)
+        assert len(rcv.accepted()) == 1
+        # an unknown CA is not retried: it would fail the same way again
+        with pytest.raises(RemoteWriteError, match="CERTIFICATE_VERIFY_FAILED") as ei:
+            push_to_remote_write(rcv.url, small_registry(), job="tls", min_backoff=0.01)
+        assert ei.value.attempts == 1 and ei.value.status is None
+        with pytest.raises(ValueError, match="default handler"):
+            push_to_remote_write(rcv.url, small_registry(), job="tls", ssl_context=client_ctx,
+                                 handler=lambda **kw: default_handler(**kw))
 
 
 def test_redirects_are_not_followed() -> None:

@@ -46,10 +46,12 @@ accept without change; after a 2xx nothing is sent again.
 from __future__ import annotations
 
 import atexit
+import base64
 import logging
 import random
 import re
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -744,6 +746,21 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirect())
 
 
+def _urllib_handler(opener: urllib.request.OpenerDirector) -> Handler:
+    def handler(url: str, method: str, timeout: Optional[float], headers: List[Tuple[str, str]],
+                data: bytes) -> Callable[[], None]:
+        def handle() -> None:
+            req = urllib.request.Request(url, data=data, method=method)
+            for k, v in headers:
+                req.add_header(k, v)
+            with opener.open(req, timeout=timeout) as resp:
+                resp.read()
+
+        return handle
+
+    return handler
+
+
 def default_handler(url: str, method: str, timeout: Optional[float], headers: List[Tuple[str, str]],
                     data: bytes) -> Callable[[], None]:
     """Send one request with urllib.  Same calling convention as the Pushgateway handlers:
@@ -751,18 +768,23 @@ def default_handler(url: str, method: str, timeout: Optional[float], headers: Li
     returns a callable that performs the request and raises on failure
     (:class:`urllib.error.HTTPError` for answers >= 300, ``OSError`` for connection errors).
     """
-
-    def handle() -> None:
-        req = urllib.request.Request(url, data=data, method=method)
-        for k, v in headers:
-            req.add_header(k, v)
-        with _opener.open(req, timeout=timeout) as resp:
-            resp.read()
-
-    return handle
+    return _default(url, method, timeout, headers, data)
 
 
-def _headers(headers: Optional[Headers]) -> List[Tuple[str, str]]:
+_default = _urllib_handler(_opener)
+
+
+def _handler_for(handler: Handler, ssl_context: Optional[ssl.SSLContext]) -> Handler:
+    if ssl_context is None:
+        return handler
+    if handler is not default_handler:
+        raise ValueError("remote write: ssl_context applies to the default handler only; "
+                         "configure TLS in your handler instead")
+    return _urllib_handler(urllib.request.build_opener(_NoRedirect(),
+                                                       urllib.request.HTTPSHandler(context=ssl_context)))
+
+
+def _headers(headers: Optional[Headers], basic_auth: Optional[Tuple[str, str]] = None) -> List[Tuple[str, str]]:
     out = [
         ("Content-Encoding", "snappy"),
         ("Content-Type", CONTENT_TYPE),
@@ -774,7 +796,13 @@ def _headers(headers: Optional[Headers]) -> List[Tuple[str, str]]:
         for k, v in items:
             if k.lower() in _RESERVED_HEADERS:
                 raise ValueError(f"remote write: header {k!r} is set by the protocol and cannot be overridden")
+            if basic_auth is not None and k.lower() == "authorization":
+                raise ValueError("remote write: give either basic_auth or an Authorization header, not both")
             out.append((k, v))
+    if basic_auth is not None:
+        user, password = basic_auth
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        out.append(("Authorization", "Basic " + token))
     return out
 
 
@@ -866,6 +894,11 @@ def _send(url: str, body: bytes, headers: List[Tuple[str, str]], handler: Handle
             last = e
         except OSError as e:  # connection refused/reset, DNS, timeouts
             what = f"{type(e).__name__}: {e}"
+            if isinstance(e, ssl.SSLCertVerificationError) or isinstance(
+                    getattr(e, "reason", None), ssl.SSLCertVerificationError):
+                # a certificate that does not verify will not verify on a retry either
+                raise RemoteWriteError(f"remote write to {url} failed: {what}", url=url,
+                                       attempts=attempt) from e
             msg = ""
             last = e
         delay = min(policy.max_backoff, policy.min_backoff * (2.0 ** (attempt - 1)))
@@ -911,6 +944,8 @@ def push_to_remote_write(
     min_backoff: float = 0.03,
     max_backoff: float = 5.0,
     max_attempts: Optional[int] = None,
+    basic_auth: Optional[Tuple[str, str]] = None,
+    ssl_context: Optional[ssl.SSLContext] = None,
 ) -> None:
     """Push every sample of ``registry`` to a remote-write receiver, once.
 
@@ -920,14 +955,17 @@ def push_to_remote_write(
     included.  ``headers`` are extra HTTP headers (e.g. ``Authorization``, ``X-Scope-OrgID``);
     the protocol headers cannot be overridden.  ``handler`` has the Pushgateway handler calling
     convention (see :func:`default_handler`).  ``timestamp`` (seconds) is given to samples
-    without their own, default now.
+    without their own, default now.  ``basic_auth=(user, password)`` adds HTTP basic
+    authentication; ``ssl_context`` configures TLS (custom CA, client certificate) for the
+    default handler.
 
     Raises :class:`RemoteWriteError` (an ``OSError``) when the receiver refuses the data
     (4xx: at once, with its message) or is still failing when ``timeout`` is used up.
     """
     _check_url(url)
     policy = _Policy(timeout, min_backoff, max_backoff, max_attempts, retry_on_http_429)
-    hdrs = _headers(headers)
+    hdrs = _headers(headers, basic_auth)
+    handler = _handler_for(handler, ssl_context)
     enc = _Encoder(_target_labels(job, instance, extra_labels), honor_labels, send_metadata)
     now = time.time() if timestamp is None else timestamp
     # one push: without cramjam, the general pure-Python compressor (slower than the
@@ -974,6 +1012,8 @@ class RemoteWritePusher:
         push_on_stop: bool = True,
         stale_on_stop: bool = False,
         on_error: Optional[Callable[[BaseException], None]] = None,
+        basic_auth: Optional[Tuple[str, str]] = None,
+        ssl_context: Optional[ssl.SSLContext] = None,
     ) -> None:
         _check_url(url)
         if not interval > 0:
@@ -983,8 +1023,8 @@ class RemoteWritePusher:
         self.interval = float(interval)
         self._policy = _Policy(self.interval if timeout is None else timeout, min_backoff, max_backoff,
                                max_attempts, retry_on_http_429)
-        self._headers = _headers(headers)
-        self._handler = handler
+        self._headers = _headers(headers, basic_auth)
+        self._handler = _handler_for(handler, ssl_context)
         self._encoder = _Encoder(_target_labels(job, instance, extra_labels), honor_labels, send_metadata)
         self._push_on_stop = push_on_stop
         self._stale_on_stop = stale_on_stop

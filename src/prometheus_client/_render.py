@@ -147,9 +147,13 @@ def iter_families(registry: Any) -> Iterator[Union[Metric, FastFamily]]:
     if type(registry).collect is not CollectorRegistry.collect or "collect" in vars(registry):
         yield from registry.collect()
         return
-    with registry._lock:
-        collectors = list(registry._collector_to_names)
-        target_info = registry._target_info_metric() if registry._target_info else None
+    try:
+        with registry._lock:
+            collectors = list(registry._collector_to_names)
+            target_info = registry._target_info_metric() if registry._target_info else None
+    except AttributeError:  # pragma: no cover - registry internals changed: be generic
+        yield from registry.collect()
+        return
     if target_info is not None:
         yield target_info
     for collector in collectors:

@@ -126,6 +126,8 @@ def main() -> int:
                     stats[f"{m}_rejected"] += 1
                 except Exception as e:  # noqa: BLE001 - a crash is what we are looking for
                     crashes.append(f"{m}: {type(e).__name__}: {e}\n  input: {text[:300]!r}")
+                    if len(crashes) <= 20:
+                        print("CRASH", crashes[-1], flush=True)
                 dt = time.perf_counter() - t0
                 sc = size_class(len(text))
                 if sc not in slowest or dt > slowest[sc][0]:
@@ -142,6 +144,8 @@ def main() -> int:
                     diffs.update(verdict.split("+"))
                 else:
                     unexplained.append(f"{verdict}\n  input: {text[:300]!r}")
+                    if len(unexplained) <= 20:
+                        print("UNEXPLAINED", unexplained[-1], f"\n  official: {str(their)[:300]}", flush=True)
         if done % 100_000 < args.batch:
             print(f"{done} inputs, {time.time() - t_start:.0f} s, crashes {len(crashes)}, "
                   f"unexplained {len(unexplained)}", flush=True)
@@ -165,10 +169,6 @@ def main() -> int:
         },
     }
     print(json.dumps(summary, indent=2))
-    for c in crashes[:10]:
-        print("CRASH", c)
-    for u in unexplained[:10]:
-        print("UNEXPLAINED", u)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
     return 1 if crashes or unexplained else 0

@@ -40,33 +40,19 @@ LEGACY_LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 TEXT_LABEL_NAME_AT_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 OM_LABEL_NAME_AT_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
-_TEXT_ESCAPES = {"\\\\": "\\", "\\n": "\n"}
-_FULL_ESCAPES = {"\\\\": "\\", "\\n": "\n", '\\"': '"'}
-_ANY_ESCAPE_RE = re.compile(r"\\.", re.S)
-
-
-def _full_sub(m: "re.Match[str]") -> str:
-    s = m.group(0)
-    return _FULL_ESCAPES.get(s, s)
-
-
-def _text_sub(m: "re.Match[str]") -> str:
-    s = m.group(0)
-    return _TEXT_ESCAPES.get(s, s)
-
-
 def unescape(s: str) -> str:
     """Undo `\\\\`, `\\n` and `\\"`; any other backslash pair is kept as written."""
     if "\\" not in s:
         return s
-    return _ANY_ESCAPE_RE.sub(_full_sub, s)
+    # Split at escaped backslashes first: every backslash left in a part starts an escape.
+    return "\\".join(p.replace("\\n", "\n").replace('\\"', '"') for p in s.split("\\\\"))
 
 
 def unescape_help_text(s: str) -> str:
     """Prometheus text HELP: only `\\\\` and `\\n` are escapes."""
     if "\\" not in s:
         return s
-    return _ANY_ESCAPE_RE.sub(_text_sub, s)
+    return "\\".join(p.replace("\\n", "\n") for p in s.split("\\\\"))
 
 
 def read_quoted(line: str, pos: int) -> Tuple[str, int]:

@@ -207,10 +207,11 @@ class _SilentWSGIRequestHandler(WSGIRequestHandler):
 
 
 class _HTTPError(Exception):
-    def __init__(self, status: str, close: bool = True) -> None:
+    """Answer with this status and close the connection."""
+
+    def __init__(self, status: str) -> None:
         super().__init__(status)
         self.status = status
-        self.close = close
 
 
 _SERVER_HEADER = "WSGIServer/0.2 CPython/" + sys.version.split()[0]
@@ -305,7 +306,28 @@ class _WSGIConnectionHandler(StreamRequestHandler):
             return self._serve(line)
         except _HTTPError as exc:
             self._send_error(exc.status)
+            self._linger()
             return False
+
+    def _linger(self) -> None:
+        """Before closing after an error, read what the client still sends (briefly).
+
+        Closing a socket with unread input makes the kernel send a reset, which can destroy
+        the error response before the client has read it.
+        """
+        try:
+            if self._tls_sock is None:
+                self._raw_sock.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(0.5)
+            deadline = time.monotonic() + 2.0
+            drained = 0
+            while drained < _MAX_BODY and time.monotonic() < deadline:
+                chunk = self.rfile.read1(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        except (OSError, ValueError):
+            pass
 
     def _serve(self, line: bytes) -> bool:
         if len(line) > _MAX_REQUEST_LINE:

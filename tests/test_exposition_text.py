@@ -550,3 +550,11 @@ def test_bake_output_is_patchable_through_exposition(monkeypatch: pytest.MonkeyP
 def test_parameter_helpers(tokens: List[str], version: str, escaping: str) -> None:
     assert exposition._get_version(tokens) == version
     assert exposition._get_escaping(tokens) == escaping
+
+
+def test_patched_metric_classes_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    r = CollectorRegistry()
+    Gauge("g", "d", registry=r).set(1)
+    assert text(r).endswith("\ng 1.0\n")
+    monkeypatch.setattr(Gauge, "_child_samples", lambda self: [Sample("", {}, 5.0)])
+    assert text(r).endswith("\ng 5.0\n")

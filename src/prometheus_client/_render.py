@@ -7,7 +7,7 @@ each series' label string cached on the series object (``_expo_labels``, one sch
 time), so a scrape does not build a Sample per number nor re-escape unchanged labels.
 """
 
-from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from ._escaping import escape_label_value, escaped_label_name, label_name_escaper
 from .metrics_core import Metric
@@ -127,15 +127,10 @@ def series_labels_split(metric: Any, child: Any, escaping: str) -> Tuple[str, st
     return before, after
 
 
-_fast_types: Dict[type, bool] = {}
-
-
 def _fast_supported(cls: type) -> bool:
-    ok = _fast_types.get(cls)
-    if ok is None:
-        check = getattr(cls, "_expo_supported", None)
-        ok = _fast_types[cls] = bool(check is not None and check())
-    return ok
+    # Checked on every scrape (not cached): tests patch metric classes.
+    check = getattr(cls, "_expo_supported", None)
+    return check is not None and bool(check())
 
 
 def iter_families(registry: Any) -> Iterator[Union[Metric, FastFamily]]:
@@ -185,7 +180,3 @@ def render(
             exception.args = (exception.args or ("",)) + (item,)
             raise
     return out
-
-
-def as_list(x: Optional[Iterable[Any]]) -> List[Any]:
-    return list(x) if x else []

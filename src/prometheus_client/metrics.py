@@ -164,7 +164,9 @@ class MetricWrapperBase(Collector):
     __slots__ = ("__dict__", "__weakref__", "_labelvalues", "_fam", "_expo_labels")
     _type: Optional[str] = None
     _reserved_labelnames: Sequence[str] = ()
-    _expo_base: Optional[type] = None  # the class whose _expo_values mirrors _child_samples
+    # The collection methods of the class whose _expo_values mirrors _child_samples, as
+    # defined in this module (set below for Counter, Gauge, Summary and Histogram).
+    _expo_originals: Optional[Tuple[Any, ...]] = None
 
     _name = _family_attr("name")
     _documentation = _family_attr("documentation")
@@ -403,11 +405,12 @@ class MetricWrapperBase(Collector):
     def _expo_supported(cls) -> bool:
         """Whether ``_expo_series``/``_expo_values`` describe exactly what ``collect`` yields.
 
-        False when a subclass customises collection: the encoders then call ``collect()``.
+        False when a subclass customises collection, or a test patched a method: the
+        encoders then call ``collect()``.
         """
-        base = cls._expo_base
-        return base is not None and all(
-            getattr(cls, n) is getattr(base, n) for n in _EXPO_METHODS + ("_expo_values",)
+        originals = cls._expo_originals
+        return originals is not None and all(
+            getattr(cls, n) is f for n, f in zip(_EXPO_METHODS + ("_expo_values",), originals)
         )
 
     def _expo_series(self) -> Optional[List["MetricWrapperBase"]]:
@@ -1242,4 +1245,4 @@ _FAST_INITS = frozenset(
 
 _EXPO_METHODS = ("collect", "_get_metric", "_samples", "_multi_samples", "_child_samples")
 for _cls in (Counter, Gauge, Summary, Histogram):
-    _cls._expo_base = _cls
+    _cls._expo_originals = tuple(getattr(_cls, n) for n in _EXPO_METHODS + ("_expo_values",))

@@ -362,3 +362,21 @@ def expo_registries(draw: Any) -> Any:
                                                                     min_size=1, max_size=2)),
         "items": draw(st.lists(item, min_size=1, max_size=4)),
     }
+
+
+_ACCEPT_MEDIA = st.sampled_from(["application/openmetrics-text", "text/plain", "*/*", "text/html", "TEXT/PLAIN",
+                                 " text/plain ", "application/openmetrics-text ", "application/json"])
+_ACCEPT_PARAMS = st.sampled_from([
+    "version=1.0.0", "version=0.0.4", "version=2.0.0", "version=0.0.1", "version=1", "version=1.0", "version=10",
+    "version=1.0.0.1", "version=", "version", "escaping=allow-utf-8", "escaping=dots", "escaping=values",
+    "escaping=underscores", "escaping=bogus", "escaping=", "q=0.5", "charset=utf-8", " version=1.0.0 ",
+    "version = 1.0.0", "version=abc", "",
+])
+expo_accept_headers = st.lists(
+    st.tuples(_ACCEPT_MEDIA, st.lists(_ACCEPT_PARAMS, max_size=3)).map(lambda t: ";".join([t[0], *t[1]])),
+    max_size=3,
+).map(",".join)
+expo_accept_encodings = st.lists(
+    st.sampled_from(["gzip", "GZIP", " gzip ", "x-gzip", "deflate", "br", "identity", "gzip;q=0", "*", ""]),
+    max_size=3,
+).map(",".join)

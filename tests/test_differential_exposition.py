@@ -21,10 +21,11 @@ from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from _expo_builder import build_and_render
 from official_client import _clean_env
-from strategies import expo_registries
+from strategies import expo_accept_encodings, expo_accept_headers, expo_registries
 
 BUILDER = Path(__file__).resolve().parent / "_expo_builder.py"
 EXAMPLES = int(os.environ.get("EXPO_DIFF_EXAMPLES", "300"))
@@ -175,4 +176,18 @@ def test_worked_registry_and_negotiation(official_builder: Ask) -> None:
 
 def test_created_series_disabled_and_target_info(official_builder: Ask) -> None:
     desc = dict(_WORKED, created=False, target_info={"env": "prod", "x.y": 'a"b'})
+    assert_same(desc, build_and_render(desc), official_builder(desc))
+
+
+@settings(max_examples=max(20, EXAMPLES // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    accept=st.lists(expo_accept_headers, min_size=1, max_size=6),
+    encodings=st.lists(expo_accept_encodings, max_size=4),
+)
+def test_random_accept_headers_negotiate_identically(
+    official_builder: Ask, accept: List[str], encodings: List[str]
+) -> None:
+    items = [it for it in _WORKED["items"] if it["k"] != "histogram"][:6]
+    bake = [[a, e, None, False] for a, e in zip(accept, encodings)]
+    desc = {"items": items, "accept": accept, "accept_encoding": encodings, "bake": bake}
     assert_same(desc, build_and_render(desc), official_builder(desc))

@@ -71,6 +71,7 @@ _OM_RULE_DIFFS = [
     ("in label name", "D19"),
     ("metadata line:", "D15"),
     ("native histogram", "D16"),
+    ("unexpected text after the exemplar", "D18"),
 ]
 _TEXT_RULE_DIFFS = [
     ("invalid metric name before '{'", "D2"),
@@ -80,6 +81,8 @@ _TEXT_RULE_DIFFS = [
     ("expected whitespace after the quoted metric name", "D22"),
     ("invalid metric name (quote UTF-8 names)", "D22"),
     ("in label name", "D19"),
+    ("unterminated quoted metric name in the", "D22"),
+    ("metric name given more than once", "D24"),
     ("empty label between two commas", "D24"),
     ("labels must be separated by ','", "D24"),
 ]

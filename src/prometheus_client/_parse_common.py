@@ -26,6 +26,8 @@ def fail(rule: str) -> NoReturn:
 def line_error(fmt: str, lineno: int, line: str, rule: str) -> ValueError:
     """The ValueError every rejection ends as: format, line number, rule, (cut) line."""
     shown = line if len(line) <= _SHOWN else line[:_SHOWN] + "..."
+    if len(rule) > 2 * _SHOWN:
+        rule = rule[: 2 * _SHOWN] + "..."
     return ValueError(f"Invalid {fmt} at line {lineno}: {rule}: {shown!r}")
 
 
@@ -71,7 +73,7 @@ def check_number_token(tok: str) -> None:
 
 def parse_value(tok: str) -> float:
     """A sample value: an int when the token is an integer, else a float (like the reference)."""
-    if tok.isdigit() and tok.isascii():
+    if tok.isdigit() and tok.isascii() and len(tok) < 19:
         return int(tok)
     check_number_token(tok)
     try:

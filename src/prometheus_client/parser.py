@@ -154,13 +154,16 @@ def _timestamp(tok: str) -> float:
     """Milliseconds in the text format; the Sample carries seconds."""
     check_number_token(tok)
     try:
-        return int(tok) / 1000
-    except ValueError:
-        pass
+        ms = int(tok)
+    except ValueError:  # not an integer, or too many digits for int()
+        try:
+            return float(tok) / 1000
+        except ValueError:
+            fail(f"invalid timestamp {tok!r}")
     try:
-        return float(tok) / 1000
-    except ValueError:
-        fail(f"invalid timestamp {tok!r}")
+        return ms / 1000
+    except OverflowError:
+        fail(f"timestamp {tok[:30]!r}... out of range")
 
 
 def _parse_sample(line: str) -> Sample:
@@ -175,11 +178,13 @@ def _parse_sample(line: str) -> Sample:
                 fail("duplicate label name")
         else:
             labels = {}
-        if value.isdigit():
+        if value.isdigit() and len(value) < 19:
             v: float = int(value)
         else:
             v = parse_value(value)
-        return Sample(name, labels, v, int(ts) / 1000 if ts is not None else None)
+        if ts is None:
+            return Sample(name, labels, v)
+        return Sample(name, labels, v, int(ts) / 1000 if len(ts) < 19 else _timestamp(ts))
     return _parse_sample_slow(line)
 
 
@@ -235,7 +240,10 @@ def _split_comment(line: str) -> Optional[Tuple[str, str, str]]:
             fail("TYPE line without a metric name")
         return keyword, "", ""  # closes the current family, like the reference
     if line[pos] == '"':
-        name, pos = _read_quoted(line, pos)
+        m = QUOTED_RE.match(line, pos)
+        if m is None:
+            fail(f"unterminated quoted metric name in the {keyword} line")
+        name, pos = unescape(m.group(1)), m.end()
         if pos < n and line[pos] not in _CWS:
             fail("expected whitespace after the quoted metric name")
     else:
@@ -327,6 +335,8 @@ def text_fd_to_metric_families(fd: Iterable[str]) -> Iterator[Metric]:
             yield _build(name, documentation, typ, samples)
     except LineError as e:
         raise line_error(_FMT, lineno, line, e.rule) from None
+    except ValueError as e:  # e.g. from int()/float() limits; still name the line
+        raise line_error(_FMT, lineno, line, str(e)) from None
 
 
 def text_string_to_metric_families(text: str) -> Iterator[Metric]:

@@ -74,27 +74,33 @@ _DECIMAL_RE = re.compile(r"([+-]?[0-9]+)\.([0-9]*)\Z")
 
 def _number(tok: str, what: str = "value") -> float:
     """An OpenMetrics number: int when written as an integer (like the reference), else float."""
-    if tok.isdigit() and tok.isascii():
+    if tok.isdigit() and tok.isascii() and len(tok) < 19:
         return int(tok)
     if _REALNUMBER_RE.match(tok) is None:
         fail(f"invalid {what} {tok!r} (not an OpenMetrics number)")
     if _INT_RE.match(tok):
-        return int(tok)
+        try:
+            return int(tok)
+        except ValueError:  # more digits than int() converts: a float, like the reference
+            pass
     return float(tok)
 
 
 def _timestamp(tok: str) -> _TS:
     """Seconds; integers and plain decimals keep nanosecond precision as a Timestamp."""
-    if tok.isdigit() and tok.isascii():
+    if tok.isdigit() and tok.isascii() and len(tok) < 19:
         return Timestamp(int(tok), 0)
     if _REALNUMBER_RE.match(tok) is None:
         fail(f"invalid timestamp {tok!r}")
-    if _INT_RE.match(tok):
-        return Timestamp(int(tok), 0)
-    m = _DECIMAL_RE.match(tok)
+    try:
+        if _INT_RE.match(tok):
+            return Timestamp(int(tok), 0)
+        m = _DECIMAL_RE.match(tok)
+        sec = int(m.group(1)) if m is not None else 0
+    except ValueError:  # more digits than int() converts
+        fail(f"invalid timestamp {tok[:30]!r}... (too many digits)")
     if m is not None:
         sec_s, frac = m.groups()
-        sec = int(sec_s)
         nsec = int(frac[:9].ljust(9, "0")) if frac else 0
         if sec == 0 and sec_s[0] == "-" and nsec:
             # Timestamp cannot carry -0.x; keep the sign with a float.
@@ -112,7 +118,7 @@ def _ts_key(ts: _TS) -> int:
         return 0
     if isinstance(ts, Timestamp):
         return ts.sec * 1_000_000_000 + ts.nsec
-    return int(ts * 1e9)
+    return int(ts * 1e9) if -1e17 < ts < 1e17 else int(ts) * 1_000_000_000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,13 +216,14 @@ def _parse_om_labels_body(body: str) -> Dict[str, str]:
 # Native histograms: {count:C,sum:S,schema:N,zero_threshold:Z,zero_count:ZC[,..._spans:[o:l,...]][,..._deltas:[d,...]]}
 
 _NH_ITEM_RE = re.compile(r"([a-z_]+):(\[[^\[\]{}]*\]|[^,\[\]{}]*)")
+_NH_INT_RE = re.compile(r"-?[0-9]+\Z")
 _NH_SCALARS = ("count", "sum", "schema", "zero_threshold", "zero_count")
 _NH_LISTS = ("positive_spans", "negative_spans", "positive_deltas", "negative_deltas")
 
 
 def _nh_int(tok: str, what: str) -> int:
-    if _INT_RE.match(tok) is None:
-        fail(f"native histogram {what} must be an integer, got {tok!r}")
+    if _NH_INT_RE.match(tok) is None or len(tok) > 40:
+        fail(f"native histogram {what} must be an integer, got {tok[:50]!r}")
     return int(tok)
 
 
@@ -404,8 +411,10 @@ def _fast_sample(line: str) -> Optional[Sample]:
             return None
     else:
         labels = {}
-    v = int(value) if value.isdigit() else _number(value)
-    return Sample(name, labels, v, Timestamp(int(ts), 0) if ts is not None else None)
+    v = int(value) if value.isdigit() and len(value) < 19 else _number(value)
+    if ts is None:
+        return Sample(name, labels, v)
+    return Sample(name, labels, v, Timestamp(int(ts), 0) if len(ts) < 19 else _timestamp(ts))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -760,6 +769,8 @@ def text_fd_to_metric_families(fd: Iterable[str]) -> Iterator[Metric]:
             yield _finish(fam)
     except LineError as e:
         raise line_error(_FMT, lineno, line, e.rule) from None
+    except ValueError as e:  # e.g. from int()/float() limits; still name the line
+        raise line_error(_FMT, lineno, line, str(e)) from None
 
 
 def text_string_to_metric_families(text: str) -> Iterator[Metric]:

@@ -67,8 +67,23 @@ class ValueFileName(NamedTuple):
     pid: str
 
 
+_NAME_CACHE: Dict[str, Optional[ValueFileName]] = {}
+
+
 def parse_value_name(name: str) -> Optional[ValueFileName]:
     """Split a value file's base name; None for names this library does not write."""
+    try:
+        return _NAME_CACHE[name]
+    except KeyError:
+        pass
+    parsed = _parse_value_name(name)
+    if len(_NAME_CACHE) > 50_000:
+        _NAME_CACHE.clear()
+    _NAME_CACHE[name] = parsed
+    return parsed
+
+
+def _parse_value_name(name: str) -> Optional[ValueFileName]:
     m = _VALUE_RE.match(name)
     if m is None:
         return None

@@ -16,6 +16,8 @@ import json
 import logging
 import os
 import struct
+from operator import add as _add
+from operator import itemgetter
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from . import _mp_files as mpf
@@ -100,12 +102,58 @@ def _entries(src: _Source) -> Iterable[Tuple[bytes, float, float]]:
         yield data[start : start + n], value, ts
 
 
+class _Layout:
+    """Where the keys and values of a value file are: its bytes minus the values ("skeleton")."""
+
+    __slots__ = ("used", "n", "keys", "skeleton", "pieces", "values", "stamps", "__weakref__")
+
+    def __init__(self, data: bytes, used: int, entries: List[Tuple[bytes, int]]) -> None:
+        self.used = used
+        self.n = len(entries)
+        self.keys = [k for k, _ in entries]
+        cuts = [8] + [p for _, vp in entries for p in (vp, vp + 16)] + [used]
+        slices = [slice(cuts[i], cuts[i + 1]) for i in range(0, len(cuts), 2)]
+        self.pieces = itemgetter(*slices) if len(slices) > 1 else (lambda d, s=slices[0]: (d[s],))
+        self.skeleton = b"".join(self.pieces(data))
+        value_idx = [vp // 8 for _, vp in entries] or [0]
+        stamp_idx = [vp // 8 + 1 for _, vp in entries] or [0]
+        self.values = _tuple_getter(value_idx)
+        self.stamps = _tuple_getter(stamp_idx)
+
+    def matches(self, data: bytes) -> bool:
+        return b"".join(self.pieces(data)) == self.skeleton
+
+
+def _tuple_getter(indexes: List[int]) -> Any:
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda view: (view[only],)
+    return itemgetter(*indexes)
+
+
+_LAYOUTS: Dict[int, List[_Layout]] = {}
+_LAYOUTS_MAX = 2000
+
+
+def _remember_layout(data: bytes, used: int, entries: List[Tuple[bytes, int]]) -> None:
+    known = _LAYOUTS.setdefault(used, [])
+    if len(known) >= 4:
+        return
+    if sum(len(v) for v in _LAYOUTS.values()) >= _LAYOUTS_MAX:
+        _LAYOUTS.clear()
+        known = _LAYOUTS.setdefault(used, [])
+    known.append(_Layout(data, used, entries))
+
+
 class _Merge:
     """Accumulators for one merge; ``order`` remembers when each series was first seen."""
 
     def __init__(self) -> None:
         self.order: List[Tuple[str, Any]] = []
-        self.sums: Dict[str, Dict[bytes, float]] = {"counter": {}, "summary": {}, "histogram": {}}
+        # key -> index into sum_vals, per type
+        self.sums: Dict[str, Dict[bytes, int]] = {"counter": {}, "summary": {}, "histogram": {}}
+        self.sum_vals: Dict[str, List[float]] = {"counter": [], "summary": [], "histogram": []}
+        self.plans: Dict[Tuple[str, _Layout], Tuple[int, List[int]]] = {}
         self.gauges: Dict[str, Dict[Any, Any]] = {m: {} for m in mpf.GAUGE_MODES}
         self.info: Dict[bytes, float] = {}
         self.enum: List[Tuple[int, bytes, float, float]] = []
@@ -130,18 +178,63 @@ class _Merge:
                     self.enum.append((index, key, value, ts))
 
     def _add_sums(self, src: _Source) -> None:
-        # The bulk of every scrape: inlined parse + sum.
+        # The bulk of every scrape. Files written by the same code have the same layout
+        # (keys at the same offsets): a known layout is recognised with one comparison and
+        # its values are summed without decoding a single key.
         typ = src.kind
-        acc = self.sums[typ]
-        order = self.order
         data = src.data
         try:
             used = read_used(data)
         except RuntimeError as e:
             raise _Corrupt(str(e)) from None
+        for layout in _LAYOUTS.get(used, ()):
+            if layout.matches(data) and self._add_by_layout(typ, layout, data):
+                return
+        self._add_sums_slow(typ, data, used)
+
+    def _add_by_layout(self, typ: str, layout: "_Layout", data: bytes) -> bool:
+        raw = memoryview(data)
+        view = raw[: len(raw) - len(raw) % 8].cast("d")
+        if layout.n == 0:
+            return True
+        if min(layout.stamps(view)) < 0:
+            return False  # a removed series: let the slow path skip it
+        plan = self.plans.get((typ, layout))
+        if plan is None:
+            plan = self.plans[(typ, layout)] = self._plan(typ, layout)
+        start, idxs = plan
+        vals = self.sum_vals[typ]
+        if start >= 0:
+            end = start + layout.n
+            vals[start:end] = map(_add, vals[start:end], layout.values(view))
+        else:
+            for j, v in zip(idxs, layout.values(view)):
+                vals[j] += v
+        return True
+
+    def _plan(self, typ: str, layout: "_Layout") -> Tuple[int, List[int]]:
+        index = self.sums[typ]
+        vals = self.sum_vals[typ]
+        idxs = []
+        for key in layout.keys:
+            j = index.get(key)
+            if j is None:
+                _parse_key(key)
+                j = index[key] = len(vals)
+                vals.append(0.0)
+                self.order.append((typ, key))
+            idxs.append(j)
+        contiguous = idxs == list(range(idxs[0], idxs[0] + len(idxs)))
+        return (idxs[0] if contiguous else -1), idxs
+
+    def _add_sums_slow(self, typ: str, data: bytes, used: int) -> None:
+        index = self.sums[typ]
+        vals = self.sum_vals[typ]
+        order = self.order
         unpack_int = _INT.unpack_from
         unpack_dd = _TWO_DOUBLES.unpack_from
-        get = acc.get
+        get = index.get
+        entries: List[Tuple[bytes, int]] = []
         pos = 8
         while pos < used:
             if pos + 4 > used:
@@ -153,16 +246,19 @@ class _Merge:
                 raise _Corrupt("Read beyond file size detected, file is corrupted.")
             value, ts = unpack_dd(data, value_pos)
             pos = value_pos + 16
+            key = data[start : start + n]
+            entries.append((key, value_pos))
             if ts < 0:
                 continue
-            key = data[start : start + n]
-            old = get(key)
-            if old is None:
+            j = get(key)
+            if j is None:
                 _parse_key(key)
-                acc[key] = value
+                index[key] = len(vals)
+                vals.append(value)
                 order.append((typ, key))
             else:
-                acc[key] = old + value
+                vals[j] += value
+        _remember_layout(data, used, entries)
 
     def _add_gauge(self, src: _Source) -> None:
         mode = src.mode
@@ -225,7 +321,7 @@ class _Merge:
                 m = metric_for(mname, help_text, kind)
                 if m is None:
                     continue
-                value = self.sums[kind][k]
+                value = self.sum_vals[kind][self.sums[kind][k]]
                 if kind == "histogram":
                     rest = tuple(p for p in labels if p[0] != "le")
                     groups = histograms.setdefault(mname, {})

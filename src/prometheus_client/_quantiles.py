@@ -18,7 +18,11 @@ target rank).  Objectives with phi 0 or 1 need no constraint: the minimum and ma
 kept exactly.
 
 Inserts are buffered: :meth:`QuantileStream.insert` appends to a list; a full buffer (or a
-query) is sorted once and merged in a single pass, then the tuples are compressed.
+query) is sorted once and merged with the stored tuples in one backward pass that also
+compresses.  New values falling between the same two stored tuples form a block sharing one
+delta; blocks are compressed a chunk at a time with counted (not performed one by one)
+merges, so the Python-level work per flush is proportional to the stored tuples, not to the
+batch.
 :class:`QuantileWindow` keeps ``age_buckets`` streams that all receive every observation and
 are reset in turn every ``max_age / age_buckets`` seconds; queries read the oldest one, so
 they cover between ``max_age * (1 - 1/age_buckets)`` and ``max_age`` seconds of data.
@@ -31,11 +35,12 @@ from __future__ import annotations
 import math
 import time
 from bisect import bisect_left, bisect_right
-from typing import Callable, Iterable, List, Mapping, Sequence, Tuple
+from typing import Any, Callable, Iterable, List, Mapping, Sequence, Tuple
 
 __all__ = ["QuantileStream", "QuantileWindow", "DEFAULT_BUFFER"]
 
 DEFAULT_BUFFER = 512
+_CHUNK = 64  # new values handled together when compressing
 _NAN = math.nan
 _INF = math.inf
 
@@ -93,73 +98,141 @@ class QuantileStream:
             self.flush()
 
     def insert_sorted(self, values: Sequence[float]) -> None:
-        """Merge an already sorted batch (NaN-free) into the summary."""
+        """Merge an already sorted batch (NaN-free) into the summary, then compress."""
         if not values:
             return
         vs, gs, ds = self._v, self._g, self._d
-        if not vs:
-            m = len(values)
-            self._v = list(values)
-            self._g = [1] * m
-            self._d = [0] * m
-            self._n = m
-            self._compress()
-            return
-        # New values go after the existing tuples <= them.  Their rank uncertainty is 0 for a
-        # new minimum/maximum, else the successor's g + delta - 1 (Greenwald-Khanna), or the
-        # predecessor's delta for a copy of the predecessor's value (a duplicate can sit
-        # right after it; this keeps heavy duplicates compressible).  The values between
-        # two neighbouring tuples share one delta, so the loop runs over the tuples and moves
-        # the new values with slices.
-        nv: List[float] = []
-        ng: List[int] = []
-        nd: List[int] = []
-        m = len(vs)
         nvals = len(values)
-        a = bisect_left(values, vs[0])  # values below the minimum
-        if a:
-            nv.extend(values[:a])
-            ng.extend([1] * a)
-            nd.extend([0] * a)
-        prev_v = vs[0]
-        prev_d = ds[0]
-        nv.append(prev_v)
-        ng.append(gs[0])
-        nd.append(prev_d)
-        for j in range(1, m):
-            if a < nvals:
+        # Segments in value order: (0, v, g, delta) for a stored tuple, (1, a, b, delta) for
+        # the new values values[a:b], which all get the same rank uncertainty delta: 0 below
+        # the minimum or above the maximum, else the successor's g + delta - 1
+        # (Greenwald-Khanna), or the predecessor's delta for copies of the predecessor's
+        # value (a duplicate can sit right after it; keeps heavy duplicates compressible).
+        # New values go after stored tuples of equal value.  The work is per stored tuple
+        # and per block of new values, never per new value.
+        segs: List[Tuple[int, Any, Any, int]] = []
+        m = len(vs)
+        if not m:
+            segs.append((1, 0, nvals, 0))
+        else:
+            a = bisect_left(values, vs[0])
+            if a:
+                segs.append((1, 0, a, 0))
+            prev_v = vs[0]
+            prev_d = ds[0]
+            segs.append((0, prev_v, gs[0], prev_d))
+            for j in range(1, m):
                 v = vs[j]
-                b = bisect_left(values, v, a)
-                if b > a:
-                    d = gs[j] + ds[j] - 1
-                    if values[a] == prev_v and prev_d < d:
-                        e = bisect_right(values, prev_v, a, b)
-                        nv.extend(values[a:e])
-                        ng.extend([1] * (e - a))
-                        nd.extend([prev_d] * (e - a))
-                        a = e
+                if a < nvals:
+                    b = bisect_left(values, v, a)
                     if b > a:
-                        nv.extend(values[a:b])
-                        ng.extend([1] * (b - a))
-                        nd.extend([d] * (b - a))
-                    a = b
+                        d = gs[j] + ds[j] - 1
+                        if values[a] == prev_v and prev_d < d:
+                            e = bisect_right(values, prev_v, a, b)
+                            segs.append((1, a, e, prev_d))
+                            a = e
+                        if b > a:
+                            segs.append((1, a, b, d))
+                        a = b
                 prev_v = v
                 prev_d = ds[j]
-                nv.append(v)
-                ng.append(gs[j])
-                nd.append(prev_d)
-            else:
-                nv.extend(vs[j:])
-                ng.extend(gs[j:])
-                nd.extend(ds[j:])
-                break
-        if a < nvals:  # values >= the maximum
-            nv.extend(values[a:])
-            ng.extend([1] * (nvals - a))
-            nd.extend([0] * (nvals - a))
-        self._v, self._g, self._d = nv, ng, nd
-        self._n += len(values)
-        self._compress()
+                segs.append((0, v, gs[j], prev_d))
+            if a < nvals:
+                segs.append((1, a, nvals, 0))
+        self._n += nvals
+        self._rebuild(values, segs)
+
+    def _rebuild(self, values: Sequence[float], segs: List[Tuple[int, Any, Any, int]]) -> None:
+        """Compress the segments into the tuple lists (greedy, from the largest value down).
+
+        A tuple merges into its kept successor when ``g + g_succ + delta_succ <= f(r)``,
+        ``r`` being the rank before the tuple.  For a block of new values (g = 1 each, one
+        delta) ``f`` is taken at its minimum over the block's ranks (``f`` is concave, so at an
+        end), and the merges are counted instead of performed one by one.  The minimum and
+        the maximum are never merged.
+        """
+        # the first and the last entry become stored tuples of their own
+        first = segs[0]
+        if first[0] == 1:
+            a, b, d = first[1], first[2], first[3]
+            segs[0:1] = [(0, values[a], 1, d)] + ([(1, a + 1, b, d)] if b - a > 1 else [])
+        last = segs[-1]
+        if last[0] == 1:
+            a, b, d = last[1], last[2], last[3]
+            segs[-1:] = ([(1, a, b - 1, d)] if b - a > 1 else []) + [(0, values[b - 1], 1, d)]
+        if len(segs) == 1:
+            _, v, g, d = segs[0]
+            self._v, self._g, self._d = [v], [g], [d]
+            return
+        n = self._n
+        env = self._envelope(n)
+        los = [e[0] for e in env]
+        tol = 1e-9 * (n + 1)  # keep float rounding from admitting a merge
+        kv: List[float] = []
+        kg: List[int] = []
+        kd: List[int] = []
+        _, sv, sg, sd = segs[-1]  # the successor being built
+        r = n - sg  # rank before the successor
+        for k in range(len(segs) - 2, 0, -1):
+            kind, x, y, d = segs[k]
+            if kind == 0:  # stored tuple (x = value, y = g)
+                r -= y
+                i = bisect_right(los, r) - 1
+                if y + sg + sd <= env[i][1] * r + env[i][2] - tol:
+                    sg += y
+                else:
+                    kv.append(sv)
+                    kg.append(sg)
+                    kd.append(sd)
+                    sv, sg, sd = x, y, d
+                continue
+            # block values[x:y]: entry e has rank r0 + (e - x) before it.  Chunks from the
+            # top, each inside one linear piece of f (so f is smallest at a chunk end) and
+            # at most _CHUNK entries long.
+            r0 = r - (y - x)
+            r = r0
+            top = y
+            while top > x:
+                i = bisect_right(los, r0 + (top - 1 - x)) - 1
+                lo_e = max(x, top - _CHUNK, x + math.ceil(los[i] - r0))
+                c = top - lo_e
+                slope, icpt = env[i][1], env[i][2]
+                ra = r0 + (lo_e - x)
+                f = min(slope * ra + icpt, slope * (ra + c - 1) + icpt) - tol
+                top = lo_e
+                room = f - sg - sd
+                if room >= c:
+                    sg += c
+                    continue
+                if room >= 1:
+                    took = int(room)
+                    sg += took
+                    c -= took
+                kv.append(sv)
+                kg.append(sg)
+                kd.append(sd)
+                step = f - 1 - d  # merges allowed into each kept tuple
+                size = 1 + int(step) if step >= 1 else 1  # entries per kept tuple
+                kept = values[lo_e:lo_e + c][::-1][::size]
+                t = len(kept)
+                if t > 1:
+                    kv.extend(kept[:-1])
+                    kg.extend([size] * (t - 1))
+                    kd.extend([d] * (t - 1))
+                sv = kept[-1]
+                sg = c - (t - 1) * size
+                sd = d
+        kv.append(sv)
+        kg.append(sg)
+        kd.append(sd)
+        _, v0, g0, d0 = segs[0]
+        kv.append(v0)
+        kg.append(g0)
+        kd.append(d0)
+        kv.reverse()
+        kg.reverse()
+        kd.reverse()
+        self._v, self._g, self._d = kv, kg, kd
 
     def flush(self) -> None:
         buf = self._buf
@@ -203,51 +276,6 @@ class QuantileStream:
             if not segs or segs[-1][1:] != best[1:]:
                 segs.append((lo, best[1], best[2]))
         return segs
-
-    def _compress(self) -> None:
-        vs, gs, ds = self._v, self._g, self._d
-        m = len(vs)
-        if m < 3:
-            return
-        if not self._constraints:  # no constraint at all: keep min, one middle tuple, max
-            self._v = [vs[0], vs[-2], vs[-1]]
-            self._g = [gs[0], sum(gs[1:-1]), gs[-1]]
-            self._d = [ds[0], ds[-2], ds[-1]]
-            return
-        segs = self._envelope(self._n)
-        tol = 1e-9 * (self._n + 1)  # keep float rounding from admitting a merge
-        seg = len(segs) - 1
-        seg_lo, slope, icpt = segs[seg]
-        # walk backwards; tuple i merges into the kept successor (keep first and last).
-        # ri = sum(g[:i]) is the rank of i's predecessor, which becomes the merged tuple's.
-        ri = self._n - gs[-1]
-        kv = [vs[-1]]
-        kg: List[int] = []
-        kd = [ds[-1]]
-        sg = gs[-1]
-        sd = ds[-1]
-        for v, gi, di in zip(vs[m - 2:0:-1], gs[m - 2:0:-1], ds[m - 2:0:-1]):
-            ri -= gi
-            if ri < seg_lo:
-                while ri < seg_lo:
-                    seg -= 1
-                    seg_lo, slope, icpt = segs[seg]
-            if gi + sg + sd <= slope * ri + icpt - tol:
-                sg += gi
-            else:
-                kg.append(sg)
-                kv.append(v)
-                kd.append(di)
-                sg = gi
-                sd = di
-        kg.append(sg)
-        kv.append(vs[0])
-        kg.append(gs[0])
-        kd.append(ds[0])
-        kv.reverse()
-        kg.reverse()
-        kd.reverse()
-        self._v, self._g, self._d = kv, kg, kd
 
     def query(self, q: float) -> float:
         """Value whose rank is within ``eps * n`` of ``q * n`` (NaN when empty)."""

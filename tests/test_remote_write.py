@@ -818,6 +818,7 @@ def test_real_prometheus_receives_every_metric_type(prometheus: Peer) -> None:
 def test_real_prometheus_pusher_series_over_time_and_staleness(prometheus: Peer) -> None:
     r = CollectorRegistry()
     c = Counter("rw_ticks", "Ticks", registry=r)
+    Histogram("rw_ticks_seconds", "Native", registry=r, native_histogram_bucket_factor=1.1).observe(1.0)
     url = f"{prometheus.url}/api/v1/write"
     pusher = RemoteWritePusher(url, r, job="rwpusher", instance="p1", interval=0.2, stale_on_stop=True)
     with pusher:
@@ -829,8 +830,11 @@ def test_real_prometheus_pusher_series_over_time_and_staleness(prometheus: Peer)
     values = [float(v) for _, v in raw[0]["values"]]
     assert len(values) == pusher.pushes_succeeded - 1  # every push but the stale markers
     assert values[-1] == 3.0 and values == sorted(values)
-    # stale markers: the series is gone from instant queries right after the stop
+    assert prom_query(prometheus, 'rw_ticks_seconds{job="rwpusher"}[5m]')[0]["histograms"]
+    # stale markers (float ones, for the native histogram series too): the series are gone
+    # from instant queries right after the stop
     assert prom_query(prometheus, 'rw_ticks_total{job="rwpusher"}') == []
+    assert prom_query(prometheus, '{job="rwpusher"}') == []
     assert pusher.pushes_failed == 0
 
 

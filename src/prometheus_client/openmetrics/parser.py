@@ -340,9 +340,8 @@ def _parse_sample_line(line: str) -> Tuple[Sample, bool]:
             while pos < n:
                 if not line.startswith("# {", pos):
                     fail("unexpected text after the native histogram value")
-                nxt = _find_next_exemplar(line, pos + 2)
-                exemplars.append(_parse_exemplar(line[:nxt], pos + 2))
-                pos = nxt + 1
+                ex, pos = _parse_exemplar_in_list(line, pos + 2)
+                exemplars.append(ex)
         if exemplars:
             nh = nh._replace(nh_exemplars=tuple(exemplars))
         return Sample(name, labels, None, nts, None, nh), quoted  # type: ignore[arg-type]
@@ -370,28 +369,34 @@ def _parse_sample_line(line: str) -> Tuple[Sample, bool]:
     return Sample(name, labels, value, ts, exemplar), quoted
 
 
-def _find_next_exemplar(line: str, pos: int) -> int:
-    """Index of the space before the next `` # {`` after the exemplar at ``pos``, or len."""
-    try:
-        _, _, end = _parse_labels_at(line, pos)
-    except LineError:
-        return len(line)
+def _parse_exemplar_in_list(line: str, pos: int) -> Tuple[Exemplar, int]:
+    """One of the exemplars after a native histogram value: (exemplar, index after it)."""
+    if line[pos:pos + 1] != "{":
+        fail("exemplar must be '# {labels} value [timestamp]'")
+    labels, inner, end = _parse_labels_at(line, pos)
     nxt = line.find(" # {", end)
-    return len(line) if nxt < 0 else nxt
+    if nxt < 0:
+        nxt = len(line)
+    return _exemplar_rest(line, labels, inner, end, nxt), nxt + 1
 
 
 def _parse_exemplar(line: str, pos: int) -> Exemplar:
+    """The exemplar whose ``{`` is at ``pos`` and which runs to the end of the line."""
     if pos >= len(line) or line[pos] != "{":
         fail("exemplar must be '# {labels} value [timestamp]'")
-    labels, inner, pos = _parse_labels_at(line, pos)
+    labels, inner, end = _parse_labels_at(line, pos)
+    return _exemplar_rest(line, labels, inner, end, len(line))
+
+
+def _exemplar_rest(line: str, labels: Dict[str, str], inner: Optional[str], pos: int, end: int) -> Exemplar:
     if inner is not None:
         fail("exemplar labels cannot carry a metric name")
     runes = sum(len(k) + len(v) for k, v in labels.items())
     if runes > 128:
         fail(f"exemplar labels have {runes} characters, more than the limit of 128")
-    if pos >= len(line) or line[pos] != " ":
+    if pos >= end or line[pos] != " ":
         fail("expected a single space before the exemplar value")
-    rest = line[pos + 1:].split(" ")
+    rest = line[pos + 1:end].split(" ")
     if len(rest) > 2:
         fail("unexpected text after the exemplar")
     value = _number(rest[0], "exemplar value")

@@ -7,6 +7,10 @@ overlapping quantifiers, and the hand-written scanners move strictly forward.
 import re
 from typing import Dict, List, NoReturn, Tuple
 
+# Integers longer than this are read as floats, as Python's own int() limit makes the
+# reference do (and it keeps int() from going quadratic on interpreters without the limit).
+MAX_INT_DIGITS = 4300
+
 # Longest part of an offending line quoted in an error message.
 _SHOWN = 120
 
@@ -76,10 +80,11 @@ def parse_value(tok: str) -> float:
     if tok.isdigit() and tok.isascii() and len(tok) < 19:
         return int(tok)
     check_number_token(tok)
-    try:
-        return int(tok)
-    except ValueError:
-        pass
+    if len(tok) <= MAX_INT_DIGITS:
+        try:
+            return int(tok)
+        except ValueError:
+            pass
     try:
         return float(tok)
     except ValueError:

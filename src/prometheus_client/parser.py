@@ -13,6 +13,7 @@ import re
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ._parse_common import (
+    MAX_INT_DIGITS,
     QUOTED_RE,
     TEXT_LABEL_NAME_AT_RE,
     LineError,
@@ -154,6 +155,8 @@ def _timestamp(tok: str) -> float:
     """Milliseconds in the text format; the Sample carries seconds."""
     check_number_token(tok)
     try:
+        if len(tok) > MAX_INT_DIGITS:
+            raise ValueError(tok)
         ms = int(tok)
     except ValueError:  # not an integer, or too many digits for int()
         try:

@@ -15,6 +15,7 @@ from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, NoReturn, Opt
 
 from .._parse_common import (
     LEGACY_METRIC_NAME_RE,
+    MAX_INT_DIGITS,
     OM_LABEL_NAME_AT_RE,
     QUOTED_RE,
     LineError,
@@ -78,7 +79,7 @@ def _number(tok: str, what: str = "value") -> float:
         return int(tok)
     if _REALNUMBER_RE.match(tok) is None:
         fail(f"invalid {what} {tok!r} (not an OpenMetrics number)")
-    if _INT_RE.match(tok):
+    if _INT_RE.match(tok) and len(tok) <= MAX_INT_DIGITS:
         try:
             return int(tok)
         except ValueError:  # more digits than int() converts: a float, like the reference
@@ -93,6 +94,8 @@ def _timestamp(tok: str) -> _TS:
     if _REALNUMBER_RE.match(tok) is None:
         fail(f"invalid timestamp {tok!r}")
     try:
+        if len(tok) > MAX_INT_DIGITS:
+            raise ValueError(tok)
         if _INT_RE.match(tok):
             return Timestamp(int(tok), 0)
         m = _DECIMAL_RE.match(tok)

@@ -208,3 +208,19 @@ def test_window_observe_many_equals_observe(data: List[float], buf: int) -> None
     assert a.count == len(data)
     if data:
         assert_within(sorted(data), dict(a.queries()), OBJ)
+
+
+def test_buffered_across_rotations_is_kept_not_lost() -> None:
+    now = [1000.0]
+    w = QuantileWindow({0.5: 0.01}, max_age=60, age_buckets=3, clock=lambda: now[0])
+    for _ in range(100):
+        w.observe(1.0)
+    assert w.query(0.5) == 1.0
+    now[0] += 30  # one rotation (period 20 s) passes while 5.0s sit in the buffer
+    for _ in range(100):
+        w.observe(5.0)
+    assert w.query(0.5) in (1.0, 5.0)
+    now[0] += 45  # two more rotations: the 1.0s are older than max_age, the 5.0s are not
+    assert w.query(0.5) == 5.0
+    now[0] += 120
+    assert math.isnan(w.query(0.5))

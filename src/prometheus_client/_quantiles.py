@@ -327,8 +327,9 @@ class QuantileWindow:
     ``objectives`` maps quantile -> allowed rank error, e.g. ``{0.5: 0.05, 0.9: 0.01,
     0.99: 0.001}``.  ``clock`` is injectable (monotonic seconds).  The clock is read only
     when the shared buffer is flushed and on queries, which keeps :meth:`observe` to an
-    append; buffered observations were made after the last flush, so they are attributed to
-    the streams that existed when they were made.
+    append.  Expired streams are reset first, then the buffered observations go into every
+    remaining stream: an observation buffered across a rotation may be kept up to one
+    rotation period (``max_age / age_buckets``) longer than ``max_age``, never shorter.
 
     Not thread-safe: the caller holds a lock around observe and query.
     """
@@ -374,6 +375,9 @@ class QuantileWindow:
             self._flush()
 
     def _flush(self) -> None:
+        now = self._clock()
+        if now >= self._next:
+            self._rotate(now)
         buf = self._buf
         if buf:
             self._buf = []
@@ -381,9 +385,6 @@ class QuantileWindow:
             buf.sort()
             for s in self._streams:
                 s.insert_sorted(buf)
-        now = self._clock()
-        if now >= self._next:
-            self._rotate(now)
 
     def _rotate(self, now: float) -> None:
         k = self.age_buckets

@@ -229,6 +229,9 @@ def test_fast_path_equals_generic_path() -> None:
     h.labels("w").observe(5)
     Histogram("neg", "N", buckets=(-1.0, 1.0), registry=reg).observe(-2)
     Histogram("u.tf8", "U", ["l.x"], registry=reg).labels("1").observe(1)
+    frac = Histogram("frac", "F", buckets=(1.0,), registry=reg)
+    frac.observe(0.5)
+    frac._buckets[0].inc(0.25)  # a non-integral count travels in the *_float fields
     for escaping in ("underscores", "allow-utf-8", "values"):
         fast = pb.decode_delimited(pb.encode_registry(reg, escaping))
         generic = pb.decode_delimited(pb.encode_registry(Generic(reg), escaping))

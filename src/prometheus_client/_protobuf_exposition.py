@@ -244,7 +244,7 @@ def _label_pair(name: str, value: str) -> bytes:
     return _ld(b"\x0a", _ld(b"\x0a", nb) + _ld(b"\x12", vb))
 
 
-def _series_labels(metric: Any, names: _Names) -> Callable[[Any], bytes]:
+def _series_labels(metric: Any, names: _Names, nseries: int) -> Callable[[Any], bytes]:
     """A function child -> encoded LabelPair records, cached on the metric object."""
     labelnames = metric._labelnames
     if not labelnames:
@@ -265,16 +265,14 @@ def _series_labels(metric: Any, names: _Names) -> Callable[[Any], bytes]:
             pass
     escaped = [names.label(n) for n in labelnames]
     order = sorted(range(len(labelnames)), key=lambda i: escaped[i])
-    limit = 2 * 65536
+    if len(cache) > 2 * nseries + 1024:  # entries of removed series
+        cache.clear()
 
     def get(child: Any) -> bytes:
         values = child._labelvalues
         b = cache.get(values)
         if b is None:
-            b = b"".join([_label_pair(escaped[i], values[i]) for i in order])
-            if len(cache) >= limit:
-                cache.clear()
-            cache[values] = b
+            b = cache[values] = b"".join([_label_pair(escaped[i], values[i]) for i in order])
         return b
 
     return get
@@ -295,7 +293,7 @@ def _exemplar_field(tag: bytes, e: Any) -> bytes:
 
 
 def _fast_counter(metric: Any, series: List[Any], names: _Names, out: List[bytes]) -> None:
-    labels = _series_labels(metric, names)
+    labels = _series_labels(metric, names, len(series))
     parts = [_header(metric._name + "_total", metric._documentation, COUNTER, names, metric._unit)]
     append = parts.append
     for child in series:
@@ -313,7 +311,7 @@ def _fast_counter(metric: Any, series: List[Any], names: _Names, out: List[bytes
 
 
 def _fast_gauge(metric: Any, series: List[Any], names: _Names, out: List[bytes]) -> None:
-    labels = _series_labels(metric, names)
+    labels = _series_labels(metric, names, len(series))
     parts = [_header(metric._name, metric._documentation, GAUGE, names, metric._unit)]
     append = parts.append
     for child in series:
@@ -324,7 +322,7 @@ def _fast_gauge(metric: Any, series: List[Any], names: _Names, out: List[bytes])
 
 
 def _fast_summary(metric: Any, series: List[Any], names: _Names, out: List[bytes]) -> None:
-    labels = _series_labels(metric, names)
+    labels = _series_labels(metric, names, len(series))
     parts = [_header(metric._name, metric._documentation, SUMMARY, names, metric._unit)]
     append = parts.append
     for child in series:
@@ -338,7 +336,7 @@ def _fast_summary(metric: Any, series: List[Any], names: _Names, out: List[bytes
 
 
 def _fast_histogram(metric: Any, series: List[Any], names: _Names, out: List[bytes]) -> None:
-    labels = _series_labels(metric, names)
+    labels = _series_labels(metric, names, len(series))
     parts = [_header(metric._name, metric._documentation, HISTOGRAM, names, metric._unit)]
     append = parts.append
     ub_tags: Optional[List[bytes]] = None
@@ -351,11 +349,14 @@ def _fast_histogram(metric: Any, series: List[Any], names: _Names, out: List[byt
         acc = 0.0
         for i, c in enumerate(counts):
             acc += c
-            b = b"\x08" + _varint(int(acc)) + ub_tags[i]
+            ia = int(acc)
+            b = (b"\x08" + _varint(ia) if ia == acc else _TAG_DOUBLE(0x21, acc)) + ub_tags[i]
             if exemplars is not None and exemplars[i] is not None:
                 b += _exemplar_field(b"\x1a", exemplars[i])
             buckets.append(b"\x1a" + _SMALL[len(b)] + b if len(b) < 0x80 else _ld(b"\x1a", b))
-        inner = b"\x08" + _varint(int(acc)) + _TAG_DOUBLE(0x11, total if with_sum else 0.0) + b"".join(buckets)
+        ia = int(acc)
+        head = b"\x08" + _varint(ia) if ia == acc else _TAG_DOUBLE(0x21, acc)
+        inner = head + _TAG_DOUBLE(0x11, total if with_sum else 0.0) + b"".join(buckets)
         if created is not None:
             inner += _created_field(b"\x7a", created)
         body = labels(child) + _ld(b"\x3a", inner)

@@ -428,3 +428,14 @@ def test_gauge_histogram_and_float_native() -> None:
     assert h.zero_count_float == 2.5 and not h.HasField("zero_count")
     assert list(h.positive_count) == [1.5, 2.5] and list(h.negative_count) == [0.5]
 
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=300) | pb_families().map(lambda f: pb.encode_delimited([f])).flatmap(
+    lambda b: st.tuples(st.just(b), st.integers(0, max(0, len(b) - 1)), st.integers(0, 255)).map(
+        lambda t: t[0][:t[1]] + bytes([t[2]]) + t[0][t[1] + 1:])))
+def test_decoder_fuzz_only_decode_errors(data: bytes) -> None:
+    try:
+        pb.decode_delimited(data)
+    except pb.DecodeError:
+        pass

@@ -134,3 +134,14 @@ def test_overlapping_copy_rle() -> None:
     c = b"\x0c\x04ab" + bytes((((10 - 4) << 2) | 1, 2))
     assert sn.decompress_py(c) == b"ab" * 6
     assert _cj_decompress(c) == b"ab" * 6
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=200) | compressible_bytes.map(sn.compress_py).flatmap(
+    lambda b: st.tuples(st.just(b), st.integers(0, max(0, len(b) - 1)), st.integers(0, 255)).map(
+        lambda t: t[0][:t[1]] + bytes([t[2]]) + t[0][t[1] + 1:])))
+def test_decompress_fuzz_only_snappy_errors(data: bytes) -> None:
+    try:
+        sn.decompress_py(data, max_length=1 << 20)
+    except sn.SnappyError:
+        pass

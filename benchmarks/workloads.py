@@ -140,6 +140,17 @@ WORKLOADS: list[Workload] = [
         count=10000,
     ),
     Workload(
+        "scrape_gzip_10k_counters",
+        "scrape response (`_bake_output`, gzip) 10k series",
+        _REG + "from prometheus_client.exposition import _bake_output\n"
+        "c = Counter('bench_requests', 'Requests', ['path', 'code'], registry=r)\n"
+        "for i in range(1000):\n"
+        "    for code in ('200', '201', '204', '301', '302', '400', '401', '404', '500', '503'):\n"
+        "        c.labels('/api/v1/item/%d' % i, code).inc(i)\n",
+        "_bake_output(r, 'text/plain; version=0.0.4', 'gzip', {}, False)",
+        unit="ms",
+    ),
+    Workload(
         "import",
         "`import prometheus_client` (fresh process)",
         "",

@@ -509,6 +509,25 @@ def test_close_all_files_then_values_reopen(mpdir: Path) -> None:
     assert scrape(mpdir) == {("c_total", ()): 3.0}
 
 
+def test_two_value_classes_of_one_process_share_its_files(mpdir: Path) -> None:
+    first, second = Proc(5), Proc(5)
+    a = first.metric(Counter, "a", ["i"])
+    b = second.metric(Counter, "b", ["i"])
+    for i in range(300):  # interleaved appends, enough to grow the file
+        with first:
+            a.labels(str(i) + "x" * 200).inc(1)
+        with second:
+            b.labels(str(i) + "y" * 200).inc(2)
+    first.exit()
+    with second:
+        b.labels("0" + "y" * 200).inc(1)
+    got = scrape(mpdir)
+    assert total(got, "a_total") == 300
+    assert total(got, "b_total") == 601
+    second.exit()
+    assert scrape(mpdir) == got
+
+
 # -- compaction ----------------------------------------------------------------------------------
 def _dead_worker(d: Path, pid: int, amount: float = 1.0, gauges: bool = False) -> None:
     p = Proc(pid)

@@ -77,10 +77,12 @@ def _open_locked(path: str) -> int:
 class _File:
     """One open value file: its lock fd, the dict, and double views of its mappings."""
 
-    __slots__ = ("path", "lock_fd", "d", "maps", "view")
+    __slots__ = ("path", "lock_fd", "d", "maps", "view", "lock", "refs")
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.lock = threading.Lock()  # appends (several value classes may share the file)
+        self.refs = 0
         self.lock_fd = _open_locked(path)
         try:
             self.d = MmapedDict(path)
@@ -103,13 +105,14 @@ class _File:
 
     def slot(self, key: str) -> Tuple[Any, int]:
         """The view and double index of ``key``'s value (appending a zero entry if new)."""
-        d = self.d
-        pos = d._positions.get(key)
-        if pos is None:
-            pos = d._init_value(key)
-        view = self.view if self.maps[-1][0] is d._m else self._new_view()
-        self.view = view
-        return view, pos // 8
+        with self.lock:
+            d = self.d
+            pos = d._positions.get(key)
+            if pos is None:
+                pos = d._init_value(key)
+            view = self.view if self.maps[-1][0] is d._m else self._new_view()
+            self.view = view
+            return view, pos // 8
 
     def forget(self) -> None:
         """Drop the file in a fork child: close our fds, leave mappings to the garbage collector."""
@@ -137,6 +140,41 @@ class _File:
             os.close(self.lock_fd)
         except OSError:  # pragma: no cover
             pass
+
+
+# One _File per path in this process, shared by every value class that writes it (two
+# MmapedDicts appending to one file independently would overwrite each other's entries).
+_SHARED: Dict[str, _File] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _acquire_file(path: str) -> _File:
+    with _SHARED_LOCK:
+        f = _SHARED.get(path)
+        if f is None:
+            f = _SHARED[path] = _File(path)
+        f.refs += 1
+        return f
+
+
+def _release_file(f: _File) -> None:
+    with _SHARED_LOCK:
+        if _SHARED.get(f.path) is not f:
+            return  # already dropped (fork child)
+        f.refs -= 1
+        if f.refs <= 0:
+            del _SHARED[f.path]
+            f.close()
+
+
+def _forget_all_files() -> None:
+    """Fork child: drop every inherited file (close our fds; mappings die with their views)."""
+    global _SHARED_LOCK
+    _SHARED_LOCK = threading.Lock()
+    files = list(_SHARED.values())
+    _SHARED.clear()
+    for f in files:
+        f.forget()
 
 
 def _multiproc_dir(for_file: str) -> str:
@@ -173,7 +211,7 @@ class _State:
             name = mpf.value_file_name(kind, self.pid or "")
             path = os.path.join(_multiproc_dir(name), name)
             try:
-                f = _File(path)
+                f = _acquire_file(path)
             except OSError as e:
                 raise ValueError(
                     f"multiprocess mode: cannot open value file {path!r}: {e.strerror or e}"
@@ -216,10 +254,7 @@ class _State:
                 if not isinstance(obj, _Store):
                     obj._mv = None
             for f in files:
-                f.close()
-        else:
-            for f in files:
-                f.forget()
+                _release_file(f)
 
     def _bind_value(self, v: Any, fresh: bool) -> None:
         view, i = self.file(v._kind).slot(v._key)
@@ -290,6 +325,10 @@ _STATES: "weakref.WeakSet[_State]" = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
+    try:
+        _forget_all_files()
+    except Exception:  # pragma: no cover - never let a fork hook fail the child
+        _SHARED.clear()
     for state in list(_STATES):
         try:
             state.after_fork_child()

@@ -32,6 +32,14 @@ CARBON_CACHE = "/usr/bin/carbon-cache"
 DEBIAN_PYTHON = "/usr/bin/python3"  # the only interpreter that can import carbon/whisper/bcrypt
 
 
+def clean_env(**extra: str) -> Dict[str, str]:
+    """This process's environment for a child Python, without multiprocess-mode variables
+    (another test may have left them set), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")}
+    env.update(extra)
+    return env
+
+
 def free_ports(n: int = 1) -> List[int]:
     """``n`` distinct TCP ports that were free on 127.0.0.1 a moment ago."""
     socks = []

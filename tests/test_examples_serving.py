@@ -12,7 +12,7 @@ from typing import Dict, Iterator, List, Optional
 
 import pytest
 
-from peers import free_ports, http_get, wait_until
+from peers import clean_env, free_ports, http_get, wait_until
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -27,7 +27,7 @@ class Gunicorn:
                 [sys.executable, "-m", "gunicorn", "--chdir", str(chdir), "-b", f"127.0.0.1:{self.port}",
                  "--log-level", "warning", *args],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**os.environ, **(env or {})},
+                env=clean_env(**(env or {})),
             )
         wait_until(lambda: http_get(self.url + "/metrics")[0] == 200, "gunicorn serving", proc=self.proc,
                    log=self.log)

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from peers import free_ports, http_get, wait_until
+from peers import clean_env, free_ports, http_get, wait_until
 from prometheus_client import CollectorRegistry, Counter, Gauge, exposition
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
@@ -184,7 +184,11 @@ def __getattr__(name: str) -> Any:  # Django reads ROOT_URLCONF's urlpatterns la
     raise AttributeError(name)
 
 
-def test_django_view(django_client: Any) -> None:
+def test_django_view(django_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prometheus_client.django import PrometheusDjangoView
+
+    # Another test may have left PROMETHEUS_MULTIPROC_DIR set when the module was imported.
+    monkeypatch.setattr(PrometheusDjangoView, "multiprocess_mode", False)
     resp = django_client.get("/metrics")
     assert resp.status_code == 200
     assert resp["Content-Type"].startswith("text/plain; version=0.0.4")
@@ -239,7 +243,7 @@ def test_twisted_metrics_resource(tmp_path: Path) -> None:
     log = tmp_path / "tw.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-W", "ignore::DeprecationWarning", str(script), str(port)],
-                                stdout=out, stderr=subprocess.STDOUT)
+                                stdout=out, stderr=subprocess.STDOUT, env=clean_env())
     try:
         wait_until(lambda: http_get(f"http://127.0.0.1:{port}/metrics")[0] == 200, "twisted serving",
                    proc=proc, log=log)
@@ -286,12 +290,10 @@ DJANGO_MP = textwrap.dedent(
 
 
 def test_django_view_multiprocess(tmp_path: Path) -> None:
-    import os
-
     mp = tmp_path / "mp"
     mp.mkdir()
     out = subprocess.run([sys.executable, "-c", DJANGO_MP], capture_output=True, timeout=120,
-                         env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(mp)}, cwd=tmp_path)
+                         env=clean_env(PROMETHEUS_MULTIPROC_DIR=str(mp)), cwd=tmp_path)
     assert out.returncode == 0, out.stderr.decode()
     body = out.stdout.decode()
     assert "mp_django_hits_total 3.0" in body

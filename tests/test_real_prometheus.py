@@ -29,6 +29,7 @@ import pytest
 from e2e_app import WEIRD_PATH, build_registry, text_only
 from peers import (
     Peer,
+    clean_env,
     http_get,
     prom_api,
     prom_query,
@@ -53,7 +54,8 @@ class _QuietHandler(WSGIRequestHandler):
 
 def _spawn(argv: List[str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=TESTS)
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=TESTS,
+                                env=clean_env())
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -8,7 +8,6 @@ from typing import Any, Dict, List, Optional
 import django.views
 from django.http import HttpRequest, HttpResponse
 
-from .. import registry as _registry_module
 from ..registry import Collector, CollectorRegistry
 
 __all__ = ["PrometheusDjangoView"]
@@ -43,7 +42,10 @@ class PrometheusDjangoView(django.views.View):  # type: ignore[misc]
                 self.registry = CollectorRegistry()
                 MultiProcessCollector(self.registry)
             else:
-                self.registry = _registry_module.REGISTRY
+                # The package attribute, read now, so that callers may rebind it.
+                import prometheus_client
+
+                self.registry = prometheus_client.REGISTRY
         # All values of each parameter (so that several ?name[]= select several names).
         params: Dict[str, List[str]] = {k: request.GET.getlist(k) for k in request.GET.keys()}
         status, headers, output = exposition._bake_output(

@@ -265,3 +265,11 @@ def test_metric_objects_render_like_their_samples() -> None:
         for version in ("1.0.0", "2.0.0"):
             assert om_text(r, escaping, version) == om_text(_Fixed(*r.collect()), escaping, version)
     assert "nh{l=\"a\"} {count:1,sum:1.5,schema:3," in om_text(r, version="2.0.0")
+
+
+def test_nan_observation_keeps_no_exemplar() -> None:
+    r = CollectorRegistry()
+    h = Histogram("h", "d", buckets=[1], registry=r)
+    h.observe(float("nan"), {"__not_validated": "x"})  # as the reference: neither kept nor checked
+    assert "#" not in om_text(r).replace("# HELP", "").replace("# TYPE", "").replace("# EOF", "")
+    assert 'h_bucket{le="1.0"} 0.0\n' in om_text(r) and "h_sum NaN\n" in om_text(r)

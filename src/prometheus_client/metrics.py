@@ -1064,7 +1064,7 @@ class Histogram(MetricWrapperBase):
         if i or amount == amount:  # NaN is counted in the sum only
             counts[i] += 1.0
         counts[-1] += amount
-        if exemplar:
+        if exemplar and (i or amount == amount):  # NaN lands in no bucket: no exemplar
             self._set_exemplar(i, amount, exemplar)
 
     def _observe_native(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
@@ -1082,7 +1082,7 @@ class Histogram(MetricWrapperBase):
         i = bisect_left(self._upper_bounds, amount)
         if i or amount == amount:
             self._bucket_values[i].inc(1)  # type: ignore[index]
-        if exemplar:
+        if exemplar and (i or amount == amount):
             self._set_exemplar(i, amount, exemplar)
 
     def _set_exemplar(self, i: int, amount: float, exemplar: Dict[str, str]) -> None:

@@ -168,8 +168,13 @@ def _ready(peer: Peer, path: str, what: str, timeout: float = 60.0,
 
 # ------------------------------------------------------------------------------- Prometheus
 def prometheus_config(jobs: Dict[str, Sequence[str]], interval: str = "1s",
-                      honor_labels: Sequence[str] = ()) -> str:
-    """A prometheus.yml scraping each job's targets (``host:port`` strings) every ``interval``."""
+                      honor_labels: Sequence[str] = (),
+                      job_options: Optional[Dict[str, Dict[str, Any]]] = None) -> str:
+    """A prometheus.yml scraping each job's targets (``host:port`` strings) every ``interval``.
+
+    ``job_options[job]`` adds keys to that job's scrape config (values written as JSON, which
+    YAML reads), e.g. ``{"scheme": "https", "tls_config": {"ca_file": ...}}``.
+    """
     lines = [
         "global:",
         f"  scrape_interval: {interval}",
@@ -181,6 +186,8 @@ def prometheus_config(jobs: Dict[str, Sequence[str]], interval: str = "1s",
         lines.append(f"  - job_name: {job}")
         if job in honor_labels:
             lines.append("    honor_labels: true")
+        for key, value in ((job_options or {}).get(job) or {}).items():
+            lines.append(f"    {key}: {json.dumps(value)}")
         lines.append(f"    static_configs: [{{targets: {json.dumps(list(targets))}}}]")
     return "\n".join(lines) + "\n"
 

@@ -598,6 +598,30 @@ def test_mutual_tls(registry: CollectorRegistry, certs: Dict[str, str]) -> None:
         s.stop()
 
 
+def test_mutual_tls_with_client_capath(registry: CollectorRegistry, certs: Dict[str, str], tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    capath = tmp_path / "capath"
+    capath.mkdir()
+    shutil.copy(certs["ca"], capath / "ca.pem")
+    subprocess.run(["openssl", "rehash", str(capath)], check=True, capture_output=True, timeout=60)
+    httpd, t = start_http_server(0, addr="127.0.0.1", registry=registry,
+                                 certfile=certs["server_cert"], keyfile=certs["server_key"],
+                                 client_capath=str(capath), client_auth_required=True)
+    s = Server(httpd, t)
+    try:
+        good = ssl.create_default_context(cafile=certs["ca"])
+        good.load_cert_chain(certs["client_cert"], certs["client_key"])
+        assert b"http_requests_total" in _https_get(s.port, good)
+        bad = ssl.create_default_context(cafile=certs["ca"])
+        bad.load_cert_chain(certs["other_client_cert"], certs["other_client_key"])
+        with pytest.raises(OSError):
+            _https_get(s.port, bad)
+    finally:
+        s.stop()
+
+
 def test_tls_load_errors_are_clear(registry: CollectorRegistry, certs: Dict[str, str], tmp_path: Path) -> None:
     missing = str(tmp_path / "missing.pem")
     with pytest.raises(OSError, match="Cannot load CA certificate chain from file"):

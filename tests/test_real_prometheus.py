@@ -1,12 +1,14 @@
 """A real Prometheus server scrapes this library every second; exact values via its HTTP API.
 
-One Prometheus (with exemplar storage) per module scrapes four targets on free ports:
+One Prometheus (with exemplar storage) per module scrapes five targets on free ports:
 
 * ``http``: ``start_http_server`` in this process (OpenMetrics negotiated, gzip, keep-alive);
 * ``gunicorn``: ``make_wsgi_app`` under gunicorn (subprocess);
 * ``uvicorn``: ``make_asgi_app`` under uvicorn (subprocess);
 * ``text``: ``make_wsgi_app`` behind middleware that drops ``Accept`` (text 0.0.4 ingested),
-  served by ``ThreadingWSGIServer``.
+  served by ``ThreadingWSGIServer``;
+* ``mtls``: ``start_http_server`` with TLS requiring a client certificate, which Prometheus
+  presents (``scheme: https`` + ``tls_config``).
 
 Also ``promtool check metrics`` on a registry with every metric type.
 """
@@ -36,6 +38,7 @@ from peers import (
     prom_value,
     prometheus_config,
     promtool_check_metrics,
+    shared_certs,
     start_prometheus,
     wait_until,
 )
@@ -43,8 +46,8 @@ from prometheus_client import REGISTRY, generate_latest, make_wsgi_app, start_ht
 from prometheus_client.exposition import ThreadingWSGIServer
 
 TESTS = Path(__file__).resolve().parent
-JOBS = ("http", "gunicorn", "uvicorn", "text")
-OM_JOBS = ("http", "gunicorn", "uvicorn")
+JOBS = ("http", "gunicorn", "uvicorn", "text", "mtls")
+OM_JOBS = ("http", "gunicorn", "uvicorn", "mtls")
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -73,7 +76,11 @@ def prom() -> Iterator[Peer]:
     from peers import free_ports
 
     ports = dict(zip(JOBS, free_ports(len(JOBS))))
-    config = prometheus_config({job: [f"127.0.0.1:{port}"] for job, port in ports.items()})
+    certs = shared_certs()
+    mtls = {"scheme": "https", "tls_config": {"ca_file": certs["ca"], "cert_file": certs["client_cert"],
+                                              "key_file": certs["client_key"]}}
+    config = prometheus_config({job: [f"127.0.0.1:{port}"] for job, port in ports.items()},
+                               job_options={"mtls": mtls})
     # Prometheus first: its target discovery takes ~5 s, the apps start meanwhile.
     peer = start_prometheus(config, flags=["--enable-feature=exemplar-storage"])
     logdir = Path(tempfile.mkdtemp(prefix="e2e-apps-"))
@@ -81,6 +88,10 @@ def prom() -> Iterator[Peer]:
     servers: List[Any] = []
     try:
         httpd, t = start_http_server(ports["http"], addr="127.0.0.1", registry=build_registry())
+        servers.append((httpd, t))
+        httpd, t = start_http_server(ports["mtls"], addr="127.0.0.1", registry=build_registry(),
+                                     certfile=certs["server_cert"], keyfile=certs["server_key"],
+                                     client_cafile=certs["ca"], client_auth_required=True)
         servers.append((httpd, t))
         text = make_server("127.0.0.1", ports["text"], text_only(make_wsgi_app(build_registry())),
                            ThreadingWSGIServer, handler_class=_QuietHandler)

@@ -380,3 +380,39 @@ expo_accept_encodings = st.lists(
     st.sampled_from(["gzip", "GZIP", " gzip ", "x-gzip", "deflate", "br", "identity", "gzip;q=0", "*", ""]),
     max_size=3,
 ).map(",".join)
+
+
+# ---------------------------------------------------------------------------
+# HTTP requests for the built-in server (_http): well-formed, odd and broken
+# ---------------------------------------------------------------------------
+
+_http_tokens = st.sampled_from([b"GET", b"HEAD", b"POST", b"OPTIONS", b"DELETE", b"get", b"G E T", b""])
+_http_targets = st.one_of(
+    st.sampled_from([b"/", b"/metrics", b"/favicon.ico", b"*", b"http://h/metrics?name[]=x",
+                     b"/metrics?name[]=a&name[]="]),
+    st.binary(max_size=60),
+)
+_http_versions = st.sampled_from([b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2.0", b"HTTP/0.9", b"HTTP/", b"", b"FOO"])
+_http_header_names = st.one_of(
+    st.sampled_from([b"Accept", b"Accept-Encoding", b"Connection", b"Content-Length", b"Expect",
+                     b"Transfer-Encoding", b"Host"]),
+    st.binary(max_size=20),
+)
+_http_header_values = st.one_of(
+    st.sampled_from([b"gzip", b"close", b"keep-alive", b"0", b"5", b"-1", b"100-continue", b"chunked",
+                     b"application/openmetrics-text;version=1.0.0", b"text/plain;version=1.0.0;escaping=x"]),
+    st.binary(max_size=80),
+)
+
+
+@st.composite
+def http_requests(draw: Any) -> bytes:
+    """Raw bytes a client might send: mostly request-shaped, sometimes anything at all."""
+    if draw(st.integers(0, 9)) == 0:
+        return bytes(draw(st.binary(max_size=300)))
+    line = b" ".join([draw(_http_tokens), draw(_http_targets), draw(_http_versions)])
+    headers = draw(st.lists(st.tuples(_http_header_names, _http_header_values), max_size=6))
+    eol = draw(st.sampled_from([b"\r\n", b"\n"]))
+    out = line + eol + b"".join(n + draw(st.sampled_from([b": ", b":", b" : ", b""])) + v + eol for n, v in headers)
+    out += eol + draw(st.binary(max_size=20))
+    return bytes(out)

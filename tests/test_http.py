@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import re
 import select
 import socket
 import ssl
@@ -24,6 +25,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from wsgiref.simple_server import make_server
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from peers import shared_certs
 from prometheus_client import (
@@ -40,6 +42,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from strategies import http_requests
 
 OM_ACCEPT = (
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
@@ -726,3 +729,43 @@ def test_wsgi_app_matches_official(run_official: Any) -> None:
         status, headers, body = _call(app, **case)
         ours.append([status, [list(h) for h in headers], body.decode("latin-1")])
     assert ours == official
+
+
+# ------------------------------------------------------------------------------- fuzz
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=http_requests())
+def test_any_request_bytes_get_an_answer_or_a_close(data: bytes) -> None:
+    """Whatever a client sends (then half-closes), the answer is well-formed HTTP or nothing,
+    and the server keeps serving."""
+    s = _fuzz_server()
+    with socket.create_connection(("127.0.0.1", s.port), timeout=20) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except ConnectionResetError:
+            pass
+    out = b"".join(chunks)
+    if out:
+        assert re.match(rb"HTTP/1\.1 [1-5]\d\d [^\r\n]*\r\n", out), out[:200]
+    status, _, body = s.get("/metrics?name[]=http_temperature_celsius")
+    assert status == 200 and b"http_temperature_celsius 21.5" in body
+
+
+_FUZZ: List[Server] = []
+
+
+def _fuzz_server() -> Server:
+    """One server for all examples (started on first use, stopped at exit)."""
+    if not _FUZZ:
+        import atexit
+
+        httpd, t = start_http_server(0, addr="127.0.0.1", registry=_registry())
+        _FUZZ.append(Server(httpd, t))
+        atexit.register(_FUZZ[0].stop)
+    return _FUZZ[0]

@@ -62,6 +62,15 @@ TS = 1_700_000_000.0  # fixed push time for encoder tests
 TS_MS = 1_700_000_000_000
 
 
+@pytest.fixture(autouse=True)
+def _in_process_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests use in-process values (a multiprocess variable leaked by another test
+    would turn on multiprocess mode, which has no native histograms or quantiles)."""
+    for var in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"):
+        monkeypatch.setenv(var, "")
+        monkeypatch.delenv(var)
+
+
 def parse(data: bytes) -> Any:
     """Parse an uncompressed WriteRequest with the official protobuf runtime."""
     msg = RW["WriteRequest"]()

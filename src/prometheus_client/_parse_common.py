@@ -5,7 +5,7 @@ overlapping quantifiers, and the hand-written scanners move strictly forward.
 """
 
 import re
-from typing import Dict, List, NoReturn, Tuple
+from typing import Dict, List, NoReturn, Optional, Tuple
 
 # Integers longer than this are read as floats, as Python's own int() limit makes the
 # reference do (and it keeps int() from going quadratic on interpreters without the limit).
@@ -35,10 +35,44 @@ def line_error(fmt: str, lineno: int, line: str, rule: str) -> ValueError:
     return ValueError(f"Invalid {fmt} at line {lineno}: {rule}: {shown!r}")
 
 
-# A double-quoted string with backslash escapes; group 1 is the raw (still escaped) body.
-# `[^"\\]*(?:\\.[^"\\]*)*` is the unrolled form: every character is consumed by exactly one
-# branch, so matching (and failing) is linear.
-QUOTED_RE = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
+class _QuotedMatch:
+    __slots__ = ("_body", "_end")
+
+    def __init__(self, body: str, end: int) -> None:
+        self._body = body
+        self._end = end
+
+    def group(self, _n: int) -> str:
+        return self._body
+
+    def end(self) -> int:
+        return self._end
+
+
+class _QuotedScanner:
+    """Finds a double-quoted string with backslash escapes, like a regex ``match``.
+
+    ``match(line, pos)`` (``line[pos]`` must be ``"``) returns an object whose ``group(1)`` is
+    the raw, still escaped body and ``end()`` the index after the closing quote, or None.
+    It jumps from quote to quote with ``str.find`` and counts the backslashes in front of
+    each; those runs never overlap, so a hostile line costs one linear pass.
+    """
+
+    def match(self, line: str, pos: int) -> Optional[_QuotedMatch]:
+        if line[pos:pos + 1] != '"':
+            return None
+        start = i = pos + 1
+        while True:
+            j = line.find('"', i)
+            if j < 0:
+                return None
+            seg = line[i:j]
+            if (len(seg) - len(seg.rstrip("\\"))) % 2 == 0:
+                return _QuotedMatch(line[start:j], j + 1)
+            i = j + 1
+
+
+QUOTED_RE = _QuotedScanner()
 
 LEGACY_METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
 LEGACY_LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")

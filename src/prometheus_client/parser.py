@@ -54,11 +54,17 @@ def replace_escape_sequence(match: "re.Match[str]") -> str:
 # labels (legacy names, no escapes, single separating commas, optional trailing comma), one
 # value token and an optional integer timestamp. Anything else takes the general path.
 _LABEL = r'(?!__)[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"'
+# A value the fast paths convert directly: group 1 an int (as the reference reads integers),
+# group 2 a float spelling; anything else (signed ints, odd spellings) takes the general path.
+_FAST_VALUE = (r"(?:([0-9]{1,18})|([+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+               r"|[+-]?[0-9]+[eE][+-]?[0-9]+|[+-]Inf|NaN))")
+# Longer lines go straight to the general path (no sample line is this long in practice).
+_FAST_MAX = 8192
 _FAST_SAMPLE_RE = re.compile(
     r"([a-zA-Z_:][a-zA-Z0-9_:]*)"
     rf"(?:\{{((?:{_LABEL}(?:,{_LABEL})*,?)?)\}})?"
-    r"[ \t]+([0-9a-zA-Z.+-]+)"
-    r"(?:[ \t]+([+-]?[0-9]+))?\Z"
+    rf"[ \t]+{_FAST_VALUE}"
+    r"(?:[ \t]+([+-]?[0-9]{1,18}))?\Z"
 )
 _FAST_PAIR_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
 
@@ -171,9 +177,9 @@ def _timestamp(tok: str) -> float:
 
 def _parse_sample(line: str) -> Sample:
     """Parse a (stripped, non-comment) sample line."""
-    m = _FAST_SAMPLE_RE.match(line)
+    m = _FAST_SAMPLE_RE.match(line) if len(line) < _FAST_MAX else None
     if m is not None:
-        name, body, value, ts = m.groups()
+        name, body, iv, fv, ts = m.groups()
         if body:
             pairs = _FAST_PAIR_RE.findall(body)
             labels = dict(pairs)
@@ -181,13 +187,10 @@ def _parse_sample(line: str) -> Sample:
                 fail("duplicate label name")
         else:
             labels = {}
-        if value.isdigit() and len(value) < 19:
-            v: float = int(value)
-        else:
-            v = parse_value(value)
+        v: float = int(iv) if iv is not None else float(fv)
         if ts is None:
             return Sample(name, labels, v)
-        return Sample(name, labels, v, int(ts) / 1000 if len(ts) < 19 else _timestamp(ts))
+        return Sample(name, labels, v, int(ts) / 1000)
     return _parse_sample_slow(line)
 
 

@@ -55,11 +55,17 @@ _CLAIMED: Dict[str, Tuple[str, ...]] = {
 # Plain sample lines, fully validated by the pattern (legacy names, unescaped label values,
 # no exemplar); everything else takes the general path.
 _LABEL = r'(?!__)[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"'
+# A value the fast paths convert directly: group 1 an int (as the reference reads integers),
+# group 2 a float spelling; anything else (signed ints, odd spellings) takes the general path.
+_FAST_VALUE = (r"(?:([0-9]{1,18})|([+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+               r"|[+-]?[0-9]+[eE][+-]?[0-9]+|[+-]Inf|NaN))")
+# Longer lines go straight to the general path (no sample line is this long in practice).
+_FAST_MAX = 8192
 _FAST_SAMPLE_RE = re.compile(
     r"([a-zA-Z_:][a-zA-Z0-9_:]*)"
     rf"(?:\{{((?:{_LABEL}(?:,{_LABEL})*)?)\}})?"
-    r" ([0-9a-zA-Z.+-]+)"
-    r"(?: ([0-9]+))?\n?\Z"
+    rf" {_FAST_VALUE}"
+    r"(?: ([0-9]{1,18}))?\Z"
 )
 _FAST_PAIR_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
 
@@ -165,13 +171,13 @@ def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str]
                 pos += 1
                 continue
         else:
-            m = OM_LABEL_NAME_AT_RE.match(line, pos)
-            if m is None:
+            nm = OM_LABEL_NAME_AT_RE.match(line, pos)
+            if nm is None:
                 if c == ":":
                     fail("':' is not allowed in OpenMetrics label names")
                 _label_fail(line, pos, "invalid label name")
-            key = m.group(0)
-            pos = m.end()
+            key = nm.group(0)
+            pos = nm.end()
             if pos < n and line[pos] == ":":
                 fail("':' is not allowed in OpenMetrics label names")
         if pos >= n or line[pos] != "=":
@@ -408,10 +414,10 @@ def _exemplar_rest(line: str, labels: Dict[str, str], inner: Optional[str], pos:
 
 
 def _fast_sample(line: str) -> Optional[Sample]:
-    m = _FAST_SAMPLE_RE.match(line)
+    m = _FAST_SAMPLE_RE.match(line) if len(line) < _FAST_MAX else None
     if m is None:
         return None
-    name, body, value, ts = m.groups()
+    name, body, iv, fv, ts = m.groups()
     if body:
         pairs = _FAST_PAIR_RE.findall(body)
         labels = dict(pairs)
@@ -419,10 +425,10 @@ def _fast_sample(line: str) -> Optional[Sample]:
             return None
     else:
         labels = {}
-    v = int(value) if value.isdigit() and len(value) < 19 else _number(value)
+    v: float = int(iv) if iv is not None else float(fv)
     if ts is None:
         return Sample(name, labels, v)
-    return Sample(name, labels, v, Timestamp(int(ts), 0) if len(ts) < 19 else _timestamp(ts))
+    return Sample(name, labels, v, Timestamp(int(ts), 0))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -258,3 +258,13 @@ def test_observe_many_equals_observe(schema: int, values: List[float], limit: in
     assert a[0] == b[0] and a[2:] == b[2:]
     assert a.sum_value == b.sum_value or (math.isnan(a.sum_value) and math.isnan(b.sum_value))
     assert hs[0].resets == hs[1].resets
+
+
+def test_bucket_bounds_overflow_and_widening_near_max_float() -> None:
+    assert nh.bucket_bounds(nh.bucket_index(math.inf, 1), 1)[1] == math.inf
+    assert nh.bucket_bounds(nh.bucket_index(1.7976931348623157e308, 1), 1)[1] == 1.7976931348623157e308
+    h = NativeHistogramState(schema=1, max_buckets=1, max_zero_threshold=1.0)
+    h.observe(1.2711610061536464e308)
+    h.observe(math.inf)  # over the limit: widening is impossible (bounds beyond 1.0), schema drops
+    assert h.count == 2 and h.schema == nh.MIN_SCHEMA  # max float and +Inf stay apart even at -4
+    assert h.buckets()[0] == {64: 1, 65: 1}

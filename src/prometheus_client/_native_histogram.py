@@ -105,10 +105,10 @@ def bucket_bounds(i: int, schema: int) -> Tuple[float, float]:
     def upper(k: int) -> float:
         if k >= _inf_index(schema):
             return math.inf
-        if schema > 0:
-            q, r = divmod(k, 1 << schema)
-            return math.ldexp(bounds_table(schema)[r] * 2.0, q) if r else math.ldexp(1.0, q)
         try:
+            if schema > 0:
+                q, r = divmod(k, 1 << schema)
+                return math.ldexp(bounds_table(schema)[r] * 2.0, q) if r else math.ldexp(1.0, q)
             return math.ldexp(1.0, k << -schema)
         except OverflowError:
             return math.inf

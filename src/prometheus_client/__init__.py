@@ -1,6 +1,6 @@
 """A fast, drop-in Python client for Prometheus."""
 
-from . import (
+from . import (  # noqa: F401 - submodules callers reach as attributes of the package
     exposition,
     gc_collector,
     metrics,

@@ -1087,6 +1087,8 @@ class Histogram(MetricWrapperBase):
 
     def _set_exemplar(self, i: int, amount: float, exemplar: Dict[str, str]) -> None:
         _validate_exemplar(exemplar, self._name)
+        if amount != amount:
+            return  # NaN falls in no bucket, so its exemplar has no bucket either
         if self._exemplars is None:
             self._exemplars = [None] * len(self._upper_bounds)
         self._exemplars[i] = Exemplar(exemplar, amount, time.time())

@@ -125,7 +125,10 @@ def test_start_http_server_is_start_wsgi_server() -> None:
     assert start_http_server is start_wsgi_server
     assert exposition.start_http_server is start_wsgi_server
     assert exposition.make_wsgi_app is make_wsgi_app
-    assert issubclass(ThreadingWSGIServer, ThreadingWSGIServer.__mro__[1])
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIServer
+
+    assert ThreadingWSGIServer.__mro__[1:3] == (ThreadingMixIn, WSGIServer)
     assert ThreadingWSGIServer.daemon_threads is True
 
 

@@ -257,6 +257,47 @@ def test_http_1_0_closes_unless_keep_alive(server: Server) -> None:
     assert out.startswith(b"HTTP/1.1 200 OK\r\n")
 
 
+def test_big_body_to_a_slow_reader_arrives_whole() -> None:
+    r = CollectorRegistry()
+    g = Gauge("big_gauge", "Many children", ["i"], registry=r)
+    for i in range(20000):
+        g.labels(f"value-{i:06d}").set(i)
+    httpd, t = start_http_server(0, addr="127.0.0.1", registry=r)
+    s = Server(httpd, t)
+    try:
+        expected = _baked(r)[2]
+        assert len(expected) > 500_000
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(30)
+        sock.connect(("127.0.0.1", s.port))
+        with sock:
+            for _ in range(2):  # twice on one connection: framing must stay right
+                sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                select.select([], [], [], 0.3)  # let the server fill every buffer first
+                reader = sock.makefile("rb")
+                status = reader.readline()
+                assert status == b"HTTP/1.1 200 OK\r\n"
+                length = None
+                while True:
+                    line = reader.readline()
+                    if line == b"\r\n":
+                        break
+                    name, _, value = line.decode().partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                assert length == len(expected)
+                body = b""
+                while len(body) < length:
+                    chunk = reader.read(min(8192, length - len(body)))
+                    assert chunk
+                    body += chunk
+                assert body == expected
+                reader.close()
+    finally:
+        s.stop()
+
+
 def test_two_pipelined_requests(server: Server) -> None:
     out = _raw(server.port, b"GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n"
                             b"GET /favicon.ico HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -253,7 +253,8 @@ class _WSGIConnectionHandler(StreamRequestHandler):
                 self._tls_sock = ctx.wrap_socket(self._raw_sock, server_side=True)
                 self.connection = self._tls_sock
             self.rfile = self.connection.makefile("rb", self.rbufsize)
-            self.wfile = self.connection.makefile("wb", 0)
+            # sendall: a plain write() on a socket file may send only part of the data.
+            self._send = self.connection.sendall
             while self._handle_one():
                 pass
         except (OSError, ValueError):
@@ -263,12 +264,12 @@ class _WSGIConnectionHandler(StreamRequestHandler):
     def finish(self) -> None:
         if self._tracked:
             self.server._untrack(self._fd)
-        for f in (getattr(self, "wfile", None), getattr(self, "rfile", None)):
-            if f is not None:
-                try:
-                    f.close()
-                except OSError:
-                    pass
+        rfile = getattr(self, "rfile", None)
+        if rfile is not None:
+            try:
+                rfile.close()
+            except OSError:
+                pass
         if self._tls_sock is not None:
             try:
                 self._tls_sock.close()
@@ -281,7 +282,7 @@ class _WSGIConnectionHandler(StreamRequestHandler):
             f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         ).encode("latin-1")
-        self.wfile.write(head + body)
+        self._send(head + body)
 
     def _read_line(self, limit: int, status: str) -> bytes:
         line = self.rfile.readline(limit + 1)
@@ -393,7 +394,7 @@ class _WSGIConnectionHandler(StreamRequestHandler):
                 raise _HTTPError("413 Content Too Large")
             if n:
                 if headers.get("expect", "").lower() == "100-continue":
-                    self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    self._send(b"HTTP/1.1 100 Continue\r\n\r\n")
                 body = self.rfile.read(n)
                 if len(body) != n:
                     return False
@@ -473,9 +474,11 @@ class _WSGIConnectionHandler(StreamRequestHandler):
         head = "".join(out).encode("latin-1")
         if method == "HEAD":
             payload = b""
-        self.wfile.write(head + payload if len(payload) < 262144 else head)
-        if len(payload) >= 262144:
-            self.wfile.write(payload)
+        if len(payload) < 262144:
+            self._send(head + payload)
+        else:  # no copy of a big body
+            self._send(head)
+            self._send(payload)
         return keep_alive
 
 

@@ -199,7 +199,7 @@ expo_names = (
     expo_legacy_names
     | st.text(alphabet=_EXPO_ODD, min_size=1, max_size=8)
     | st.sampled_from(["my.metric", "花火", "label with 😱", "no:escaping_required", "http.status:sum",
-                       "a\n", "0abc", "_", "a__b", "ab\n"])
+                       "a\n", "0abc", "_", "a__b", "ab\n", "cc_total", "x_seconds", "y_total_total"])
 )
 expo_legacy_labelnames = st.from_regex(r"[a-zA-Z][a-zA-Z0-9_]{0,6}", fullmatch=True)
 expo_labelnames = (

@@ -27,7 +27,7 @@ from wsgiref.simple_server import make_server
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from peers import shared_certs
+from peers import shared_certs, wait_until
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -499,6 +499,43 @@ def test_concurrent_scrapes_are_served_in_parallel() -> None:
             assert res[0] == 200 and b"blocking_gauge 1.0" in res[2]
     finally:
         s.stop()
+
+
+def test_many_clients_at_once_then_no_thread_left(registry: CollectorRegistry) -> None:
+    expected = _baked(registry)[2]
+    before = threading.active_count()
+    httpd, t = start_http_server(0, addr="127.0.0.1", registry=registry)
+    s = Server(httpd, t)
+    errors: List[str] = []
+
+    def client(keep_alive: bool) -> None:
+        try:
+            if keep_alive:
+                conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+                for _ in range(10):
+                    conn.request("GET", "/metrics")
+                    resp = conn.getresponse()
+                    if resp.status != 200 or resp.read() != expected:
+                        errors.append("bad keep-alive response")
+                conn.close()
+            else:
+                for _ in range(10):
+                    status, _, body = s.get("/metrics")
+                    if status != 200 or body != expected:
+                        errors.append("bad response")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(repr(exc))
+
+    try:
+        threads = [threading.Thread(target=client, args=(i % 2 == 0,)) for i in range(40)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(60)
+        assert errors == []
+    finally:
+        s.stop()
+    wait_until(lambda: threading.active_count() <= before, "connection threads to end", timeout=30)
 
 
 def test_app_error_is_a_500_and_server_survives(server: Server, monkeypatch: pytest.MonkeyPatch,

@@ -3,7 +3,11 @@
 Per family: ``# HELP``/``# TYPE`` then the sample lines. Samples named ``<name>_created``,
 ``<name>_gcount`` and ``<name>_gsum`` are held back and written after the family as gauge
 families of their own (in that order). Timestamps are integer milliseconds; exemplars and
-native histograms are not part of this format (a native-histogram sample without a value is skipped).
+native histograms are not part of this format: a native-histogram sample shows its value, or
+is skipped when it has none (the reference raises TypeError there: a deliberate divergence).
+
+The library's own metric objects are rendered from raw numbers (``_fast_*``, see ``_render``);
+everything else sample by sample (``_render_metric``). Both give the same bytes.
 """
 
 from typing import Any, Dict, List, Optional, Tuple

@@ -140,6 +140,22 @@ WORKLOADS: list[Workload] = [
         count=10000,
     ),
     Workload(
+        "text_custom_collector_10k",
+        "`generate_latest()` custom collector, 10k counter samples + created",
+        _REG + "from prometheus_client import generate_latest\n"
+        "from prometheus_client.core import CounterMetricFamily\n"
+        "fam = CounterMetricFamily('bench_requests', 'Requests', labels=['path', 'code'])\n"
+        "for i in range(1000):\n"
+        "    for code in ('200', '201', '204', '301', '302', '400', '401', '404', '500', '503'):\n"
+        "        fam.add_metric(['/api/v1/item/%d' % i, code], float(i), created=1700000000.5)\n"
+        "class Collector:\n"
+        "    def collect(self):\n"
+        "        return [fam]\n"
+        "r.register(Collector())\n",
+        "generate_latest(r)",
+        unit="ms",
+    ),
+    Workload(
         "scrape_gzip_10k_counters",
         "scrape response (`_bake_output`, gzip) 10k series",
         _REG + "from prometheus_client.exposition import _bake_output\n"

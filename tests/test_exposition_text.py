@@ -558,3 +558,25 @@ def test_patched_metric_classes_are_honoured(monkeypatch: pytest.MonkeyPatch) ->
     assert text(r).endswith("\ng 1.0\n")
     monkeypatch.setattr(Gauge, "_child_samples", lambda self: [Sample("", {}, 5.0)])
     assert text(r).endswith("\ng 5.0\n")
+
+
+def test_label_sets_rebuilt_every_scrape_render_the_same() -> None:
+    """Custom collectors build new label dicts per scrape: rendered from a content cache."""
+    state = {"value": "x"}
+
+    class Rebuilding:
+        def collect(self) -> List[Metric]:
+            fam = CounterMetricFamily("c", "d", labels=["a.b", "l"])
+            fam.add_metric([state["value"], 'q"\n'], 1, created=5)
+            return [fam]
+
+    r = CollectorRegistry()
+    r.register(Rebuilding())
+    expected = ('# HELP c_total d\n# TYPE c_total counter\nc_total{a_b="x",l="q\\"\\n"} 1.0\n'
+                '# HELP c_created d\n# TYPE c_created gauge\nc_created{a_b="x",l="q\\"\\n"} 5.0\n')
+    assert text(r) == expected
+    assert text(r) == expected
+    assert 'c_total{"a.b"="x",l="q\\"\\n"} 1.0\n' in text(r, "allow-utf-8")
+    state["value"] = 1  # type: ignore[assignment]
+    with pytest.raises(AttributeError):
+        text(r)

@@ -72,6 +72,39 @@ def labels_inner(labels: Dict[str, str], escaping: str, names: Optional[Dict[str
     return ",".join(parts)
 
 
+_content_caches: Dict[str, Dict[Tuple[Any, ...], str]] = {}
+_CONTENT_LIMIT = 100000
+
+
+def label_set_cache(escaping: str) -> Dict[Tuple[Any, ...], str]:
+    """A per-scheme cache ``{tuple(labels.items()): rendered}`` for label dicts that custom
+    collectors (and the multiprocess collector) rebuild on every scrape."""
+    cache = _content_caches.get(escaping)
+    if cache is None:
+        if len(_content_caches) > 16:
+            _content_caches.clear()
+        cache = _content_caches[escaping] = {}
+    return cache
+
+
+def labels_cached(
+    labels: Dict[str, str], escaping: str, names: Dict[str, str], cache: Dict[Tuple[Any, ...], str]
+) -> str:
+    """``labels_inner`` memoised by content (only label sets made of plain ``str``)."""
+    items = tuple(labels.items())
+    try:
+        rendered = cache.get(items)
+    except TypeError:  # an unhashable value: render (and fail) as usual
+        return labels_inner(labels, escaping, names)
+    if rendered is None:
+        rendered = labels_inner(labels, escaping, names)
+        if all(type(k) is str and type(v) is str for k, v in items):
+            if len(cache) >= _CONTENT_LIMIT:
+                cache.clear()
+            cache[items] = rendered
+    return rendered
+
+
 def exemplar_labels(labels: Dict[str, str]) -> str:
     """Exemplar label set: sorted, names as they are, values escaped."""
     return ",".join([f'{k}="{escape_label_value(v)}"' for k, v in sorted(labels.items())])

@@ -17,7 +17,8 @@ from ._render import (
     escape_help,
     fmt_stable,
     fmt_value,
-    labels_inner,
+    label_set_cache,
+    labels_cached,
     render,
     series_labels,
     series_labels_split,
@@ -82,8 +83,10 @@ def _render_metric(metric: Metric, escaping: str, out: List[str]) -> None:
     doc = escape_help(metric.documentation)
     out.append(_header(name + suffix, doc, typ, escaping))
     held: Optional[Dict[str, List[str]]] = None
-    held_names = (name + "_created", name + "_gcount", name + "_gsum")
+    held_names = {name + suffix: suffix for suffix in _HELD_BACK}
     names = label_name_escaper(escaping)
+    cache = label_set_cache(escaping)
+    prefixes: Dict[str, Tuple[str, str]] = {}
     # Label dicts are often shared between samples (a counter's _total and _created):
     # render each dict once per family (the samples keep them alive, so ids are stable).
     rendered: Dict[int, str] = {}
@@ -93,23 +96,26 @@ def _render_metric(metric: Metric, escaping: str, out: List[str]) -> None:
         value = s.value
         if value is None and s.native_histogram is not None:
             continue  # a native histogram has no text form; its classic buckets (if any) do
-        labelled, bare = _sample_name(sname, escaping)
+        prefix = prefixes.get(sname)
+        if prefix is None:
+            prefix = prefixes[sname] = _sample_name(sname, escaping)
         if labels:
             inner = rendered.get(id(labels))
             if inner is None:
-                inner = rendered[id(labels)] = labels_inner(labels, escaping, names)
+                inner = rendered[id(labels)] = labels_cached(labels, escaping, names, cache)
         else:
             inner = ""
         v = fmt_value(value)
         timestamp = s.timestamp
         ts = "" if timestamp is None else f" {int(float(timestamp) * 1000)}"
-        line = f"{labelled}{inner}}} {v}{ts}\n" if inner else f"{bare}{v}{ts}\n"
-        if sname in held_names:
+        line = f"{prefix[0]}{inner}}} {v}{ts}\n" if inner else f"{prefix[1]}{v}{ts}\n"
+        held_suffix = held_names.get(sname)
+        if held_suffix is None:
+            out.append(line)
+        else:
             if held is None:
                 held = {}
-            held.setdefault(_HELD_BACK[held_names.index(sname)], []).append(line)
-        else:
-            out.append(line)
+            held.setdefault(held_suffix, []).append(line)
     if held:
         for suffix in _HELD_BACK:
             if suffix in held:

@@ -15,7 +15,8 @@ from .._render import (
     exemplar_labels,
     fmt_stable,
     fmt_value,
-    labels_inner,
+    label_set_cache,
+    labels_cached,
     render,
     series_labels,
     series_labels_split,
@@ -150,6 +151,8 @@ class _Version:
 def _render_metric(metric: Metric, escaping: str, version: _Version, out: List[str]) -> None:
     out.append(_header(metric.name, metric.documentation, metric.type, metric.unit, escaping))
     names = label_name_escaper(escaping)
+    cache = label_set_cache(escaping)
+    prefixes: Dict[str, Tuple[str, str]] = {}
     rendered: Dict[int, str] = {}  # label dicts shared between samples, rendered once (see _text)
     for s in metric.samples:
         exemplar = _compose_exemplar_string(metric, s, s.exemplar) if s.exemplar else ""
@@ -162,17 +165,20 @@ def _render_metric(metric: Metric, escaping: str, version: _Version, out: List[s
                 exemplar += "".join([_compose_exemplar_string(metric, s, e) for e in nh.nh_exemplars])
         else:
             value = "" if s.value is None else fmt_value(s.value)
-        labelled, bare = _sample_name(s.name, escaping)
+        sname = s.name
+        prefix = prefixes.get(sname)
+        if prefix is None:
+            prefix = prefixes[sname] = _sample_name(sname, escaping)
         timestamp = s.timestamp
         ts = "" if timestamp is None else f" {timestamp}"
         labels = s.labels
         if labels:
             inner = rendered.get(id(labels))
             if inner is None:
-                inner = rendered[id(labels)] = labels_inner(labels, escaping, names)
-            out.append(f"{labelled}{inner}}} {value}{ts}{exemplar}\n")
+                inner = rendered[id(labels)] = labels_cached(labels, escaping, names, cache)
+            out.append(f"{prefix[0]}{inner}}} {value}{ts}{exemplar}\n")
         else:
-            out.append(f"{bare}{value}{ts}{exemplar}\n")
+            out.append(f"{prefix[1]}{value}{ts}{exemplar}\n")
 
 
 # -- fast: the metric objects of metrics.py --------------------------------------------

@@ -502,9 +502,10 @@ class Counter(MetricWrapperBase):
         return value.get(), value.get_exemplar(), self._created if _use_created else None
 
     def _child_samples(self) -> Iterable[Sample]:
-        sample = Sample("_total", {}, self._value.get(), None, self._value.get_exemplar())
-        if _use_created:
-            return (sample, Sample("_created", {}, self._created, None, None))
+        value, exemplar, created = self._expo_values()
+        sample = Sample("_total", {}, value, None, exemplar)
+        if created is not None:
+            return (sample, Sample("_created", {}, created, None, None))
         return (sample,)
 
 
@@ -630,9 +631,7 @@ class Gauge(MetricWrapperBase):
         return self._value.get()  # type: ignore[no-any-return]
 
     def _child_samples(self) -> Iterable[Sample]:
-        if self._function is not None:
-            return (Sample("", {}, float(self._function()), None, None),)
-        return (Sample("", {}, self._value.get(), None, None),)
+        return (Sample("", {}, self._expo_values(), None, None),)
 
 
 class Summary(MetricWrapperBase):
@@ -737,12 +736,10 @@ class Summary(MetricWrapperBase):
         if self._quantiles is not None:
             for q, value in self._quantiles.queries():
                 samples.append(Sample("", {"quantile": floatToGoString(q)}, value, None, None))
-        samples += [
-            Sample("_count", {}, self._count.get(), None, None),
-            Sample("_sum", {}, self._sum.get(), None, None),
-        ]
-        if _use_created:
-            samples.append(Sample("_created", {}, self._created, None, None))
+        count, total, created = self._expo_values()
+        samples += [Sample("_count", {}, count, None, None), Sample("_sum", {}, total, None, None)]
+        if created is not None:
+            samples.append(Sample("_created", {}, created, None, None))
         return samples
 
 
@@ -1118,20 +1115,19 @@ class Histogram(MetricWrapperBase):
         return self._le, counts, total_sum, self._exemplars, created, self._upper_bounds[0] >= 0
 
     def _child_samples(self) -> Iterable[Sample]:
-        counts, total_sum = self._bucket_counts()
-        exemplars = self._exemplars
+        les, counts, total_sum, exemplars, created, with_sum = self._expo_values()
         samples = []
         acc = 0.0
-        for i, le in enumerate(self._le):
+        for i, le in enumerate(les):
             acc += counts[i]
             samples.append(Sample("_bucket", {"le": le}, acc, None, exemplars[i] if exemplars else None))
         samples.append(Sample("_count", {}, acc, None, None))
-        if self._upper_bounds[0] >= 0:
+        if with_sum:
             samples.append(Sample("_sum", {}, total_sum, None, None))
         if self._native is not None:
             samples.append(Sample("", {}, None, None, None, self._native.snapshot()))  # type: ignore[arg-type]
-        if _use_created:
-            samples.append(Sample("_created", {}, self._created, None, None))
+        if created is not None:
+            samples.append(Sample("_created", {}, created, None, None))
         return samples
 
 

@@ -145,3 +145,16 @@ def test_decompress_fuzz_only_snappy_errors(data: bytes) -> None:
         sn.decompress_py(data, max_length=1 << 20)
     except sn.SnappyError:
         pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=1, max_size=300), st.integers(1, 70000), st.integers(1, 300))
+def test_copy_element_any_length_and_offset(prefix: bytes, offset: int, length: int) -> None:
+    # _copy/_literal are also used by structure-aware encoders (remote write): any length >= 1
+    data = (prefix * (offset // len(prefix) + 1))[:offset]
+    out: List[bytes] = [sn._varint(offset + length)]
+    sn._literal(out, data, 0, offset)
+    sn._copy(out, offset, length)
+    expected = data + (data * (length // offset + 1))[:length]
+    assert _cj_decompress(b"".join(out)) == expected
+    assert sn.decompress_py(b"".join(out)) == expected

@@ -16,6 +16,7 @@ Remote write bodies are snappy block-compressed (not the framed ``sNaPpY`` strea
 from __future__ import annotations
 
 import re
+import struct
 from typing import Any, Dict, List, Optional
 
 __all__ = [
@@ -53,15 +54,26 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
+_LIT_HEAD = [bytes((m << 2,)) for m in range(60)]  # literal tags for lengths 1..60
+_pack_copy1 = struct.Struct("<BB").pack
+_pack_copy2 = struct.Struct("<BH").pack
+_pack_copy4 = struct.Struct("<BI").pack
+
+
 def _literal(out: List[bytes], data: bytes, start: int, end: int) -> None:
     """Append literal elements for ``data[start:end]`` (chunks of at most 65536 bytes)."""
+    n = end - start
+    if 0 < n <= 60:
+        out.append(_LIT_HEAD[n - 1])
+        out.append(data[start:end])
+        return
     while start < end:
         n = end - start
         if n > 65536:
             n = 65536
         m = n - 1
         if m < 60:
-            out.append(bytes((m << 2,)))
+            out.append(_LIT_HEAD[m])
         elif m < 0x100:
             out.append(bytes((0xF0, m)))
         else:
@@ -71,23 +83,28 @@ def _literal(out: List[bytes], data: bytes, start: int, end: int) -> None:
 
 
 def _copy(out: List[bytes], offset: int, length: int) -> None:
-    """Append copy elements (``offset`` >= 1, ``length`` >= 4)."""
+    """Append copy elements (``offset`` >= 1, ``length`` >= 1)."""
     if offset < 65536:
+        if length <= 64:
+            if 4 <= length < 12 and offset < 2048:
+                out.append(_pack_copy1(((offset >> 8) << 5) | ((length - 4) << 2) | 1, offset & 0xFF))
+            else:
+                out.append(_pack_copy2(((length - 1) << 2) | 2, offset))
+            return
         while length >= 68:
-            out.append(bytes((0xFE, offset & 0xFF, offset >> 8)))  # len 64, 2-byte offset
+            out.append(_pack_copy2(0xFE, offset))  # len 64
             length -= 64
         if length > 64:
-            out.append(bytes((0xEE, offset & 0xFF, offset >> 8)))  # len 60
+            out.append(_pack_copy2(0xEE, offset))  # len 60
             length -= 60
-        if length < 12 and offset < 2048:
-            out.append(bytes((((offset >> 8) << 5) | ((length - 4) << 2) | 1, offset & 0xFF)))
+        if 4 <= length < 12 and offset < 2048:
+            out.append(_pack_copy1(((offset >> 8) << 5) | ((length - 4) << 2) | 1, offset & 0xFF))
         else:
-            out.append(bytes((((length - 1) << 2) | 2, offset & 0xFF, offset >> 8)))
+            out.append(_pack_copy2(((length - 1) << 2) | 2, offset))
     else:
-        ob = offset.to_bytes(4, "little")
         while length > 0:
             n = 64 if length > 64 else length
-            out.append(bytes((((n - 1) << 2) | 3,)) + ob)
+            out.append(_pack_copy4(((n - 1) << 2) | 3, offset))
             length -= n
 
 
@@ -215,9 +232,9 @@ class BlockWriter:
         off = pos - prev
         if n <= 64:
             if n < 12 and off < 2048:
-                out.append(bytes((((off >> 8) << 5) | ((n - 4) << 2) | 1, off & 0xFF)))
+                out.append(_pack_copy1(((off >> 8) << 5) | ((n - 4) << 2) | 1, off & 0xFF))
             else:
-                out.append(bytes((((n - 1) << 2) | 2, off & 0xFF, off >> 8)))
+                out.append(_pack_copy2(((n - 1) << 2) | 2, off))
         else:
             _copy(out, off, n)
         self._pos = pos + n

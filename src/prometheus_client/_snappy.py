@@ -132,6 +132,10 @@ def compress_py(data: bytes, anchors: Optional[re.Pattern[bytes]] = None) -> byt
     limit = n - _KEY
     key_len = _KEY
     from_bytes = int.from_bytes
+    append = out.append
+    lit_head = _LIT_HEAD
+    pack1 = _pack_copy1
+    pack2 = _pack_copy2
     for mo in pat.finditer(data):
         p = mo.start()
         if p < lit:
@@ -173,9 +177,21 @@ def compress_py(data: bytes, anchors: Optional[re.Pattern[bytes]] = None) -> byt
             b += w
         p -= b
         m += b
-        if p > lit:
-            _literal_runs(out, data, lit, p)
-        _copy(out, p - (q - b), m)
+        k = p - lit
+        if k:
+            if k <= 32:  # short literal, inlined (no run scan below 32 bytes anyway)
+                append(lit_head[k - 1])
+                append(data[lit:p])
+            else:
+                _literal_runs(out, data, lit, p)
+        off = p - (q - b)
+        if m <= 64 and off < 65536:
+            if m < 12 and off < 2048:
+                append(pack1(((off >> 8) << 5) | ((m - 4) << 2) | 1, off & 0xFF))
+            else:
+                append(pack2(((m - 1) << 2) | 2, off))
+        else:
+            _copy(out, off, m)
         lit = p + m
     if lit < n:
         _literal_runs(out, data, lit, n)

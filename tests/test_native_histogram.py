@@ -87,6 +87,7 @@ def test_pick_schema() -> None:
             nh.pick_schema(bad)
 
 
+@settings(deadline=None)
 @given(st.floats(min_value=1.0001, max_value=1e6))
 def test_pick_schema_is_largest_not_exceeding(f: float) -> None:
     s = nh.pick_schema(f)

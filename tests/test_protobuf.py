@@ -44,6 +44,7 @@ def test_varint_vectors(n: int, enc: str) -> None:
     assert pb.decode_varint(bytes.fromhex(enc)) == (n & ((1 << 64) - 1), len(enc) // 2)
 
 
+@settings(deadline=None)
 @given(st.integers(min_value=0, max_value=(1 << 64) - 1))
 def test_varint_roundtrip(n: int) -> None:
     enc = pb.encode_varint(n)
@@ -51,6 +52,7 @@ def test_varint_roundtrip(n: int) -> None:
     assert len(enc) == max(1, (n.bit_length() + 6) // 7)
 
 
+@settings(deadline=None)
 @given(st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1))
 def test_zigzag(n: int) -> None:
     z = pb.zigzag_encode(n)
@@ -63,12 +65,14 @@ def test_zigzag_vectors() -> None:
     assert [pb.zigzag_encode(n) for n in (0, -1, 1, -2, 2)] == [0, 1, 2, 3, 4]
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1)))
 def test_packed_sint_roundtrip(vals: List[int]) -> None:
     enc = pb.encode_packed_sint(vals)
     assert [pb.zigzag_decode(v) for v in pb.decode_packed_varints(enc)] == vals
 
 
+@settings(deadline=None)
 @given(st.lists(st.floats(allow_nan=False)))
 def test_packed_doubles_roundtrip(vals: List[float]) -> None:
     assert pb.decode_packed_doubles(pb.encode_packed_doubles(vals)) == vals

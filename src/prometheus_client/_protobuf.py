@@ -68,6 +68,8 @@ def encode_varint(n: int) -> bytes:
     """Unsigned varint; negative ints are written as 64-bit two's complement (10 bytes)."""
     if 0 <= n < 0x80:
         return _SMALL[n]
+    if 0 < n < 0x4000:
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
     if n < 0:
         n &= _U64
     out = bytearray()

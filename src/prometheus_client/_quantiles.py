@@ -69,12 +69,14 @@ def _targets(objectives: Mapping[float, float]) -> List[Tuple[float, float, floa
 class QuantileStream:
     """One CKMS targeted-quantile summary with a sorted insert buffer."""
 
-    __slots__ = ("_targets", "_constraints", "_v", "_g", "_d", "_n", "_buf", "_cap")
+    __slots__ = ("_targets", "_constraints", "_env_unit", "_v", "_g", "_d", "_n", "_buf", "_cap")
 
     def __init__(self, objectives: Mapping[float, float], buffer_size: int = DEFAULT_BUFFER) -> None:
         self._targets = _targets(objectives)
         # (phi, 2*eps'/phi, 2*eps'/(1-phi)) for the objectives that constrain anything
         self._constraints = [(p, 2 * e / p, 2 * e / (1 - p)) for p, _, e in self._targets if e != _INF]
+        # f(r, n) = n * f(r / n, 1): the envelope is computed once, for n = 1, and scaled
+        self._env_unit = self._envelope(1)
         self._v: List[float] = []
         self._g: List[int] = []
         self._d: List[int] = []
@@ -165,7 +167,7 @@ class QuantileStream:
             self._v, self._g, self._d = [v], [g], [d]
             return
         n = self._n
-        env = self._envelope(n)
+        env = [(lo * n, slope, icpt * n) for lo, slope, icpt in self._env_unit]
         los = [e[0] for e in env]
         tol = 1e-9 * (n + 1)  # keep float rounding from admitting a merge
         kv: List[float] = []
@@ -242,7 +244,7 @@ class QuantileStream:
             buf.sort()
             self.insert_sorted(buf)
 
-    def _envelope(self, n: int) -> List[Tuple[float, float, float]]:
+    def _envelope(self, n: float) -> List[Tuple[float, float, float]]:
         """``f(., n)`` as segments ``(r_start, slope, intercept)``, ascending ``r_start``."""
         lines = []  # (lo, hi, slope, intercept): pieces of every objective's f
         for phi, a, b in self._constraints:

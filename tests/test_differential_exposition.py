@@ -86,6 +86,10 @@ def assert_same(desc: Dict[str, Any], ours: Dict[str, Any], theirs: Dict[str, An
     problems: List[str] = []
     for key in sorted(set(ours["out"]) | set(theirs["out"])):
         a, b = ours["out"].get(key), theirs["out"].get(key)
+        if b == "!TypeError" and key.startswith(("accept:", "bake:")) and a and not a.startswith("!"):
+            # Documented divergence (CHANGELOG): an unparseable ``version=`` makes the official
+            # choose_encoder raise TypeError (a 500 for the scrape); ours skips that entry.
+            continue
         if a != b:
             problems.append(f"{key}:\n  ours:     {_show(a or '')}\n  official: {_show(b or '')}")
     assert not problems, "output differs:\n" + "\n".join(problems)

@@ -71,6 +71,16 @@ def _get_escaping(accept_header: List[str]) -> str:
     return _scheme(_params(accept_header))
 
 
+def _at_least_1(version: str) -> bool:
+    """Whether a ``version`` parameter is >= 1.0.0. An unparseable one (``version=abc``)
+    counts as older, so the entry is skipped instead of failing the scrape (the official
+    client raises TypeError there)."""
+    try:
+        return parse_version(version) >= (1, 0, 0)
+    except TypeError:
+        return False
+
+
 def choose_encoder(accept_header: Optional[str]) -> Tuple[Encoder, str]:
     """(encoder, content type) for an Accept header; see the module docstring."""
     for accepted in (accept_header or "").split(","):
@@ -84,7 +94,7 @@ def choose_encoder(accept_header: Optional[str]) -> Tuple[Encoder, str]:
                     partial(openmetrics.generate_latest, escaping=UNDERSCORES, version="1.0.0"),
                     openmetrics.CONTENT_TYPE_LATEST,
                 )
-            if parse_version(version) >= (1, 0, 0):
+            if _at_least_1(version):
                 escaping = _scheme(params)
                 return (
                     partial(openmetrics.generate_latest, escaping=escaping, version=version),
@@ -93,7 +103,7 @@ def choose_encoder(accept_header: Optional[str]) -> Tuple[Encoder, str]:
         elif media == "text/plain":
             params = _params(tokens[1:])
             version = params.get("version")
-            if version and parse_version(version) >= (1, 0, 0):
+            if version and _at_least_1(version):
                 escaping = _scheme(params)
                 return partial(generate_latest, escaping=escaping), f"{CONTENT_TYPE_PLAIN_1_0_0}; escaping={escaping}"
         elif media == "application/vnd.google.protobuf":

@@ -434,7 +434,9 @@ def test_missing_or_unusable_directory_names_the_path(tmp_path: Path, monkeypatc
 
 
 def test_legacy_lowercase_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    # setenv first so that teardown restores the variable's absence (the collector sets it).
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "placeholder")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     monkeypatch.setenv("prometheus_multiproc_dir", str(tmp_path))
     with pytest.warns(DeprecationWarning, match="prometheus_multiproc_dir variable has been deprecated"):
         MultiProcessCollector(CollectorRegistry())

@@ -67,6 +67,8 @@ _OM_RULE_DIFFS = [
     ("whitespace inside a label set", "D1"),
     ("':' is not allowed in OpenMetrics label names", "D9"),
     ("expected a single space before the value", "D14"),
+    ("expected a single space before the timestamp or exemplar", "D14"),
+    ("invalid metric name '", "D19"),
     ("whitespace in the metric name", "D14"),
     ("in label name", "D19"),
     ("metadata line:", "D15"),

@@ -121,7 +121,7 @@ def test_comments_ignored() -> None:
         ('{b="c"} 1', "missing metric name"),
         ('a{"b"} 1', "more than once"),
         ("# TYPE a blah\na 1", "unknown metric type"),
-        ("# TYPE a\n", "unknown metric type"),
+        ("# TYPE a\n", "without a metric type"),
         ("# TYPE a.b counter\n", "invalid metric name"),
         ('# HELP "a b\n', "unterminated"),
     ],

@@ -104,11 +104,13 @@ EXAMPLES = [
     ("D12", "om", "# HELP a   text\n# EOF\n"),
     ("D13", "om", "# TYPE a histogram\na {count:1,sum:1,schema:0,zero_threshold:0,zero_count:1} 123\n# EOF\n"),
     ("D14", "om", 'a{b="c"}\t1\n# EOF\n'),
+    ("D14", "om", '# TYPE a counter\na_total 1  # {} 1\n# EOF\n'),
     ("D15", "om", "#x HELP a text\n# EOF\n"),
     ("D16", "om", "# TYPE a histogram\na {count:1,sum:1,schema:0,zero_threshold:0,zero_count:0,"
                   "positive_spans:[-1:1],positive_deltas:[1]}\n# EOF\n"),
     ("D18", "om", "a 1 1483353375.6484766353375.6484766\n# EOF\n"),
     ("D19", "om", 'a{b\\n="d"} 1\n# EOF\n'),
+    ("D19", "om", 'a 1\na\\n{b="c"} 1\n# EOF\n'),
     ("D20", "text", "a 1 x 2\n"),
     ("D21", "text", "#x HELP a text\na 1\n"),
     ("D22", "text", '# HELP "a""b" x\n'),

@@ -261,6 +261,8 @@ def _split_comment(line: str) -> Optional[Tuple[str, str, str]]:
             fail("invalid metric name (quote UTF-8 names)")
         pos = end
     rest = line[_skip_ws(line, pos, _CWS):]
+    if keyword == "TYPE" and not rest:
+        fail("TYPE line without a metric type")
     return keyword, name, rest
 
 

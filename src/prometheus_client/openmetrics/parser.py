@@ -314,7 +314,7 @@ def _parse_sample_line(line: str) -> Tuple[Sample, bool]:
         if LEGACY_METRIC_NAME_RE.match(name) is None:
             if any(c.isspace() for c in name):
                 fail("whitespace in the metric name (only single spaces separate tokens)")
-            fail("invalid metric name")
+            fail(f"invalid metric name {name[:50]!r}")
         if len(name) < n and line[len(name)] == "{":
             brace = len(name)
     labels: Optional[Dict[str, str]]
@@ -361,6 +361,8 @@ def _parse_sample_line(line: str) -> Tuple[Sample, bool]:
         return Sample(name, labels, _number(line[pos:])), quoted
     value = _number(line[pos:sp])
     pos = sp + 1
+    if line[pos:pos + 1] == " ":
+        fail("expected a single space before the timestamp or exemplar")
     ts: _TS = None
     exemplar = None
     if line.startswith("# ", pos):

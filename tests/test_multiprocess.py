@@ -862,6 +862,80 @@ def test_official_collector_over_a_directory_we_wrote(tmp_path: Path, run_offici
     assert sorted(ours.splitlines()) == sorted(theirs.splitlines())
 
 
+_MERGE_CASES = """
+import json, sys
+from prometheus_client.multiprocess import MultiProcessCollector
+out = []
+for files in json.loads(sys.stdin.read()):
+    case = []
+    for m in MultiProcessCollector.merge(files):
+        case.append([m.name, m.type, m.documentation,
+                     [[s.name, list(s.labels.items()), repr(float(s.value))] for s in m.samples]])
+    out.append(case)
+print(json.dumps(out))
+"""
+
+
+def _random_case(rnd: random.Random, d: Path) -> List[str]:
+    """Value files with random series (in the official writer's byte format) for one merge."""
+    from prometheus_client.mmap_dict import MmapedDict, mmap_key
+    from prometheus_client.utils import floatToGoString
+
+    metrics = []
+    for i in range(rnd.randint(1, 5)):
+        typ = rnd.choice(["counter", "summary", "histogram", "gauge"])
+        mode = rnd.choice(MODES) if typ == "gauge" else ""
+        labelnames = rnd.sample(["a", "b", "zz", "é"], rnd.randint(0, 2))
+        help_text = rnd.choice(["help", 'quoted "help"\nline', "ünïcode", ""])
+        metrics.append((f"m{i}", typ, mode, labelnames, help_text))
+    files = []
+    for pid in rnd.sample(range(1, 50), rnd.randint(1, 6)):
+        by_file: Dict[str, List[Tuple[str, float, float]]] = {}
+        for name, typ, mode, labelnames, help_text in metrics:
+            if rnd.random() < 0.3:
+                continue
+            fname = f"gauge_{mode}_{pid}.db" if typ == "gauge" else f"{typ}_{pid}.db"
+            entries = by_file.setdefault(fname, [])
+            for _ in range(rnd.randint(1, 3)):
+                values_ = [rnd.choice(["x", "y", "1"]) for _ in labelnames]
+                value = rnd.choice([0.0, 1.0, 2.5, -3.0, 1e20, float(rnd.randint(0, 9))])
+                stamp = rnd.choice([0.0, 0.0, float(rnd.randint(1, 5))]) if "mostrecent" in mode else 0.0
+                if typ == "counter":
+                    entries.append((mmap_key(name, name + "_total", labelnames, values_, help_text), value, 0.0))
+                elif typ == "summary":
+                    for suffix in ("_count", "_sum"):
+                        entries.append((mmap_key(name, name + suffix, labelnames, values_, help_text), value, 0.0))
+                elif typ == "histogram":
+                    entries.append((mmap_key(name, name + "_sum", labelnames, values_, help_text), value, 0.0))
+                    for bound in rnd.sample([0.1, 1.0, 5.0, float("inf")], rnd.randint(1, 4)):
+                        key = mmap_key(name, name + "_bucket", labelnames + ["le"],
+                                       values_ + [floatToGoString(bound)], help_text)
+                        entries.append((key, float(rnd.randint(0, 3)), 0.0))
+                else:
+                    entries.append((mmap_key(name, name, labelnames, values_, help_text), value, stamp))
+        for fname, entries in by_file.items():
+            path = d / fname
+            md = MmapedDict(str(path))
+            for key, value, stamp in entries:
+                md.write_value(key, value, stamp)
+            md.close()
+            files.append(str(path))
+    rnd.shuffle(files)
+    return files
+
+
+def test_random_directories_merge_like_the_official_client(tmp_path: Path, run_official: Any) -> None:
+    rnd = random.Random(20261127)
+    cases = []
+    for n in range(60):
+        d = tmp_path / f"case{n}"
+        d.mkdir()
+        cases.append(_random_case(rnd, d))
+    theirs = json.loads(run_official(_MERGE_CASES, stdin=json.dumps(cases).encode()))
+    for files, expected in zip(cases, theirs):
+        assert _our_dump(files) == expected, files
+
+
 def test_archive_helpers_roundtrip() -> None:
     sections = [("counter_archive.db", b"\x10\0\0\0" + b"\0" * 12), ("gauge_all_7.db", b"\x08\0\0\0\0\0\0\0")]
     data = _mp_files.encode_archive(sections)

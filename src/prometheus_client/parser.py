@@ -28,16 +28,6 @@ from ._parse_common import (
 from .metrics_core import Metric
 from .samples import Sample
 
-__all__ = [
-    "ESCAPE_SEQUENCES",
-    "ESCAPING_RE",
-    "HELP_ESCAPING_RE",
-    "parse_labels",
-    "replace_escape_sequence",
-    "text_fd_to_metric_families",
-    "text_string_to_metric_families",
-]
-
 ESCAPE_SEQUENCES = {"\\\\": "\\", "\\n": "\n", '\\"': '"'}
 ESCAPING_RE = re.compile(r'\\[\\n"]')
 HELP_ESCAPING_RE = re.compile(r"\\[\\n]")

@@ -26,8 +26,6 @@ from .._parse_common import (
 from ..metrics_core import METRIC_TYPES, Metric
 from ..samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
 
-__all__ = ["text_fd_to_metric_families", "text_string_to_metric_families"]
-
 _FMT = "OpenMetrics"
 
 _TS = Union[float, Timestamp, None]

@@ -6,6 +6,7 @@ import math
 from typing import Any, Dict, Iterable, List
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from pb_descriptors import client_model_classes, read_delimited
 from prometheus_client import (
@@ -28,6 +29,7 @@ from prometheus_client.metrics_core import (
     UnknownMetricFamily,
 )
 from prometheus_client.samples import BucketSpan, Exemplar, NativeHistogram, Timestamp
+from strategies import expo_registries
 
 C = client_model_classes()
 
@@ -178,11 +180,47 @@ def test_escaping_of_names() -> None:
 
 
 def test_error_carries_metric() -> None:
-    m = Metric("bad", "B", "histogram")
-    m.add_sample("bad_bucket", {"le": "not-a-number"}, 1)
+    m = Metric("bad", "B", "gauge")
+    m.add_sample("bad", {}, 1, timestamp=math.nan)  # the text format fails on it too
     with pytest.raises(ValueError) as ei:
         pb.encode_registry(Fixed([m]))
     assert ei.value.args[-1] is m
+
+
+def test_unrepresentable_values_degrade_instead_of_failing_the_scrape() -> None:
+    h = Metric("h", "H", "histogram")
+    h.add_sample("h_bucket", {"le": "not-a-number"}, 1)  # skipped: no upper bound
+    h.add_sample("h_bucket", {"le": "+Inf"}, 2)
+    h.add_sample("h_created", {}, math.nan)  # a Timestamp cannot hold NaN: left out
+    s = Metric("s", "S", "summary")
+    s.add_sample("s", {"quantile": "median"}, 1.0)  # skipped
+    s.add_sample("s_count", {}, math.nan)  # uint64 only: 0
+    s.add_sample("s_sum", {}, 1.0)
+    n = Metric("n", "N", "histogram")  # non-integral deltas: a float native histogram
+    n.add_sample("n", {}, 0, None, None, NativeHistogram(2.5, 1.0, 2.0, 0.001, 0.5, (BucketSpan(0, 2),), None,
+                                                           (1.5, -0.5), None))
+    fams = official(pb.encode_registry(Fixed([h, s, n])))
+    hh = fams["h"].metric[0].histogram
+    assert [(b.upper_bound, b.cumulative_count) for b in hh.bucket] == [(math.inf, 2)]
+    assert not hh.HasField("created_timestamp")
+    ss = fams["s"].metric[0].summary
+    assert ss.sample_count == 0 and list(ss.quantile) == []
+    nn = fams["n"].metric[0].histogram
+    assert nn.schema == 2 and nn.sample_count_float == 2.5 and nn.zero_count_float == 0.5
+    assert list(nn.positive_count) == [1.5, 1.0] and list(nn.positive_delta) == []
+
+
+def test_same_created_time_across_types(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+    monkeypatch.setattr(time, "time", lambda: 1700000000.5)
+    reg = CollectorRegistry()
+    Counter("c", "C", registry=reg).inc()
+    Summary("s", "S", registry=reg).observe(1)
+    Histogram("h", "H", registry=reg).observe(1)
+    fams = official(pb.encode_registry(reg))
+    assert fams["c_total"].metric[0].counter.created_timestamp.seconds == 1700000000
+    assert fams["s"].metric[0].summary.created_timestamp.nanos == 500_000_000
+    assert fams["h"].metric[0].histogram.created_timestamp.seconds == 1700000000
 
 
 def test_negotiation_serves_protobuf() -> None:
@@ -237,3 +275,53 @@ def test_fast_path_equals_generic_path() -> None:
         generic = pb.decode_delimited(pb.encode_registry(Generic(reg), escaping))
         assert fast == generic
     assert getattr(reg._names_to_collectors["c_total"], "_pb_label_cache", None) is not None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(desc=expo_registries())
+def test_protobuf_never_fails_where_text_succeeds(desc: Dict[str, Any]) -> None:
+    """Registries of every shape (odd names, raw samples, NaN/huge values, native samples):
+    when the text format renders, the protobuf exposition renders too and decodes, and the
+    fast path agrees with the generic one."""
+    import time
+
+    import _expo_builder as builder
+    import prometheus_client.metrics as metrics_module
+    from prometheus_client import generate_latest
+
+    real_time = time.time
+    time.time = lambda: builder.FIXED_TIME
+    if not desc.get("created", True):
+        metrics_module.disable_created_metrics()
+    try:
+        reg = CollectorRegistry(target_info=desc.get("target_info"))
+        for item in desc["items"]:
+            try:
+                if item["k"] == "family":
+                    reg.register(builder._Collector([builder._family(item)]))
+                elif item["k"] == "raw":
+                    reg.register(builder._Collector([builder._raw(item)]))
+                else:
+                    builder._metric_object(item, reg)
+            except Exception:  # noqa: BLE001 - invalid descriptions are part of the input space
+                pass
+        for escaping in ("allow-utf-8", "underscores"):
+            try:
+                generate_latest(reg, escaping)
+            except Exception:  # noqa: BLE001
+                continue
+            fast = pb.decode_delimited(pb.encode_registry(reg, escaping))
+            generic = pb.decode_delimited(pb.encode_registry(Generic(reg), escaping))
+            assert _nan_free(fast) == _nan_free(generic)
+    finally:
+        time.time = real_time
+        metrics_module.enable_created_metrics()
+
+
+def _nan_free(x: Any) -> Any:
+    """Structure with NaN replaced by a marker (NaN != NaN)."""
+    if isinstance(x, float):
+        return "nan" if x != x else x
+    if isinstance(x, (list, tuple)):
+        return tuple(_nan_free(i) for i in x)
+    return x

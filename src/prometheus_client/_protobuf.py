@@ -26,7 +26,7 @@ __all__ = [
     "encode_tag", "encode_len_delimited", "encode_double", "decode_double",
     "encode_packed_varints", "encode_packed_sint", "encode_packed_doubles",
     "decode_packed_varints", "decode_packed_doubles", "iter_fields",
-    "encode_timestamp", "timestamp_parts",
+    "encode_timestamp", "timestamp_parts", "uint_count",
     "encode_family", "encode_delimited", "decode_family", "decode_delimited",
     "encode_registry",
 ]
@@ -71,7 +71,11 @@ def encode_varint(n: int) -> bytes:
     if 0 < n < 0x4000:
         return bytes(((n & 0x7F) | 0x80, n >> 7))
     if n < 0:
+        if n < -(1 << 63):
+            raise ValueError(f"{n} is out of the int64 range of a protobuf varint")
         n &= _U64
+    elif n >> 64:
+        raise ValueError(f"{n} is out of the uint64 range of a protobuf varint")
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
@@ -89,7 +93,11 @@ def write_varint(buf: bytearray, n: int) -> None:
         buf.append(n)
         return
     if n < 0:
+        if n < -(1 << 63):
+            raise ValueError(f"{n} is out of the int64 range of a protobuf varint")
         n &= _U64
+    elif n >> 64:
+        raise ValueError(f"{n} is out of the uint64 range of a protobuf varint")
     while n > 0x7F:
         buf.append((n & 0x7F) | 0x80)
         n >>= 7
@@ -372,7 +380,17 @@ _INT_LIMIT = float(1 << 64)
 
 
 def _is_count_int(v: float) -> bool:
-    return v.__class__ is int or (0.0 <= v < _INT_LIMIT and float(v).is_integer())
+    return 0 <= v < _INT_LIMIT and (v.__class__ is int or float(v).is_integer())
+
+
+def uint_count(v: float) -> int:
+    """A count for a uint64-only field (Summary.sample_count): NaN and negatives become 0,
+    fractions are dropped, values beyond the range saturate."""
+    if not v > 0:
+        return 0
+    if v >= _INT_LIMIT:
+        return (1 << 64) - 1
+    return int(v)
 
 
 def _label_pairs(tag: bytes, labels: Labels) -> bytes:
@@ -468,7 +486,7 @@ def _histogram(m: PBMetric) -> bytes:
 
 def _summary(m: PBMetric) -> bytes:
     out = bytearray(b"\x08")
-    write_varint(out, int(m.sample_count))
+    write_varint(out, uint_count(m.sample_count))
     out += _TAG_DOUBLE(0x11, m.sample_sum)
     for q, v in m.quantiles:
         out += b"\x1a\x12" + _TAG_DOUBLE(0x09, q) + _TAG_DOUBLE(0x11, v)

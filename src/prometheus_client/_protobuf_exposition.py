@@ -18,6 +18,7 @@ everything else goes through ``collect()`` and :func:`metric_to_families`.
 
 from __future__ import annotations
 
+import math
 import struct
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -37,6 +38,7 @@ from ._protobuf import (
     encode_family,
     encode_timestamp,
     encode_varint,
+    uint_count,
 )
 from ._render import FastFamily, iter_families
 
@@ -57,16 +59,70 @@ _TAG_DOUBLE = struct.Struct("<Bd").pack
 LabelKey = Tuple[Tuple[str, str], ...]
 
 
+_I64 = 1 << 63
+
+
 def _ts_ms(ts: Any) -> Optional[int]:
+    """Milliseconds for ``timestamp_ms`` (int64); NaN fails like in the text format, a time
+    beyond the int64 range is left out."""
     if ts is None:
         return None
-    return int(float(ts) * 1000)
+    ms = int(float(ts) * 1000)
+    return ms if -_I64 <= ms < _I64 else None
+
+
+def _finite_ts(ts: Any) -> Any:
+    """A timestamp a protobuf Timestamp can hold (int64 seconds), else None."""
+    if ts is None:
+        return None
+    sec = getattr(ts, "sec", None)
+    if sec is not None:
+        return ts if -_I64 < sec < _I64 - 1 else None
+    return ts if math.isfinite(ts) and -_I64 < ts < _I64 - 1 else None
+
+
+def _float_or_none(s: str) -> Optional[float]:
+    try:
+        return float(s)
+    except (TypeError, ValueError):
+        return None
 
 
 def _pb_exemplar(e: Any) -> Optional[PBExemplar]:
     if e is None:
         return None
-    return PBExemplar(tuple(e.labels.items()), e.value, e.timestamp)
+    return PBExemplar(tuple(e.labels.items()), e.value, _finite_ts(e.timestamp))
+
+
+def _int_list(xs: Any) -> Tuple[int, ...]:
+    return tuple(int(x) for x in xs or ())
+
+
+def _pb_native(nh: Any) -> PBNative:
+    """A NativeHistogram sample as a PBNative; non-integral counts make a float histogram
+    (absolute ``*_counts`` instead of deltas)."""
+    pos_spans = tuple((int(o), int(n)) for o, n in nh.pos_spans or ())
+    neg_spans = tuple((int(o), int(n)) for o, n in nh.neg_spans or ())
+    pd = tuple(nh.pos_deltas or ())
+    nd = tuple(nh.neg_deltas or ())
+    exemplars = tuple(e for e in map(_pb_exemplar, nh.nh_exemplars or ()) if e is not None and e.timestamp is not None)
+    zc = nh.zero_count
+    integral = all(float(x).is_integer() for x in pd + nd) and (
+        zc.__class__ is int or (math.isfinite(zc) and float(zc).is_integer()))
+    if integral:
+        return PBNative(int(nh.schema), nh.zero_threshold, int(zc), pos_spans, _int_list(pd), neg_spans,
+                        _int_list(nd), exemplars=exemplars)
+
+    def absolute(deltas: Tuple[float, ...]) -> Tuple[float, ...]:
+        acc = 0.0
+        out = []
+        for d in deltas:
+            acc += d
+            out.append(acc)
+        return tuple(out)
+
+    return PBNative(int(nh.schema), nh.zero_threshold, float(zc), pos_spans, (), neg_spans, (),
+                    absolute(pd), absolute(nd), exemplars)
 
 
 class _Names:
@@ -144,7 +200,7 @@ def _metric_to_families(metric: Any, names: _Names) -> List[PBFamily]:
             ts = None
             for s in group:
                 if s.name == created_name:
-                    created = s.value
+                    created = _finite_ts(s.value)
                 else:
                     value = s.value
                     exemplar = _pb_exemplar(s.exemplar)
@@ -168,9 +224,11 @@ def _metric_to_families(metric: Any, names: _Names) -> List[PBFamily]:
                 elif suffix == "_sum":
                     total = s.value
                 elif suffix == "_created":
-                    created = s.value
+                    created = _finite_ts(s.value)
                 elif "quantile" in s.labels:
-                    quantiles.append((float(s.labels["quantile"]), s.value))
+                    q = _float_or_none(s.labels["quantile"])
+                    if q is not None:  # a quantile label that is no number cannot be encoded
+                        quantiles.append((q, s.value))
             metrics.append(PBMetric(key, sample_count=count, sample_sum=total, quantiles=quantiles,
                                     created=created, timestamp_ms=ts))
         return [PBFamily(names.metric(name), doc, SUMMARY, metrics, unit)]
@@ -189,26 +247,22 @@ def _metric_to_families(metric: Any, names: _Names) -> List[PBFamily]:
                 ts = _ts_ms(s.timestamp)
             nh = s.native_histogram
             if nh is not None:
-                native = PBNative(
-                    nh.schema, nh.zero_threshold, nh.zero_count,
-                    tuple(nh.pos_spans or ()), tuple(nh.pos_deltas or ()),
-                    tuple(nh.neg_spans or ()), tuple(nh.neg_deltas or ()),
-                    exemplars=tuple(e for e in map(_pb_exemplar, nh.nh_exemplars or ())
-                                    if e is not None and e.timestamp is not None),
-                )
+                native = _pb_native(nh)
                 if count < 0:
                     count = nh.count_value
                     total = nh.sum_value
                 continue
             suffix = s.name[len(name):]
             if suffix == "_bucket":
-                buckets.append(PBBucket(float(s.labels["le"]), s.value, _pb_exemplar(s.exemplar)))
+                le = _float_or_none(s.labels.get("le"))
+                if le is not None:  # an le that is no number cannot be encoded
+                    buckets.append(PBBucket(le, s.value, _pb_exemplar(s.exemplar)))
             elif suffix == count_sfx:
                 count = s.value
             elif suffix == sum_sfx:
                 total = s.value
             elif suffix == "_created":
-                created = s.value
+                created = _finite_ts(s.value)
         if count < 0:
             count = buckets[-1].cumulative_count if buckets else 0
         metrics.append(PBMetric(key, sample_count=count, sample_sum=total, buckets=buckets, native=native,
@@ -222,15 +276,18 @@ _created_cache: Dict[float, bytes] = {}
 
 
 def _created_field(tag: bytes, created: float) -> bytes:
-    """``tag ‖ len ‖ Timestamp`` for a created time (memoised: created times never change)."""
+    """``tag ‖ len ‖ Timestamp`` for a created time (``len ‖ Timestamp`` memoised: created
+    times never change); empty for a non-finite time, which a Timestamp cannot hold."""
     b = _created_cache.get(created)
     if b is None:
+        if _finite_ts(created) is None:
+            return b""
         ts = encode_timestamp(created)
-        b = tag + _SMALL[len(ts)] + ts
+        b = _SMALL[len(ts)] + ts
         if len(_created_cache) >= 50000:
             _created_cache.clear()
         _created_cache[created] = b
-    return b
+    return tag + b
 
 
 def _ld(tag: bytes, payload: bytes) -> bytes:
@@ -327,7 +384,7 @@ def _fast_summary(metric: Any, series: List[Any], names: _Names, out: List[bytes
     append = parts.append
     for child in series:
         count, total, created = child._expo_values()
-        inner = b"\x08" + _varint(int(count)) + _TAG_DOUBLE(0x11, total)
+        inner = b"\x08" + _varint(uint_count(count)) + _TAG_DOUBLE(0x11, total)
         if created is not None:
             inner += _created_field(b"\x22", created)
         body = labels(child) + _ld(b"\x22", inner)

@@ -470,7 +470,7 @@ def _parse_metadata(line: str) -> Tuple[str, str, str]:
 class _Family:
     __slots__ = (
         "name", "type", "unit", "help", "seen_meta", "samples", "allowed", "has_samples",
-        "group_labels", "group_key", "groups_seen", "group_ts", "group_ids", "group_samples",
+        "group_labels", "group_has_ts", "groups_seen", "group_ts", "group_ids", "group_samples",
         "check",
     )
 
@@ -484,7 +484,7 @@ class _Family:
         self.allowed: FrozenSet[str] = frozenset((name,))
         self.has_samples = False
         self.group_labels: Optional[Dict[str, str]] = None
-        self.group_key = False
+        self.group_has_ts = False  # whether the current label set carries timestamps
         self.groups_seen: Set[Any] = set()
         self.group_ts = 0
         self.group_ids: Set[Any] = set()
@@ -673,10 +673,10 @@ def _add_sample(fam: _Family, s: Sample) -> None:
         fam.groups_seen.add(key)
         fam.group_labels = labels
         fam.group_ts = ts
-        fam.group_key = has_ts
+        fam.group_has_ts = has_ts
         fam.group_ids = set()
     else:
-        if has_ts != fam.group_key:
+        if has_ts != fam.group_has_ts:
             fail("some samples of this label set have timestamps and others do not")
         if ts < fam.group_ts:
             fail("timestamps went backwards within a label set")

@@ -116,6 +116,11 @@ def run_py(code: str, env: Optional[Dict[str, str]] = None, timeout: float = 120
     return proc.stdout.decode()
 
 
+def _without_live(series: Series) -> Series:
+    """Live-only gauges of dead processes vanish when compacted (by design): not compared."""
+    return {k: v for k, v in series.items() if not k[0].startswith("g_live")}
+
+
 # -- basics ------------------------------------------------------------------------------------
 def test_counters_summaries_histograms_sum_across_processes(mpdir: Path) -> None:
     procs = [Proc(pid) for pid in (11, 12, 13)]
@@ -354,7 +359,7 @@ def test_foreign_files_are_ignored(mpdir: Path) -> None:
     (mpdir / "cache.sqlite").write_bytes(b"SQLite format 3\0" + b"\x00" * 100)
     (mpdir / "weird_1.db").write_bytes(b"\x00" * 64)
     (mpdir / "sub").mkdir()
-    (mpdir / "archive.x.mp").write_text("not an archive name")
+    (mpdir / "archive.x.db").write_text("not an archive name")
     assert scrape(mpdir) == {("c_total", ()): 4.0}
 
 
@@ -384,8 +389,8 @@ def test_corrupt_files_are_skipped_logged_and_counted(mpdir: Path, caplog: pytes
         raw[12] = ord("{")  # the key is no longer a JSON list
         bad.write_bytes(bytes(raw))
     else:
-        bad = mpdir / "archive.3.mp"
-        bad.write_bytes(b"PCMPARC1" + b"\xff" * 40)
+        bad = mpdir / "archive.3.db"
+        bad.write_bytes(_mp_files.ARCHIVE_MAGIC + b"\xff" * 40)
     values.ValueClass = Proc(3).cls  # the worker that answers the scrape
     with caplog.at_level(logging.ERROR, logger="prometheus_client.multiprocess"):
         r = CollectorRegistry()
@@ -557,7 +562,7 @@ def test_thousand_dead_workers_are_compacted_exactly(mpdir: Path) -> None:
         if pid % 250 == 0:
             assert len(db_files(mpdir)) <= 3
     files = db_files(mpdir)
-    assert files == ["archive.1000.mp", "counter_1.db"]
+    assert files == ["archive.1000.db", "counter_1.db"]
     got = scrape(mpdir)
     assert got[("req_total", (("code", "200"),))] == expected_200
     assert sum(v for (n, lab), v in got.items() if n == "req_total" and lab != (("code", "200"),)) == 1000
@@ -576,7 +581,7 @@ def test_scrape_time_compaction_leaves_live_writers_alone(mpdir: Path) -> None:
     before = scrape(mpdir)
     assert len(db_files(mpdir)) == 151
     assert scrape(mpdir, compact=True) == before
-    assert db_files(mpdir) == ["archive.1.mp", "counter_1.db"]
+    assert db_files(mpdir) == ["archive.1.db", "counter_1.db"]
     c.labels("200").inc(1)  # the live writer was not disturbed
     assert scrape(mpdir, compact=True)[("req_total", (("code", "200"),))] == before[
         ("req_total", (("code", "200"),))] + 1
@@ -628,7 +633,7 @@ def test_writer_waits_for_compaction_and_reopens_a_fresh_file(mpdir: Path) -> No
     t.start()
     time.sleep(0.2)
     assert t.is_alive()  # blocked behind the compaction's lock
-    os.rename(path, mpdir / "counter_7.db.1.staged")  # compaction moves the dead file away
+    os.rename(path, mpdir / "staged.1.counter_7.db")  # compaction moves the dead file away
     os.close(fd)
     t.join(10)
     assert result == [1.0]  # the new worker did not continue the dead worker's file
@@ -649,11 +654,6 @@ def test_mark_process_dead_on_official_files_keeps_official_semantics(mpdir: Pat
     mark_process_dead(9, str(mpdir))
     assert db_files(mpdir) == ["counter_9.db"]
     assert scrape(mpdir) == {("c_total", ()): 2.0}
-
-
-def _without_live(series: Series) -> Series:
-    """Live-only gauges of dead processes vanish when compacted (by design): not compared."""
-    return {k: v for k, v in series.items() if not k[0].startswith("g_live")}
 
 
 _CRASH_SCRIPT = """
@@ -860,6 +860,28 @@ def test_official_collector_over_a_directory_we_wrote(tmp_path: Path, run_offici
     MultiProcessCollector(r, str(d))
     ours = generate_latest(r).decode()
     assert sorted(ours.splitlines()) == sorted(theirs.splitlines())
+    # After a compaction the official collector still works: it takes the archive for an
+    # empty value file (and so misses what the dead processes counted).
+    before = _without_live(scrape(d))
+    _mp_compact.compact_dead(str(d))
+    assert [n for n in os.listdir(d) if not n.startswith(".")] == ["archive.1.db"]
+    assert run_official(code).decode() == ""
+    assert scrape(d) == before
+
+
+def test_wiping_star_db_between_runs_wipes_the_archive_too(mpdir: Path) -> None:
+    for pid in (1, 2):
+        p = Proc(pid)
+        p.metric(Counter, "c").inc()
+        p.exit()
+        if pid == 1:
+            mark_process_dead(1, str(mpdir))
+    os.rename(mpdir / "counter_2.db", mpdir / "staged.9.counter_2.db")  # as a crashed compaction leaves it
+    assert scrape(mpdir) == {("c_total", ()): 2.0}
+    for name in os.listdir(mpdir):
+        if name.endswith(".db"):
+            os.unlink(mpdir / name)
+    assert scrape(mpdir) == {}
 
 
 _MERGE_CASES = """

@@ -7,12 +7,12 @@ present):
 
 1. Stage: for each value file this library wrote (header stamp) whose own lock can be
    taken exclusively -- its writer is gone -- rename ``x_<pid>.db`` to
-   ``x_<pid>.db.<g>.staged``. A new process reusing the pid now creates a fresh file. A
+   ``staged.<g>.x_<pid>.db``. A new process reusing the pid now creates a fresh file. A
    staged file keeps counting for readers while ``g`` is above the archive's generation.
    Live-only files (``gauge_live*``, Info, Enum) of dead processes are deleted instead.
 2. Fold the current archive and every counted staged file into a new image and write it
-   to ``archive.<g>.mp.tmp``; fsync.
-3. Commit: rename it to ``archive.<g>.mp``. From this instant readers use the new archive
+   to ``archive.<g>.db.tmp``; fsync.
+3. Commit: rename it to ``archive.<g>.db``. From this instant readers use the new archive
    and ignore staged files of generation <= g and older archives.
 4. Delete the old archive and the folded staged files.
 

@@ -7,14 +7,15 @@ Names in the directory::
 
     <type>_<pid>.db             value file of one process (counter, summary, histogram,
     gauge_<mode>_<pid>.db       gauge_<mode>, and this library's info / enum files)
-    <value file>.<gen>.staged   a dead process's value file, taken out of the writers' way by
+    staged.<gen>.<value file>   a dead process's value file, taken out of the writers' way by
                                 compaction generation <gen>; counted while <gen> is greater
                                 than the newest archive's generation
-    archive.<gen>.mp            compacted contents of dead processes (immutable once named)
-    archive.<gen>.mp.tmp        an archive being written (garbage if no compaction runs)
+    archive.<gen>.db            compacted contents of dead processes (immutable once named)
+    archive.<gen>.db.tmp        an archive being written (garbage if no compaction runs)
     .compaction.lock            flock: readers share it, compaction holds it exclusively
 
-Anything else is not ours and is ignored.
+Anything else is not ours and is ignored. Everything that holds counts ends in ``.db``, so
+wiping ``*.db`` between runs (as the official client's docs ask) wipes it all.
 """
 
 import errno
@@ -52,9 +53,9 @@ LOCK_NAME = ".compaction.lock"
 _VALUE_RE = re.compile(
     r"^(?:(counter|summary|histogram|info|enum)|gauge_(" + "|".join(GAUGE_MODES) + r"))_([^/]+)\.db$"
 )
-_STAGED_RE = re.compile(r"^(.+\.db)\.([0-9]+)\.staged$")
-_ARCHIVE_RE = re.compile(r"^archive\.([0-9]+)\.mp$")
-_ARCHIVE_TMP_RE = re.compile(r"^archive\.[0-9]+\.mp\.tmp")
+_STAGED_RE = re.compile(r"^staged\.([0-9]+)\.(.+\.db)$")
+_ARCHIVE_RE = re.compile(r"^archive\.([0-9]+)\.db$")
+_ARCHIVE_TMP_RE = re.compile(r"^archive\.[0-9]+\.db\.tmp")
 
 # A value whose timestamp is negative was removed (``remove()``/``clear()``) by its process.
 TOMBSTONE = -1.0
@@ -98,15 +99,15 @@ def value_file_name(kind: str, pid: str) -> str:
 
 
 def parse_staged_name(name: str) -> Optional[Tuple[str, int]]:
-    """``counter_12.db.3.staged`` -> ``("counter_12.db", 3)``."""
+    """``staged.3.counter_12.db`` -> ``("counter_12.db", 3)``."""
     m = _STAGED_RE.match(name)
-    if m is None or parse_value_name(m.group(1)) is None:
+    if m is None or parse_value_name(m.group(2)) is None:
         return None
-    return m.group(1), int(m.group(2))
+    return m.group(2), int(m.group(1))
 
 
 def staged_name(name: str, gen: int) -> str:
-    return f"{name}.{gen}.staged"
+    return f"staged.{gen}.{name}"
 
 
 def parse_archive_name(name: str) -> Optional[int]:
@@ -115,7 +116,7 @@ def parse_archive_name(name: str) -> Optional[int]:
 
 
 def archive_name(gen: int) -> str:
-    return f"archive.{gen}.mp"
+    return f"archive.{gen}.db"
 
 
 def is_archive_tmp(name: str) -> bool:
@@ -149,9 +150,8 @@ def list_dir(path: str) -> Listing:
     values: List[str] = []
     garbage: List[str] = []
     for name in os.listdir(path):
-        if name.endswith(".db"):
-            if parse_value_name(name) is not None:
-                values.append(name)
+        if parse_value_name(name) is not None:
+            values.append(name)
             continue
         gen = parse_archive_name(name)
         if gen is not None:
@@ -204,10 +204,12 @@ def open_dir_lock(path: str) -> Optional[int]:
 
 # -- the archive -----------------------------------------------------------------------------
 # Layout: 8-byte magic, uint64 length of a JSON index, the index, zero padding to 8 bytes,
-# then sections. The index is a list of [section name, offset, length]; each section is a
+# then sections. The magic starts like an empty value file (int32 used = 8), so a reader
+# that takes the archive for a value file (the official client globs ``*.db``) sees no
+# entries. The index is a list of [section name, offset, length]; each section is a
 # complete value-file image (header + entries, see mmap_dict) and its name is a value file
 # name (``counter_archive.db``, ``gauge_all_<pid>.db``) that says how to read it.
-ARCHIVE_MAGIC = b"PCMPARC1"
+ARCHIVE_MAGIC = struct.pack("i", 8) + b"pcA1"
 _U64 = struct.Struct("<Q")
 
 

@@ -406,6 +406,17 @@ def test_corrupt_files_are_skipped_logged_and_counted(mpdir: Path, caplog: pytes
     assert scrape(mpdir)[("prometheus_multiproc_read_errors_total", ())] == 3.0
 
 
+def test_a_damaged_file_of_an_earlier_process_is_set_aside_by_the_writer(
+    mpdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (mpdir / "counter_4.db").write_bytes(b"\xff\xff\xff\x7f" + b"\0" * 60)  # used far beyond the size
+    with caplog.at_level(logging.ERROR, logger="prometheus_client.multiprocess"):
+        Proc(4).metric(Counter, "c").inc(2)
+    assert "counter_4.db.corrupt" in caplog.text
+    assert (mpdir / "counter_4.db.corrupt").exists()
+    assert scrape(mpdir) == {("c_total", ()): 2.0}
+
+
 def test_missing_or_unusable_directory_names_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     saved = values.ValueClass
     try:

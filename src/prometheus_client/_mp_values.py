@@ -31,6 +31,7 @@ the detached value object keeps working on private memory, like a removed in-pro
 child. Creating the child again revives the slot at 0.
 """
 
+import logging
 import os
 import sys
 import threading
@@ -49,6 +50,7 @@ _ATOMIC_ADD = (
 )
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _TOMBSTONE = mpf.TOMBSTONE
+log = logging.getLogger("prometheus_client.multiprocess")
 
 
 def _open_locked(path: str) -> int:
@@ -152,7 +154,18 @@ def _acquire_file(path: str) -> _File:
     with _SHARED_LOCK:
         f = _SHARED.get(path)
         if f is None:
-            f = _SHARED[path] = _File(path)
+            try:
+                f = _File(path)
+            except RuntimeError as e:
+                # A damaged file left by an earlier process with this identifier: readers skip
+                # it anyway; set it aside and start a fresh one rather than failing the metric.
+                log.error("multiprocess: value file %s is damaged (%s); moved to %s.corrupt", path, e, path)
+                try:
+                    os.rename(path, path + ".corrupt")
+                except FileNotFoundError:
+                    pass
+                f = _File(path)
+            _SHARED[path] = f
         f.refs += 1
         return f
 

@@ -157,7 +157,7 @@ def _tuple_getter(indexes: List[int]) -> Any:
 
 
 _LAYOUTS: Dict[int, List[_Layout]] = {}
-_LAYOUTS_MAX = 2000
+_LAYOUTS_MAX = 256  # bounded memory: a layout holds its keys and a copy of the file minus values
 
 
 def _remember_layout(data: bytes, used: int, entries: List[Tuple[bytes, int]]) -> None:

@@ -762,41 +762,67 @@ def _check_objectives(name: str, objectives: Dict[float, float], max_age: float,
         raise ValueError(f"Summary {name!r}: age_buckets must be >= 1, got {age_buckets!r}")
 
 
-class _SummaryQuantiles:
-    """A quantile window shared by threads: ``observe`` only appends (atomic), batches
-    are folded into the sketch under a lock, as are queries."""
+class _Buffered:
+    """Observations shared by threads for a sketch that is not thread-safe: ``observe``
+    only appends to a list (atomic); batches are folded into the sketch (``observe_many``)
+    under a lock, as are reads.
 
-    __slots__ = ("_window", "_buf", "_lock")
-    _BATCH = 256
+    Folding costs mostly per batch, not per value, so a busy series folds in larger batches:
+    the batch size doubles (up to ``MAX_BATCH``) while batches fill within a second, and
+    halves (down to ``MIN_BATCH``) when they don't, which keeps idle series small."""
+
+    __slots__ = ("_sketch", "_buf", "_lock", "_batch", "_last_drain")
+    MIN_BATCH = 64
+    MAX_BATCH = 4096
     clock: Callable[[], float] = staticmethod(time.monotonic)
 
-    def __init__(self, objectives: Dict[float, float], max_age: float, age_buckets: int) -> None:
-        from ._quantiles import QuantileWindow
-
-        self._window = QuantileWindow(objectives, max_age, age_buckets, clock=self.clock)
+    def __init__(self, sketch: Any) -> None:
+        self._sketch = sketch
         self._buf: List[float] = []
         self._lock = RLock()
+        self._batch = self.MIN_BATCH
+        self._last_drain = self.clock()
 
     def observe(self, amount: float) -> None:
         buf = self._buf
         buf.append(amount)
-        if len(buf) >= self._BATCH:
-            self._drain()
+        if len(buf) >= self._batch:
+            self._drain(True)
 
-    def _drain(self) -> None:
+    def _drain(self, full: bool = False) -> None:
         with self._lock:
             buf = self._buf
             n = len(buf)
             batch = buf[:n]
             del buf[:n]  # appends racing with us stay in the list for the next drain
-            observe = self._window.observe
-            for v in batch:
-                observe(v)
+            self._sketch.observe_many(batch)
+            if full:
+                now = self.clock()
+                if now - self._last_drain < 1.0:
+                    self._batch = min(self._batch * 2, self.MAX_BATCH)
+                else:
+                    self._batch = max(self._batch // 2, self.MIN_BATCH)
+                self._last_drain = now
+
+
+class _SummaryQuantiles(_Buffered):
+    """The quantile window of one Summary child."""
+
+    __slots__ = ()
+
+    def __init__(self, objectives: Dict[float, float], max_age: float, age_buckets: int) -> None:
+        from ._quantiles import QuantileWindow
+
+        super().__init__(QuantileWindow(objectives, max_age, age_buckets, clock=self.clock))
+
+    @property
+    def _window(self) -> Any:
+        return self._sketch
 
     def queries(self) -> List[Tuple[float, float]]:
         with self._lock:
             self._drain()
-            return self._window.queries()
+            return self._sketch.queries()  # type: ignore[no-any-return]
 
 
 def _native_settings(
@@ -824,49 +850,27 @@ def _native_settings(
     }
 
 
-class _NativeState:
-    """A native histogram shared by threads: ``observe`` only appends to a buffer (an
-    atomic list operation); batches are folded into the sparse buckets under a lock, as
-    are snapshots."""
+class _NativeState(_Buffered):
+    """The native histogram of one Histogram child."""
 
-    __slots__ = ("_state", "_lock", "_buf")
-    _BATCH = 256
-    clock: Callable[[], float] = staticmethod(time.monotonic)
+    __slots__ = ()
 
     def __init__(self, kwargs: Dict[str, Any]) -> None:
         from ._native_histogram import NativeHistogramState
 
-        self._state = NativeHistogramState(
+        super().__init__(NativeHistogramState(
             factor=kwargs["native_histogram_bucket_factor"],
             zero_threshold=kwargs["native_histogram_zero_threshold"],
             max_buckets=kwargs["native_histogram_max_bucket_number"],
             min_reset_duration=kwargs["native_histogram_min_reset_duration"],
             max_zero_threshold=kwargs["native_histogram_max_zero_threshold"],
             clock=self.clock,
-        )
-        self._lock = RLock()
-        self._buf: List[float] = []
-
-    def observe(self, amount: float) -> None:
-        buf = self._buf
-        buf.append(amount)
-        if len(buf) >= self._BATCH:
-            self._drain()
-
-    def _drain(self) -> None:
-        with self._lock:
-            buf = self._buf
-            n = len(buf)
-            batch = buf[:n]
-            del buf[:n]  # appends racing with us stay for the next drain
-            observe = self._state.observe
-            for v in batch:
-                observe(v)
+        ))
 
     def snapshot(self) -> NativeHistogram:
         with self._lock:
             self._drain()
-            snap = self._state.snapshot()
+            snap = self._sketch.snapshot()
         return NativeHistogram(
             snap.count_value, snap.sum_value, snap.schema, snap.zero_threshold, snap.zero_count,
             tuple(BucketSpan(o, n) for o, n in snap.pos_spans), tuple(BucketSpan(o, n) for o, n in snap.neg_spans),
@@ -1066,10 +1070,11 @@ class Histogram(MetricWrapperBase):
 
     def _observe_native(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
         self._observe_classic(amount, exemplar)
-        buf = self._native._buf  # type: ignore[union-attr]
-        buf.append(amount)
-        if len(buf) >= 256:
-            self._native._drain()  # type: ignore[union-attr]
+        native = self._native
+        buf = native._buf  # type: ignore[union-attr]
+        buf.append(amount)  # _Buffered.observe, inlined on this hot path
+        if len(buf) >= native._batch:  # type: ignore[union-attr]
+            native._drain(True)  # type: ignore[union-attr]
 
     def _observe_flat(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
         Histogram.observe(self, amount, exemplar)

@@ -449,6 +449,10 @@ def test_missing_or_unusable_directory_names_the_path(tmp_path: Path, monkeypatc
         MultiProcessCollector(None, str(tmp_path / "absent"))
 
 
+def test_mark_process_dead_without_a_directory_is_a_no_op(tmp_path: Path) -> None:
+    mark_process_dead(123, str(tmp_path / "gone"))
+
+
 def test_legacy_lowercase_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # setenv first so that teardown restores the variable's absence (the collector sets it).
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "placeholder")

@@ -41,7 +41,10 @@ def retire_pid(path: str, pid: str, timeout: float = 5.0) -> int:
     ``timeout`` seconds only the live gauge files are removed (the official behaviour);
     the rest is folded by a later run.
     """
-    names = _pid_files(path, pid)
+    try:
+        names = _pid_files(path, pid)
+    except FileNotFoundError:
+        return 0  # no directory, nothing to do (as the official client's glob finds nothing)
     lock_fd = mpf.open_dir_lock(path)
     try:
         if lock_fd is None or not mpf.flock_wait(lock_fd, True, timeout):

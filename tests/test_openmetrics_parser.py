@@ -75,6 +75,19 @@ def test_native_histogram() -> None:
     assert isinstance(s.native_histogram.sum_value, float)
 
 
+def test_native_histogram_timestamp_and_exemplars() -> None:
+    [m] = parse('# TYPE a histogram\na{x="1"} {count:1,sum:1,schema:0,zero_threshold:0,zero_count:1} 5'
+                ' # {a="b"} 1 2 # {} 3.5 # {c="d\\"e"} -1 1.25\n# EOF\n')
+    [s] = m.samples
+    assert s.labels == {"x": "1"} and s.timestamp == Timestamp(5, 0)
+    assert s.native_histogram is not None
+    assert s.native_histogram.nh_exemplars == (
+        Exemplar({"a": "b"}, 1, Timestamp(2, 0)), Exemplar({}, 3.5, None),
+        Exemplar({"c": 'd"e'}, -1, Timestamp(1, 250000000)))
+    with pytest.raises(ValueError, match="must be a double-quoted string"):
+        parse("# TYPE a histogram\na {count:1,sum:1,schema:0,zero_threshold:0,zero_count:1} # {a=b} 1\n# EOF\n")
+
+
 def test_empty_and_eof() -> None:
     assert parse("# EOF\n") == []
     assert parse("# EOF") == []

@@ -66,6 +66,10 @@ _FAST_SAMPLE_RE = re.compile(
     r"(?: ([0-9]{1,18}))?\Z"
 )
 _FAST_PAIR_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
+# One plain exemplar in a native histogram's list, followed by the next one or the line end.
+_FAST_EXEMPLAR_RE = re.compile(
+    rf"\{{((?:{_LABEL}(?:,{_LABEL})*)?)\}} {_FAST_VALUE}(?: ([0-9]{{1,18}}))?(?= # \{{|\Z)"
+)
 
 # Numbers as the OpenMetrics ABNF defines them (case-insensitive literals).
 _REALNUMBER_RE = re.compile(
@@ -380,6 +384,19 @@ def _parse_sample_line(line: str) -> Tuple[Sample, bool]:
 
 def _parse_exemplar_in_list(line: str, pos: int) -> Tuple[Exemplar, int]:
     """One of the exemplars after a native histogram value: (exemplar, index after it)."""
+    m = _FAST_EXEMPLAR_RE.match(line, pos)
+    if m is not None:
+        body, iv, fv, ts = m.groups()
+        labels: Dict[str, str] = {}
+        if body:
+            pairs = _FAST_PAIR_RE.findall(body)
+            labels = dict(pairs)
+            if len(labels) != len(pairs):
+                fail("duplicate label name in an exemplar")
+            if sum(len(k) + len(v) for k, v in pairs) > 128:
+                fail("exemplar labels have more than the limit of 128 characters")
+        v: float = int(iv) if iv is not None else float(fv)
+        return Exemplar(labels, v, Timestamp(int(ts), 0) if ts is not None else None), m.end() + 1
     if line[pos:pos + 1] != "{":
         fail("exemplar must be '# {labels} value [timestamp]'")
     labels, inner, end = _parse_labels_at(line, pos)

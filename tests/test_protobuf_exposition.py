@@ -325,3 +325,11 @@ def _nan_free(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return tuple(_nan_free(i) for i in x)
     return x
+
+
+def test_label_names_colliding_after_escaping_keep_one_order() -> None:
+    reg = CollectorRegistry()
+    Counter("c", "C", ["0", "9"], registry=reg).labels("0", "").inc()
+    fast = pb.decode_delimited(pb.encode_registry(reg))
+    assert fast[0].metrics[0].labels == (("_", "0"), ("_", ""))  # sorted by the original names
+    assert fast == pb.decode_delimited(pb.encode_registry(Generic(reg)))

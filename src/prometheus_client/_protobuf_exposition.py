@@ -146,10 +146,9 @@ class _Names:
         return e
 
     def labels(self, labels: Mapping[str, str], drop: str = "") -> LabelKey:
+        """Sorted by the original names, then escaped (as the text encoders do)."""
         label = self.label
-        out = [(label(k), v) for k, v in labels.items() if k != drop]
-        out.sort()
-        return tuple(out)
+        return tuple([(label(k), v) for k, v in sorted(labels.items()) if k != drop])
 
 
 def _group(samples: Iterable[Any], names: _Names, drop: str) -> Dict[LabelKey, List[Any]]:
@@ -321,7 +320,7 @@ def _series_labels(metric: Any, names: _Names, nseries: int) -> Callable[[Any], 
         except AttributeError:  # pragma: no cover - a metric class without __dict__
             pass
     escaped = [names.label(n) for n in labelnames]
-    order = sorted(range(len(labelnames)), key=lambda i: escaped[i])
+    order = sorted(range(len(labelnames)), key=lambda i: labelnames[i])  # as _Names.labels
     if len(cache) > 2 * nseries + 1024:  # entries of removed series
         cache.clear()
 

@@ -185,7 +185,7 @@ def main() -> None:
     }
     dead_counts = [int(x) for x in args.dead.split(",") if x]
     for n in dead_counts:
-        specs[f"dead{n}"] = {"kind": "dead", "dead": n, "repeat": 5}
+        specs[f"dead{n}"] = {"kind": "dead", "dead": n, "repeat": 30}  # sub-ms: more repeats
 
     results: Dict[str, Dict[str, List[Dict[str, Any]]]] = {k: {"ours": [], "official": []} for k in specs}
     for rnd in range(args.rounds):

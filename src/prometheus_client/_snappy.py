@@ -24,9 +24,10 @@ __all__ = [
     "uncompressed_length", "HAVE_CRAMJAM", "BlockWriter",
 ]
 
-_cramjam_snappy: Any
 try:  # pragma: no cover - depends on the environment
-    from cramjam import snappy as _cramjam_snappy
+    import cramjam as _cramjam
+
+    _cramjam_snappy: Any = _cramjam.snappy
     HAVE_CRAMJAM = True
 except Exception:  # pragma: no cover
     _cramjam_snappy = None

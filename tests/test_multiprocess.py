@@ -449,6 +449,20 @@ def test_missing_or_unusable_directory_names_the_path(tmp_path: Path, monkeypatc
         MultiProcessCollector(None, str(tmp_path / "absent"))
 
 
+def test_without_flock_nothing_is_compacted_and_mark_process_dead_is_official(
+    mpdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_mp_files, "HAVE_FLOCK", False)  # as on Windows
+    p = Proc(8)
+    p.metric(Counter, "c").inc(2)
+    p.metric(Gauge, "g", multiprocess_mode="livesum").set(1)
+    p.exit()
+    assert _mp_compact.compact_dead(str(mpdir)) == 0
+    mark_process_dead(8, str(mpdir))
+    assert db_files(mpdir) == ["counter_8.db"]
+    assert scrape(mpdir) == {("c_total", ()): 2.0}
+
+
 def test_mark_process_dead_without_a_directory_is_a_no_op(tmp_path: Path) -> None:
     mark_process_dead(123, str(tmp_path / "gone"))
 

@@ -40,6 +40,7 @@ from prometheus_client.openmetrics.parser import (  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families as text_parse  # noqa: E402
 
 PARSERS = {"om": om_parse, "text": text_parse}
+OFFICIAL_MAX = 5000  # longest input the differential mode sends to the official parser
 SOUP = '{}",= \t\n#\\_.+-e019aZ:é١\r\x00 # EOF\nHELP TYPE UNIT'
 
 
@@ -135,8 +136,12 @@ def main() -> int:
         if official is not None:
             import parser_diff
 
-            theirs = official.parse(batch)
-            for (mode, text), their in zip(batch, theirs):
+            # Long inputs are not sent: the official parser needs minutes on some hostile
+            # lines (see docs/fuzzing.md); they are still checked against our parsers above.
+            small = [(mode, text) for mode, text in batch if len(text) <= OFFICIAL_MAX]
+            stats["not_sent_to_official"] += len(batch) - len(small)
+            theirs = official.parse(small)
+            for (mode, text), their in zip(small, theirs):
                 verdict = parser_diff.compare(mode, text, parser_diff.ours(mode, text), their)
                 if verdict is None:
                     stats["agree"] += 1

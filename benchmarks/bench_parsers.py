@@ -159,6 +159,8 @@ def hostile_inputs() -> List[Tuple[str, str, str]]:
          "# TYPE a histogram\na {count:1,sum:1,schema:0,zero_threshold:0,zero_count:0,positive_spans:["
          + "1:1," * (MB // 4) + "\n# EOF\n"),
         ("1 MB HELP of escapes", "om", "# HELP a " + "\\" * MB + "\n# EOF\n"),
+        ("1 MB native-histogram field", "om",
+         "# TYPE a histogram\na {count:1," + "1" * MB + "} 1\n# EOF\n"),
         ("150k native-histogram exemplars", "om",
          "# TYPE a histogram\na {count:1,sum:1,schema:0,zero_threshold:0,zero_count:0}"
          + " # {} 1" * (MB // 7) + "\n# EOF\n"),

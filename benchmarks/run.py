@@ -186,7 +186,11 @@ def git_rev() -> str:
 
 
 def measure(side: Side, w: Workload, repeat: int, target: float) -> dict[str, Any]:
-    spec = {"kind": w.kind, "setup": w.setup, "stmt": w.stmt, "count": w.count,
+    setup, stmt = w.setup, w.stmt
+    if side.ours:
+        setup = w.ours_setup if w.ours_setup is not None else setup
+        stmt = w.ours_stmt if w.ours_stmt is not None else stmt
+    spec = {"kind": w.kind, "setup": setup, "stmt": stmt, "count": w.count,
             "number": w.number, "repeat": repeat, "target": target}
     if w.kind == "once":
         values = []

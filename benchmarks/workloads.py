@@ -36,6 +36,10 @@ class Workload:
     count: int = 1  # memory: divide by this
     number: Optional[int] = None  # time: fixed loop count instead of auto-calibration
     env: tuple[tuple[str, str], ...] = ()  # extra environment for the subprocess
+    # Ours only: a different snippet for this project (a feature the official client lacks,
+    # timed against the official client's nearest equivalent, e.g. native vs classic histogram).
+    ours_setup: Optional[str] = None
+    ours_stmt: Optional[str] = None
 
 
 _REG = (
@@ -173,5 +177,27 @@ WORKLOADS: list[Workload] = [
         "import prometheus_client",
         kind="once",
         unit="ms",
+    ),
+    Workload(
+        "native_histogram_observe",
+        "native `Histogram.observe()` (ours) vs classic default buckets (official)",
+        _REG + "h = Histogram('bench_latency', 'Latency', registry=r)\nimport itertools\n"
+        "vals = itertools.cycle([i / 1000 for i in range(1, 5000)])",
+        "h.observe(next(vals))",
+        ours_setup=_REG + "h = Histogram('bench_latency', 'Latency', buckets=(), native_histogram_bucket_factor=1.1,"
+        " registry=r)\nimport itertools\nvals = itertools.cycle([i / 1000 for i in range(1, 5000)])",
+    ),
+    Workload(
+        "protobuf_10k_counters",
+        "protobuf exposition (ours) vs text `generate_latest()` (official), 10k series",
+        _REG + "c = Counter('bench_requests', 'Requests', ['path', 'code'], registry=r)\n"
+        "for i in range(10000): c.labels('/p/%d' % (i // 10), str(i % 10)).inc(i)\n"
+        "from prometheus_client import generate_latest",
+        "generate_latest(r)",
+        unit="ms",
+        ours_setup=_REG + "c = Counter('bench_requests', 'Requests', ['path', 'code'], registry=r)\n"
+        "for i in range(10000): c.labels('/p/%d' % (i // 10), str(i % 10)).inc(i)\n"
+        "from prometheus_client._protobuf import encode_registry",
+        ours_stmt="encode_registry(r)",
     ),
 ]

@@ -142,3 +142,30 @@ def test_bad_objectives_and_multiprocess(monkeypatch):
     with pytest.raises(ValueError, match="not supported in multiprocess mode"):
         Summary("b", "h", objectives={0.5: 0.1}, registry=r)
     assert r._names_to_collectors == {}
+
+
+class _GenericOnly(CollectorRegistry):
+    """A registry whose collect() is overridden: the encoders take the generic path."""
+
+    def collect(self):
+        return super().collect()
+
+
+def test_fast_path_renders_quantiles_like_the_generic_path():
+    fast, generic = CollectorRegistry(), _GenericOnly()
+    for r in (fast, generic):
+        s = Summary("q", "h", ["z", "a"], objectives={0.5: 0.05, 0.99: 0.001}, registry=r)
+        for i in range(500):
+            s.labels("1", str(i % 3)).observe(i)
+        Summary("p", "h", objectives={0.25: 0.05}, registry=r).observe(2)
+        Summary("plain", "h", ["quantilez"], registry=r).labels("x").observe(1)
+    for escaping in ("underscores", "allow-utf-8"):
+        a = generate_latest(fast, escaping).decode()
+        b = generate_latest(generic, escaping).decode()
+        assert _strip_created(a) == _strip_created(b)
+    assert _strip_created(om_generate_latest(fast).decode()) == _strip_created(om_generate_latest(generic).decode())
+    assert 'q{a="0",quantile="0.5",z="1"}' in generate_latest(fast).decode()
+
+
+def _strip_created(text):
+    return "\n".join(line for line in text.splitlines() if "_created" not in line)

@@ -396,6 +396,11 @@ class QuantileWindow:
             self._head = (self._head + 1) % k
         self._next += steps * self._period
 
+    @property
+    def next_rotation(self) -> float:
+        """Clock time at which the next stream is reset (answers may change then)."""
+        return self._next
+
     def query(self, q: float) -> float:
         """Estimate of quantile ``q`` over the window; NaN when it holds no observation."""
         self._flush()

@@ -120,15 +120,15 @@ class FastFamily(NamedTuple):
     series: List[Any]
 
 
-def _child_label_parts(metric: Any, child: Any, escaping: str) -> Tuple[str, str]:
-    """(label pairs sorting before ``le``, pairs sorting after), rendered, no braces."""
+def _child_label_parts(metric: Any, child: Any, escaping: str, split: str = "le") -> Tuple[str, str]:
+    """(label pairs sorting before ``split``, pairs sorting after), rendered, no braces."""
     names = label_name_escaper(escaping)
     pairs = sorted(zip(metric._labelnames, child._labelvalues))
     before = ",".join(
-        [f'{escaped_label_name(names, k, escaping)}="{escape_label_value(v)}"' for k, v in pairs if k < "le"]
+        [f'{escaped_label_name(names, k, escaping)}="{escape_label_value(v)}"' for k, v in pairs if k < split]
     )
     after = ",".join(
-        [f'{escaped_label_name(names, k, escaping)}="{escape_label_value(v)}"' for k, v in pairs if k >= "le"]
+        [f'{escaped_label_name(names, k, escaping)}="{escape_label_value(v)}"' for k, v in pairs if k >= split]
     )
     return before, after
 
@@ -147,17 +147,44 @@ def series_labels(metric: Any, child: Any, escaping: str) -> str:
     return inner
 
 
-def series_labels_split(metric: Any, child: Any, escaping: str) -> Tuple[str, str]:
-    """Like ``series_labels`` but split around where ``le`` sorts (histogram buckets)."""
+def series_labels_split(metric: Any, child: Any, escaping: str, split: str = "le") -> Tuple[str, str]:
+    """Like ``series_labels`` but split around where ``split`` sorts: ``le`` for histogram
+    buckets, ``quantile`` for summaries (a child always uses the same split)."""
     try:
         cached = child._expo_labels
         if cached[0] == escaping:
             return cached[1], cached[2]
     except AttributeError:
         pass
-    before, after = _child_label_parts(metric, child, escaping)
+    before, after = _child_label_parts(metric, child, escaping, split)
     child._expo_labels = (escaping, before, after)
     return before, after
+
+
+def series_labels_joined(metric: Any, child: Any, escaping: str, split: str) -> str:
+    """All of the child's label pairs, from the split cache of ``series_labels_split``."""
+    before, after = series_labels_split(metric, child, escaping, split)
+    return f"{before},{after}" if before and after else before or after
+
+
+def quantile_lines(metric: Any, child: Any, escaping: str, open_: str, quantiles: List[Tuple[float, float]]) -> str:
+    """The ``{quantile="q"}`` sample lines of one summary child (``open_``: name and ``{``)."""
+    # Cached on the summary child: the line starts per escaping, and the rendered lines for
+    # the last answer (``queries()`` returns the same list while nothing changed).
+    holder = child._expo_quantile_cache()
+    cached = holder._expo_prefixes
+    if cached is None or cached[0] != escaping or cached[1] != open_:
+        before, after = series_labels_split(metric, child, escaping, "quantile")
+        pre = f'{open_}{before},quantile="' if before else f'{open_}quantile="'
+        post = f'",{after}}} ' if after else '"} '
+        starts = [f"{pre}{floatToGoString(q)}{post}" for q, _ in quantiles]
+    elif cached[3] is quantiles:
+        return cached[4]  # type: ignore[no-any-return]
+    else:
+        starts = cached[2]
+    text = "".join([f"{start}{fmt_value(v)}\n" for start, (_, v) in zip(starts, quantiles)])
+    holder._expo_prefixes = (escaping, open_, starts, quantiles, text)  # one atomic store
+    return text
 
 
 def _fast_supported(cls: type) -> bool:
@@ -166,7 +193,7 @@ def _fast_supported(cls: type) -> bool:
     return check is not None and bool(check())
 
 
-def iter_families(registry: Any) -> Iterator[Union[Metric, FastFamily]]:
+def iter_families(registry: Any, quantiles: bool = False) -> Iterator[Union[Metric, FastFamily]]:
     """What ``registry.collect()`` yields, with metric objects turned into FastFamily items.
 
     Only a plain CollectorRegistry (``collect`` not overridden) is walked directly, with the
@@ -186,7 +213,7 @@ def iter_families(registry: Any) -> Iterator[Union[Metric, FastFamily]]:
         yield target_info
     for collector in collectors:
         if _fast_supported(type(collector)):
-            series = collector._expo_series()
+            series = collector._expo_series(True) if quantiles else collector._expo_series()
             if series is not None:
                 yield FastFamily(collector, series)
                 continue
@@ -203,7 +230,7 @@ def render(
     An exception while rendering a Metric gets the Metric appended to its ``args``.
     """
     out: List[str] = []
-    for item in iter_families(registry):
+    for item in iter_families(registry, quantiles=True):
         if type(item) is FastFamily:
             fast[item.metric._type](item.metric, item.series, out)
             continue

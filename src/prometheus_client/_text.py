@@ -19,8 +19,10 @@ from ._render import (
     fmt_value,
     label_set_cache,
     labels_cached,
+    quantile_lines,
     render,
     series_labels,
+    series_labels_joined,
     series_labels_split,
 )
 from .metrics_core import Metric
@@ -177,13 +179,17 @@ def _fast_summary(metric: Any, series: List[Any], escaping: str, out: List[str])
     n_open, n_bare = _sample_name(name + "_count", escaping)
     s_open, s_bare = _sample_name(name + "_sum", escaping)
     c_open, c_bare = _sample_name(name + "_created", escaping)
+    q_open = _sample_name(name, escaping)[0]
     created: List[str] = []
     append = out.append
     labelled = bool(metric._labelnames)
     for child in series:
         count, total, cr = child._expo_values()
+        quantiles = child._expo_quantiles()
+        if quantiles:
+            append(quantile_lines(metric, child, escaping, q_open, quantiles))
         if labelled:
-            inner = series_labels(metric, child, escaping)
+            inner = series_labels_joined(metric, child, escaping, "quantile")
             append(f"{n_open}{inner}}} {fmt_value(count)}\n{s_open}{inner}}} {fmt_value(total)}\n")
             if cr is not None:
                 created.append(f"{c_open}{inner}}} {fmt_stable(cr)}\n")

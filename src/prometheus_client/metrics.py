@@ -413,9 +413,10 @@ class MetricWrapperBase(Collector):
             getattr(cls, n) is f for n, f in zip(_EXPO_METHODS + ("_expo_values",), originals)
         )
 
-    def _expo_series(self) -> Optional[List["MetricWrapperBase"]]:
+    def _expo_series(self, quantiles: bool = False) -> Optional[List["MetricWrapperBase"]]:
         """The observable series (children, or this metric) or None if collection is
-        customised on the instance. Snapshot taken like ``_multi_samples``."""
+        customised on the instance. Snapshot taken like ``_multi_samples``.
+        ``quantiles``: the encoder also renders ``_expo_quantiles()`` of summaries."""
         attrs = self.__dict__
         if attrs and any(n in attrs for n in _EXPO_METHODS):
             return None
@@ -697,10 +698,18 @@ class Summary(MetricWrapperBase):
         self._count = self._sum = _MissingLabels(self)
         self._quantiles = None
 
-    def _expo_series(self) -> Optional[List["MetricWrapperBase"]]:
-        if "objectives" in self._kwargs:
-            return None  # quantile samples: the encoders take the generic path
+    def _expo_series(self, quantiles: bool = False) -> Optional[List["MetricWrapperBase"]]:
+        if "objectives" in self._kwargs and not quantiles:
+            return None  # this encoder has no fast path for quantile samples
         return super()._expo_series()
+
+    def _expo_quantiles(self) -> Optional[List[Tuple[float, float]]]:
+        """(quantile, estimate) per objective, or None without objectives."""
+        return self._quantiles.queries() if self._quantiles is not None else None
+
+    def _expo_quantile_cache(self) -> Any:
+        """The object on which encoders may cache rendered quantile line starts."""
+        return self._quantiles
 
     def _observe_with_quantiles(self, amount: float) -> None:
         self._count.inc(1)
@@ -733,9 +742,8 @@ class Summary(MetricWrapperBase):
 
     def _child_samples(self) -> Iterable[Sample]:
         samples = []
-        if self._quantiles is not None:
-            for q, value in self._quantiles.queries():
-                samples.append(Sample("", {"quantile": floatToGoString(q)}, value, None, None))
+        for q, value in self._expo_quantiles() or ():
+            samples.append(Sample("", {"quantile": floatToGoString(q)}, value, None, None))
         count, total, created = self._expo_values()
         samples += [Sample("_count", {}, count, None, None), Sample("_sum", {}, total, None, None)]
         if created is not None:
@@ -771,7 +779,7 @@ class _Buffered:
     the batch size doubles (up to ``MAX_BATCH``) while batches fill within a second, and
     halves (down to ``MIN_BATCH``) when they don't, which keeps idle series small."""
 
-    __slots__ = ("_sketch", "_buf", "_lock", "_batch", "_last_drain")
+    __slots__ = ("_sketch", "_buf", "_lock", "_batch", "_last_drain", "_folded")
     MIN_BATCH = 64
     MAX_BATCH = 4096
     clock: Callable[[], float] = staticmethod(time.monotonic)
@@ -782,6 +790,7 @@ class _Buffered:
         self._lock = RLock()
         self._batch = self.MIN_BATCH
         self._last_drain = self.clock()
+        self._folded = 0  # batches folded so far: readers cache answers per value of it
 
     def observe(self, amount: float) -> None:
         buf = self._buf
@@ -795,7 +804,9 @@ class _Buffered:
             n = len(buf)
             batch = buf[:n]
             del buf[:n]  # appends racing with us stay in the list for the next drain
-            self._sketch.observe_many(batch)
+            if batch:
+                self._sketch.observe_many(batch)
+                self._folded += 1
             if full:
                 now = self.clock()
                 if now - self._last_drain < 1.0:
@@ -808,21 +819,36 @@ class _Buffered:
 class _SummaryQuantiles(_Buffered):
     """The quantile window of one Summary child."""
 
-    __slots__ = ()
+    __slots__ = ("_answer", "_expo_prefixes")
 
     def __init__(self, objectives: Dict[float, float], max_age: float, age_buckets: int) -> None:
         from ._quantiles import QuantileWindow
 
         super().__init__(QuantileWindow(objectives, max_age, age_buckets, clock=self.clock))
+        self._answer: Optional[Tuple[int, List[Tuple[float, float]]]] = None
+        self._expo_prefixes: Any = None  # owned by the text encoders (rendered line starts)
 
     @property
     def _window(self) -> Any:
         return self._sketch
 
     def queries(self) -> List[Tuple[float, float]]:
+        """(quantile, estimate) per objective. A scrape that finds nothing new since the
+        previous one (no observation, no stream rotation due) reuses its answer."""
+        answer = self._answer
+        if (
+            answer is not None and not self._buf and answer[0] == self._folded
+            and self.clock() < self._sketch.next_rotation
+        ):
+            return answer[1]
         with self._lock:
             self._drain()
-            return self._sketch.queries()  # type: ignore[no-any-return]
+            answer = self._answer
+            if answer is not None and answer[0] == self._folded and self.clock() < self._sketch.next_rotation:
+                return answer[1]
+            result: List[Tuple[float, float]] = self._sketch.queries()
+            self._answer = (self._folded, result)
+            return result
 
 
 def _native_settings(
@@ -1032,7 +1058,7 @@ class Histogram(MetricWrapperBase):
         self._sum_value = None
         self._native = None
 
-    def _expo_series(self) -> Optional[List["MetricWrapperBase"]]:
+    def _expo_series(self, quantiles: bool = False) -> Optional[List["MetricWrapperBase"]]:
         if "native_histogram_bucket_factor" in self._kwargs:
             return None  # native-histogram samples: the encoders take the generic path
         return super()._expo_series()

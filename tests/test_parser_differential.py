@@ -117,6 +117,11 @@ EXAMPLES = [
     ("D23", "text", "NaN\n"),
     ("D24", "text", 'a{b="", ,c="d"} 1\n'),
     ("D25", "om", '# TYPE i info\ni_info{a="1"} 1 1\ni_info{a="2"} 1\n# EOF\n'),
+    ("D26", "om", "# TYPE a histogram\nb {count:1,sum:1,schema:0,zero_threshold:0,zero_count:0}\n# EOF\n"),
+    ("D26", "om", "# HELP b x\n# TYPE a histogram\nb {count:1,sum:1,schema:0,zero_threshold:0,zero_count:0}\n# EOF\n"),
+    ("D16", "om", "# TYPE a histogram\na le{count:1,sum:1,schema:0,zero_threshold:0,zero_count:0}\n# EOF\n"),
+    ("D3", "text", "a{=} 1\n"),
+    ("D21", "text", "a 1\n\r#x TYPE b gauge\n"),
     ("D25", "om", '# TYPE i info\ni_info{a="1"} 1\ni_info{a="2"} 1\ni_info{a="1"} 1\n# EOF\n'),
 ]
 

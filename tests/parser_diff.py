@@ -96,6 +96,18 @@ _TEXT_FAKE_COMMENT_RE = re.compile(r"(?m)^[^\S\n]*#[^\s]+[^\S\n]+(?:HELP|TYPE)\b
 _TOKEN_RE = re.compile(r"invalid (?:number|[a-z ]+?) ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
 
 
+def _has_fake_comment(text: str) -> bool:
+    """D21: a comment line the official parser reads as HELP/TYPE although its first token is
+    not a lone ``#`` (``#x HELP``), or whose words are separated by non-ASCII whitespace."""
+    if _TEXT_FAKE_COMMENT_RE.search(text):
+        return True
+    for line in text.split("\n"):
+        if line.lstrip().startswith("#") and ("HELP" in line or "TYPE" in line) and any(
+                c.isspace() and c not in " \t\r\x0b\x0c" for c in line):
+            return True
+    return False
+
+
 def _number_token_reason(msg: str) -> Optional[str]:
     m = _TOKEN_RE.search(msg)
     if not m:
@@ -106,7 +118,7 @@ def _number_token_reason(msg: str) -> Optional[str]:
         return None
     if not isinstance(tok, str) or not tok:
         return None
-    if not tok.isascii() or any(c.isspace() for c in tok):
+    if not tok.isascii() or any(c.isspace() for c in tok) or "_" in tok:
         return "D4"
     if tok.lower().lstrip("+-") == "nan" and tok[0] in "+-":
         return "D6"
@@ -191,7 +203,7 @@ def compare(mode: str, text: str, ours_r: List[Any], theirs: List[Any]) -> Optio
         return None
     if theirs[0] == "err" and theirs[1] != "ValueError":
         return "D7"  # the official parser crashes with a non-ValueError exception
-    if mode == "text" and _TEXT_FAKE_COMMENT_RE.search(text):
+    if mode == "text" and _has_fake_comment(text):
         return "D21"
     if mode == "om" and _INFO_RE.search(text) and (
             (ours_r[0] == "err" and ("contiguous" in ours_r[2] or "went backwards" in ours_r[2]))

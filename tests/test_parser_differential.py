@@ -121,6 +121,8 @@ EXAMPLES = [
     ("D26", "om", "# HELP b x\n# TYPE a histogram\nb {count:1,sum:1,schema:0,zero_threshold:0,zero_count:0}\n# EOF\n"),
     ("D16", "om", "# TYPE a histogram\na le{count:1,sum:1,schema:0,zero_threshold:0,zero_count:0}\n# EOF\n"),
     ("D3", "text", "a{=} 1\n"),
+    ("D4", "om", '# TYPE a histogram\na_bucket{le="2_5"} 1\na_bucket{le="+Inf"} 1\n# EOF\n'),
+    ("D21", "text", "#\x85 TYPE a gauge\n"),
     ("D21", "text", "a 1\n\r#x TYPE b gauge\n"),
     ("D25", "om", '# TYPE i info\ni_info{a="1"} 1\ni_info{a="2"} 1\ni_info{a="1"} 1\n# EOF\n'),
 ]

@@ -145,3 +145,21 @@ def test_metric_equality_and_repr():
     b.add_sample("m", {}, 1)
     assert a == b
     assert repr(a).startswith("Metric(m, h, unknown, , [Sample(name='m'")
+
+
+def test_import_is_lean():
+    """Instrumenting code pays for no transport: they load on first use (PEP 562)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, prometheus_client\n"
+        "heavy = ('asyncio', 'http.server', 'urllib.request', 'ssl', 'inspect', 'gzip')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+        "prometheus_client.start_http_server\n"
+        "from prometheus_client.exposition import push_to_gateway, MetricsHandler\n"
+        "print('http.server' in sys.modules, 'urllib.request' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["", "True True"]

@@ -1,5 +1,7 @@
 """A fast, drop-in Python client for Prometheus."""
 
+from typing import TYPE_CHECKING, Any, List
+
 from . import (  # noqa: F401 - submodules callers reach as attributes of the package
     exposition,
     gc_collector,
@@ -13,17 +15,7 @@ from .exposition import (
     CONTENT_TYPE_LATEST,
     CONTENT_TYPE_PLAIN_0_0_4,
     CONTENT_TYPE_PLAIN_1_0_0,
-    MetricsHandler,
-    delete_from_gateway,
     generate_latest,
-    instance_ip_grouping_key,
-    make_asgi_app,
-    make_wsgi_app,
-    push_to_gateway,
-    pushadd_to_gateway,
-    start_http_server,
-    start_wsgi_server,
-    write_to_textfile,
 )
 from .gc_collector import GC_COLLECTOR, GCCollector
 from .metrics import (
@@ -75,6 +67,39 @@ __all__ = (
     "GC_COLLECTOR",
 )
 
+# Transports load on first use (see ``exposition``): instrumenting code imports fast.
+_FROM_EXPOSITION = frozenset((
+    "MetricsHandler", "delete_from_gateway", "instance_ip_grouping_key", "make_asgi_app", "make_wsgi_app",
+    "push_to_gateway", "pushadd_to_gateway", "start_http_server", "start_wsgi_server", "write_to_textfile",
+))
+
+if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
+    from .exposition import (
+        MetricsHandler,
+        delete_from_gateway,
+        instance_ip_grouping_key,
+        make_asgi_app,
+        make_wsgi_app,
+        push_to_gateway,
+        pushadd_to_gateway,
+        start_http_server,
+        start_wsgi_server,
+        write_to_textfile,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_EXPOSITION:
+        value = getattr(exposition, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | _FROM_EXPOSITION)
+
+
 if __name__ == "__main__":  # pragma: no cover
     import random
     import time
@@ -87,7 +112,7 @@ if __name__ == "__main__":  # pragma: no cover
     s.labels("c", "d").observe(17)
     h = Histogram("hh", "A histogram")
     h.observe(0.6)
-    start_http_server(8000)
+    exposition.start_wsgi_server(8000)
     while True:
         time.sleep(1)
         h.observe(random.random())

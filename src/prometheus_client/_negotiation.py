@@ -6,7 +6,6 @@ the 1.0.0 text format, or delimited protobuf (``_protobuf.encode_registry``, wit
 ``escaping`` if any); else the 0.0.4 text format. ``_bake_output`` renders, restricts to ``name[]`` and gzips.
 """
 
-import gzip
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
@@ -139,6 +138,8 @@ def _bake_output(
     output = encoder(registry)
     headers = [("Content-Type", content_type)]
     if not disable_compression and gzip_accepted(accept_encoding_header):
+        import gzip  # first scrape only: keeps ``import prometheus_client`` lean
+
         output = gzip.compress(output, compresslevel=GZIP_LEVEL)
         headers.append(("Content-Encoding", "gzip"))
     return "200 OK", headers, output

@@ -5,14 +5,19 @@
 wrapper with the wrapped function's own parameter list instead.
 """
 
-import inspect
 import itertools
 from contextlib import AbstractContextManager
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-getfullargspec = inspect.getfullargspec
+
+
+def getfullargspec(f: Callable[..., Any]) -> Any:
+    """``inspect.getfullargspec`` (``inspect`` is imported on first use: it is slow to import)."""
+    import inspect
+
+    return inspect.getfullargspec(f)
 
 
 class ArgSpec(NamedTuple):
@@ -24,7 +29,7 @@ class ArgSpec(NamedTuple):
 
 def getargspec(f: Callable[..., Any]) -> ArgSpec:
     """The legacy 4-tuple ``(args, varargs, varkw, defaults)`` of ``f``."""
-    spec = inspect.getfullargspec(f)
+    spec = getfullargspec(f)
     return ArgSpec(spec.args, spec.varargs, spec.varkw, spec.defaults)
 
 
@@ -35,6 +40,8 @@ def _signature_source(func: Callable[..., Any]) -> "tuple[str, str]":
     """Parameter list and call arguments reproducing ``func``'s signature."""
     params, call = [], []
     star_done = False
+    import inspect
+
     kinds = inspect.Parameter
     sig = inspect.signature(func, follow_wrapped=False)
     last_posonly = None
@@ -68,6 +75,8 @@ def decorate(func: F, caller: Callable[[], "AbstractContextManager[Any]"]) -> F:
 
     Works for ``async def`` functions too: the context then spans the awaited call.
     """
+    import inspect
+
     params, call = _signature_source(func)
     name = func.__name__ if func.__name__.isidentifier() else "_decorated"
     reserved = {"_func_", "_caller_"}

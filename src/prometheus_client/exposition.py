@@ -8,6 +8,9 @@ Integrations call ``exposition._bake_output`` through this module, so patching i
 """
 
 # isort: off
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, List
+
 from ._text import (
     CONTENT_TYPE_LATEST as CONTENT_TYPE_LATEST,
     CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE_PLAIN_0_0_4,
@@ -44,29 +47,66 @@ __all__ = (
     "write_to_textfile",
 )
 
-# Transports (serving, pushing, textfile) live in private modules; re-exported here, last,
-# because they look up ``_bake_output``/``generate_latest`` through this module.
-from ._http import (  # noqa: E402
-    MetricsHandler as MetricsHandler,
-    ThreadingWSGIServer as ThreadingWSGIServer,
-    make_wsgi_app as make_wsgi_app,
-    start_http_server as start_http_server,
-    start_wsgi_server as start_wsgi_server,
-)
-from ._push import (  # noqa: E402
-    SNAPPY_AVAILABLE as SNAPPY_AVAILABLE,
-    CompressionType as CompressionType,
-    PushGatewayError as PushGatewayError,
-    basic_auth_handler as basic_auth_handler,
-    default_handler as default_handler,
-    delete_from_gateway as delete_from_gateway,
-    instance_ip_grouping_key as instance_ip_grouping_key,
-    passthrough_redirect_handler as passthrough_redirect_handler,
-    push_to_gateway as push_to_gateway,
-    pushadd_to_gateway as pushadd_to_gateway,
-    tls_auth_handler as tls_auth_handler,
-)
-from ._textfile import write_to_textfile as write_to_textfile  # noqa: E402
-from .asgi import make_asgi_app as make_asgi_app  # noqa: E402
+# Transports (serving, pushing, textfile) live in private modules and are loaded on first
+# use (PEP 562): ``import prometheus_client`` stays cheap for code that only instruments.
+# They look up ``_bake_output``/``generate_latest`` through this module at call time.
+_LAZY = {
+    "MetricsHandler": "_http",
+    "ThreadingWSGIServer": "_http",
+    "make_wsgi_app": "_http",
+    "start_http_server": "_http",
+    "start_wsgi_server": "_http",
+    "SNAPPY_AVAILABLE": "_push",
+    "CompressionType": "_push",
+    "PushGatewayError": "_push",
+    "basic_auth_handler": "_push",
+    "default_handler": "_push",
+    "delete_from_gateway": "_push",
+    "instance_ip_grouping_key": "_push",
+    "passthrough_redirect_handler": "_push",
+    "push_to_gateway": "_push",
+    "pushadd_to_gateway": "_push",
+    "tls_auth_handler": "_push",
+    "write_to_textfile": "_textfile",
+    "make_asgi_app": "asgi",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
+    from ._http import (
+        MetricsHandler as MetricsHandler,
+        ThreadingWSGIServer as ThreadingWSGIServer,
+        make_wsgi_app as make_wsgi_app,
+        start_http_server as start_http_server,
+        start_wsgi_server as start_wsgi_server,
+    )
+    from ._push import (
+        SNAPPY_AVAILABLE as SNAPPY_AVAILABLE,
+        CompressionType as CompressionType,
+        PushGatewayError as PushGatewayError,
+        basic_auth_handler as basic_auth_handler,
+        default_handler as default_handler,
+        delete_from_gateway as delete_from_gateway,
+        instance_ip_grouping_key as instance_ip_grouping_key,
+        passthrough_redirect_handler as passthrough_redirect_handler,
+        push_to_gateway as push_to_gateway,
+        pushadd_to_gateway as pushadd_to_gateway,
+        tls_auth_handler as tls_auth_handler,
+    )
+    from ._textfile import write_to_textfile as write_to_textfile
+    from .asgi import make_asgi_app as make_asgi_app
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module("." + module, __package__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 # isort: on

@@ -161,14 +161,11 @@ def series_labels_split(metric: Any, child: Any, escaping: str, split: str = "le
     return before, after
 
 
-def series_labels_joined(metric: Any, child: Any, escaping: str, split: str) -> str:
-    """All of the child's label pairs, from the split cache of ``series_labels_split``."""
-    before, after = series_labels_split(metric, child, escaping, split)
-    return f"{before},{after}" if before and after else before or after
-
-
-def quantile_lines(metric: Any, child: Any, escaping: str, open_: str, quantiles: List[Tuple[float, float]]) -> str:
-    """The ``{quantile="q"}`` sample lines of one summary child (``open_``: name and ``{``)."""
+def quantile_lines(
+    metric: Any, child: Any, escaping: str, open_: str, quantiles: List[Tuple[float, float]]
+) -> Tuple[str, str]:
+    """(the ``{quantile="q"}`` sample lines of one summary child, its other labels rendered
+    without braces); ``open_`` is the sample name and ``{``."""
     # Cached on the summary child: the line starts per escaping, and the rendered lines for
     # the last answer (``queries()`` returns the same list while nothing changed).
     holder = child._expo_quantile_cache()
@@ -178,13 +175,14 @@ def quantile_lines(metric: Any, child: Any, escaping: str, open_: str, quantiles
         pre = f'{open_}{before},quantile="' if before else f'{open_}quantile="'
         post = f'",{after}}} ' if after else '"} '
         starts = [f"{pre}{floatToGoString(q)}{post}" for q, _ in quantiles]
+        inner = f"{before},{after}" if before and after else before or after
     elif cached[3] is quantiles:
-        return cached[4]  # type: ignore[no-any-return]
+        return cached[4], cached[5]
     else:
-        starts = cached[2]
+        starts, inner = cached[2], cached[5]
     text = "".join([f"{start}{fmt_value(v)}\n" for start, (_, v) in zip(starts, quantiles)])
-    holder._expo_prefixes = (escaping, open_, starts, quantiles, text)  # one atomic store
-    return text
+    holder._expo_prefixes = (escaping, open_, starts, quantiles, text, inner)  # one atomic store
+    return text, inner
 
 
 def _fast_supported(cls: type) -> bool:

@@ -714,7 +714,11 @@ class Summary(MetricWrapperBase):
     def _observe_with_quantiles(self, amount: float) -> None:
         self._count.inc(1)
         self._sum.inc(amount)
-        self._quantiles.observe(amount)  # type: ignore[union-attr]
+        quantiles = self._quantiles
+        buf = quantiles._buf  # type: ignore[union-attr]
+        buf.append(amount)  # _Buffered.observe, inlined on this hot path
+        if len(buf) >= quantiles._batch:  # type: ignore[union-attr]
+            quantiles._drain(True)  # type: ignore[union-attr]
 
     def observe(self, amount: float) -> None:
         """Observe the given amount.
@@ -777,11 +781,12 @@ class _Buffered:
 
     Folding costs mostly per batch, not per value, so a busy series folds in larger batches:
     the batch size doubles (up to ``MAX_BATCH``) while batches fill within a second, and
-    halves (down to ``MIN_BATCH``) when they don't, which keeps idle series small."""
+    halves (down to ``MIN_BATCH``) when they don't, which keeps idle series small: a buffer
+    holds at most about one second of observations, and never more than ``MAX_BATCH``."""
 
     __slots__ = ("_sketch", "_buf", "_lock", "_batch", "_last_drain", "_folded")
     MIN_BATCH = 64
-    MAX_BATCH = 4096
+    MAX_BATCH = 16384
     clock: Callable[[], float] = staticmethod(time.monotonic)
 
     def __init__(self, sketch: Any) -> None:

@@ -20,7 +20,6 @@ from .._render import (
     quantile_lines,
     render,
     series_labels,
-    series_labels_joined,
     series_labels_split,
 )
 from .._text import _sample_name as _text_sample_name
@@ -238,9 +237,11 @@ def _fast_summary(metric: Any, series: List[Any], escaping: str, out: List[str])
         count, total, cr = child._expo_values()
         quantiles = child._expo_quantiles()
         if quantiles:
-            append(quantile_lines(metric, child, escaping, q_open, quantiles))
+            lines, inner = quantile_lines(metric, child, escaping, q_open, quantiles)
+            append(lines)
+        elif labelled:
+            inner = series_labels(metric, child, escaping)
         if labelled:
-            inner = series_labels_joined(metric, child, escaping, "quantile")
             append(f"{n_open}{inner}}} {fmt_value(count)}\n{s_open}{inner}}} {fmt_value(total)}\n")
             if cr is not None:
                 append(f"{c_open}{inner}}} {fmt_stable(cr)}\n")

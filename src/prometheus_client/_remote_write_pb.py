@@ -19,9 +19,16 @@ from __future__ import annotations
 import struct
 from typing import Dict, Iterable, List, NamedTuple, Sequence, Tuple
 
+from ._protobuf import (  # the field readers are shared with the exposition decoder
+    DecodeError as DecodeError,
+)
 from ._protobuf import (
-    DecodeError,
     FieldValue,
+    _b,
+    _d,
+    _decode_label,
+    _i,
+    _s,
     decode_packed_doubles,
     decode_packed_varints,
     encode_varint,
@@ -72,7 +79,6 @@ STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", STALE_NAN_BITS))[0]
 
 _DOUBLE = struct.Struct("<d")
 _pack_double = _DOUBLE.pack
-_unpack_double_from = _DOUBLE.unpack_from
 _SMALL: List[bytes] = [bytes((i,)) for i in range(128)]
 
 
@@ -275,43 +281,6 @@ def encode_write_request(req: WriteRequest) -> bytes:
 # ---------------------------------------------------------------------------
 # Decoder (tests, debugging, receivers)
 # ---------------------------------------------------------------------------
-
-def _d(v: FieldValue) -> float:
-    if not isinstance(v, bytes) or len(v) != 8:
-        raise DecodeError("expected a double")
-    return float(_unpack_double_from(v, 0)[0])
-
-
-def _s(v: FieldValue) -> str:
-    if not isinstance(v, bytes):
-        raise DecodeError("expected a string")
-    try:
-        return v.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DecodeError(f"invalid UTF-8: {e}") from None
-
-
-def _b(v: FieldValue) -> bytes:
-    if not isinstance(v, bytes):
-        raise DecodeError("expected a length-delimited field")
-    return v
-
-
-def _i(v: FieldValue) -> int:
-    if not isinstance(v, int):
-        raise DecodeError("expected a varint")
-    return v
-
-
-def _decode_label(data: bytes) -> Tuple[str, str]:
-    n = v = ""
-    for f, _, x in iter_fields(data):
-        if f == 1:
-            n = _s(x)
-        elif f == 2:
-            v = _s(x)
-    return n, v
-
 
 def _decode_sample(data: bytes) -> Sample:
     value = 0.0

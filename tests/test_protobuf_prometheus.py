@@ -145,6 +145,27 @@ def _expected_native_buckets() -> List[Tuple[int, float, float, float]]:
     return out
 
 
+def _native_bucket_of(v: float) -> Tuple[float, float]:
+    """(lower, upper) bounds of the schema-3 bucket holding ``v`` (the zero bucket included)."""
+    zt = 2.0**-128
+    if abs(v) <= zt:
+        return -zt, zt
+    lo, hi = bucket_bounds(bucket_index(abs(v), 3), 3)
+    return (lo, hi) if v > 0 else (-hi, -lo)
+
+
+@pytest.mark.parametrize("q", [0.1, 0.25, 0.5, 0.75, 0.9, 0.99])
+def test_native_histogram_quantile_within_schema_resolution(prom: Peer, q: float) -> None:
+    # Prometheus finds the bucket where the cumulative count reaches q * count and
+    # interpolates inside it: the answer lies in the bucket of the observation at that rank.
+    values = sorted(NATIVE_VALUES)
+    rank = q * len(values)
+    target = values[max(0, math.ceil(rank) - 1)]
+    lo, hi = _native_bucket_of(target)
+    got = _v(prom, f"histogram_quantile({q}, pb_native)")
+    assert lo - 1e-12 <= got <= hi + 1e-12, (q, target, got, (lo, hi))
+
+
 def test_native_histogram(prom: Peer) -> None:
     assert _v(prom, "histogram_count(pb_native)") == len(NATIVE_VALUES)
     assert _v(prom, "histogram_sum(pb_native)") == pytest.approx(sum(NATIVE_VALUES))

@@ -368,3 +368,40 @@ def _count(body: str) -> float:
         if line.startswith("request_processing_seconds_count "):
             return float(line.split()[1])
     return -1.0
+
+
+MULTIPROCESS_APP = '''
+from prometheus_client import multiprocess
+from prometheus_client import generate_latest, CollectorRegistry, CONTENT_TYPE_LATEST, Gauge
+
+# Example gauge.
+IN_PROGRESS = Gauge("inprogress_requests", "help", multiprocess_mode='livesum')
+
+
+# Expose metrics.
+@IN_PROGRESS.track_inprogress()
+def app(environ, start_response):
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    data = generate_latest(registry)
+    status = '200 OK'
+    response_headers = [
+        ('Content-type', CONTENT_TYPE_LATEST),
+        ('Content-Length', str(len(data)))
+    ]
+    start_response(status, response_headers)
+    return iter([data])
+'''
+
+
+def test_multiprocess_app_example(tmp_path):
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    code = MULTIPROCESS_APP + """
+statuses = []
+body = b"".join(app({"REQUEST_METHOD": "GET"}, lambda status, headers: statuses.append((status, headers))))
+print(statuses[0][0])
+print(body.decode())
+"""
+    out = _run(code, env=env)
+    assert out.startswith("200 OK\n")
+    assert "# TYPE inprogress_requests gauge\ninprogress_requests 1.0\n" in out

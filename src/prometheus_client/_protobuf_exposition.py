@@ -348,12 +348,49 @@ def _exemplar_field(tag: bytes, e: Any) -> bytes:
     return _ld(tag, body)
 
 
+def _counter_frames(metric: Any, key: Optional[str], nseries: int) -> Dict[Any, Tuple[Any, bytes, bytes]]:
+    """child -> (created, bytes before the value, bytes after it), cached on the metric: a
+    Metric message of a counter without exemplar differs between scrapes only in its value."""
+    try:
+        held = metric._pb_frame_cache
+        if held[0] == key:
+            frames: Dict[Any, Tuple[Any, bytes, bytes]] = held[1]
+            if len(frames) > 2 * nseries + 1024:  # entries of removed series
+                frames.clear()
+            return frames
+    except AttributeError:
+        pass
+    frames = {}
+    try:
+        metric._pb_frame_cache = (key, frames)
+    except AttributeError:  # pragma: no cover - a metric class without __dict__
+        pass
+    return frames
+
+
+def _counter_frame(label_bytes: bytes, created: Optional[float]) -> Tuple[Any, bytes, bytes]:
+    tail = b"" if created is None else _created_field(b"\x1a", created)
+    n_inner = 9 + len(tail)  # tag 0x09 + double, then the created timestamp
+    head = label_bytes + b"\x1a" + _varint(n_inner) + b"\x09"
+    body_len = len(head) + 8 + len(tail)
+    return created, b"\x22" + _varint(body_len) + head, tail
+
+
 def _fast_counter(metric: Any, series: List[Any], names: _Names, out: List[bytes]) -> None:
     labels = _series_labels(metric, names, len(series))
+    frames = _counter_frames(metric, names.escaping, len(series))
     parts = [_header(metric._name + "_total", metric._documentation, COUNTER, names, metric._unit)]
     append = parts.append
     for child in series:
         value, exemplar, created = child._expo_values()
+        if exemplar is None:
+            frame = frames.get(child)
+            if frame is None or frame[0] != created:
+                frame = frames[child] = _counter_frame(labels(child), created)
+            append(frame[1])
+            append(_pack_d(value))
+            append(frame[2])
+            continue
         inner = _TAG_DOUBLE(0x09, value)
         if exemplar is not None:
             inner += _exemplar_field(b"\x12", exemplar)

@@ -383,7 +383,9 @@ class QuantileWindow:
         buf = self._buf
         if buf:
             self._buf = []
-            buf = [x for x in buf if x == x]
+            total = sum(buf)  # a C loop: a NaN (or inf - inf) shows up in the sum
+            if total != total:
+                buf = [x for x in buf if x == x]
             buf.sort()
             for s in self._streams:
                 s.insert_sorted(buf)

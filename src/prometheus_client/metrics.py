@@ -830,7 +830,8 @@ class _SummaryQuantiles(_Buffered):
         from ._quantiles import QuantileWindow
 
         super().__init__(QuantileWindow(objectives, max_age, age_buckets, clock=self.clock))
-        self._answer: Optional[Tuple[int, List[Tuple[float, float]]]] = None
+        # (batches folded, answer, clock time until which it holds): reused while valid
+        self._answer: Optional[Tuple[int, List[Tuple[float, float]], float]] = None
         self._expo_prefixes: Any = None  # owned by the text encoders (rendered line starts)
 
     @property
@@ -841,18 +842,15 @@ class _SummaryQuantiles(_Buffered):
         """(quantile, estimate) per objective. A scrape that finds nothing new since the
         previous one (no observation, no stream rotation due) reuses its answer."""
         answer = self._answer
-        if (
-            answer is not None and not self._buf and answer[0] == self._folded
-            and self.clock() < self._sketch.next_rotation
-        ):
+        if answer is not None and not self._buf and answer[0] == self._folded and self.clock() < answer[2]:
             return answer[1]
         with self._lock:
             self._drain()
             answer = self._answer
-            if answer is not None and answer[0] == self._folded and self.clock() < self._sketch.next_rotation:
+            if answer is not None and answer[0] == self._folded and self.clock() < answer[2]:
                 return answer[1]
             result: List[Tuple[float, float]] = self._sketch.queries()
-            self._answer = (self._folded, result)
+            self._answer = (self._folded, result, self._sketch.next_rotation)
             return result
 
 

@@ -23,14 +23,14 @@ from ._protobuf import (  # the field readers are shared with the exposition dec
     DecodeError as DecodeError,
 )
 from ._protobuf import (
-    FieldValue,
     _b,
     _d,
     _decode_label,
+    _decode_span,
     _i,
+    _repeated_double,
+    _repeated_sint,
     _s,
-    decode_packed_doubles,
-    decode_packed_varints,
     encode_varint,
     iter_fields,
     to_int64,
@@ -307,30 +307,6 @@ def _decode_exemplar(data: bytes) -> Exemplar:
     return Exemplar(tuple(labels), value, ts)
 
 
-def _decode_span(data: bytes) -> Tuple[int, int]:
-    off = length = 0
-    for f, _, x in iter_fields(data):
-        if f == 1:
-            off = zigzag_decode(_i(x))
-        elif f == 2:
-            length = _i(x) & 0xFFFFFFFF
-    return off, length
-
-
-def _sints(wt: int, x: FieldValue, out: List[int]) -> None:
-    if wt == 2:
-        out.extend(zigzag_decode(v) for v in decode_packed_varints(_b(x)))
-    else:
-        out.append(zigzag_decode(_i(x)))
-
-
-def _doubles(wt: int, x: FieldValue, out: List[float]) -> None:
-    if wt == 2:
-        out.extend(decode_packed_doubles(_b(x)))
-    else:
-        out.append(_d(x))
-
-
 def _decode_histogram(data: bytes) -> Histogram:
     count: float = 0
     total = 0.0
@@ -366,15 +342,15 @@ def _decode_histogram(data: bytes) -> Histogram:
         elif f == 8:
             nspans.append(_decode_span(_b(x)))
         elif f == 9:
-            _sints(wt, x, ndel)
+            _repeated_sint(wt, x, ndel)
         elif f == 10:
-            _doubles(wt, x, ncnt)
+            _repeated_double(wt, x, ncnt)
         elif f == 11:
             pspans.append(_decode_span(_b(x)))
         elif f == 12:
-            _sints(wt, x, pdel)
+            _repeated_sint(wt, x, pdel)
         elif f == 13:
-            _doubles(wt, x, pcnt)
+            _repeated_double(wt, x, pcnt)
         elif f == 14:
             hint = _i(x)
         elif f == 15:

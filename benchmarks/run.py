@@ -191,7 +191,7 @@ def measure(side: Side, w: Workload, repeat: int, target: float) -> dict[str, An
         setup = w.ours_setup if w.ours_setup is not None else setup
         stmt = w.ours_stmt if w.ours_stmt is not None else stmt
     spec = {"kind": w.kind, "setup": setup, "stmt": stmt, "count": w.count,
-            "number": w.number, "repeat": repeat, "target": target}
+            "number": w.number, "repeat": w.repeat or repeat, "target": target}
     if w.kind == "once":
         values = []
         for _ in range(max(repeat, 5)):  # fresh processes are noisy: at least 5 per round
@@ -229,7 +229,33 @@ def render(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         ratio = f"{ours / off:.2f}" if ours is not None and off else "n/a"
         lines.append(f"| {r['title']} ({per_op_label_from(r)}) | {fmt(ours, r['unit'])} | "
                      f"{fmt(off, r['unit'])} | {ratio} |")
+    growth = growth_lines(results)
+    if growth:
+        lines += ["", *growth]
     return "\n".join(lines) + "\n"
+
+
+def growth_lines(results: list[dict[str, Any]]) -> list[str]:
+    """Per scaling group: how much longer each size takes than the previous one (ideal: the
+    size ratio, i.e. flat cost per series)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        if r.get("group"):
+            groups.setdefault(r["group"], []).append(r)
+    out = []
+    for group, rows in groups.items():
+        rows.sort(key=lambda r: r["size"])
+        steps = []
+        for prev, cur in zip(rows, rows[1:]):
+            parts = []
+            for label in ("ours", "official"):
+                a, b = prev[label].get("median"), cur[label].get("median")
+                parts.append(f"{label} {b / a:.1f}x" if a and b else f"{label} n/a")
+            steps.append(f"{prev['size']:,} -> {cur['size']:,} series ({cur['size'] / prev['size']:.0f}x): "
+                         + ", ".join(parts))
+        if steps:
+            out.append(f"Growth factor, {group}: " + "; ".join(steps) + ".")
+    return out
 
 
 def per_op_label_from(r: dict[str, Any]) -> str:
@@ -335,7 +361,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     results = []
     for w in selected:
-        entry: dict[str, Any] = {"name": w.name, "title": w.title, "kind": w.kind, "unit": w.unit}
+        entry: dict[str, Any] = {"name": w.name, "title": w.title, "kind": w.kind, "unit": w.unit,
+                                 "group": w.group, "size": w.size}
         for label in ("ours", "official"):
             vals = samples[w.name][label]
             err = errors[w.name].get(label)

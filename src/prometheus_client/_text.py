@@ -22,7 +22,9 @@ from ._render import (
     quantile_lines,
     render,
     series_labels,
+    series_labels_created,
     series_labels_split,
+    series_labels_split_created,
 )
 from .metrics_core import Metric
 from .registry import REGISTRY, Collector
@@ -146,10 +148,12 @@ def _fast_counter(metric: Any, series: List[Any], escaping: str, out: List[str])
     for child in series:
         value, _, cr = child._expo_values()
         if labelled:
-            inner = series_labels(metric, child, escaping)
-            append(f"{t_open}{inner}}} {fmt_value(value)}\n")
-            if cr is not None:
-                add_created(f"{c_open}{inner}}} {fmt_stable(cr)}\n")
+            if cr is None:
+                append(f"{t_open}{series_labels(metric, child, escaping)}}} {fmt_value(value)}\n")
+            else:
+                inner, cr_text = series_labels_created(metric, child, escaping, cr)
+                append(f"{t_open}{inner}}} {fmt_value(value)}\n")
+                add_created(f"{c_open}{inner}}} {cr_text}\n")
         else:
             append(f"{t_bare}{fmt_value(value)}\n")
             if cr is not None:
@@ -189,11 +193,14 @@ def _fast_summary(metric: Any, series: List[Any], escaping: str, out: List[str])
             lines, inner = quantile_lines(metric, child, escaping, q_open, quantiles)
             append(lines)
         elif labelled:
-            inner = series_labels(metric, child, escaping)
+            if cr is not None:
+                inner, cr_text = series_labels_created(metric, child, escaping, cr)
+            else:
+                inner = series_labels(metric, child, escaping)
         if labelled:
             append(f"{n_open}{inner}}} {fmt_value(count)}\n{s_open}{inner}}} {fmt_value(total)}\n")
             if cr is not None:
-                created.append(f"{c_open}{inner}}} {fmt_stable(cr)}\n")
+                created.append(f"{c_open}{inner}}} {fmt_stable(cr) if quantiles else cr_text}\n")
         else:
             append(f"{n_bare}{fmt_value(count)}\n{s_bare}{fmt_value(total)}\n")
             if cr is not None:
@@ -215,7 +222,10 @@ def _fast_histogram(metric: Any, series: List[Any], escaping: str, out: List[str
     for child in series:
         les, counts, total, _, cr, with_sum = child._expo_values()
         if labelled:
-            before, after = series_labels_split(metric, child, escaping)
+            if cr is None:
+                before, after = series_labels_split(metric, child, escaping)
+            else:
+                before, after, cr_text = series_labels_split_created(metric, child, escaping, cr)
             inner = f"{before},{after}" if before and after else before or after
             pre = f'{b_open}{before},le="' if before else f'{b_open}le="'
             post = f'",{after}}} ' if after else '"} '
@@ -228,6 +238,8 @@ def _fast_histogram(metric: Any, series: List[Any], escaping: str, out: List[str
             count_line = n_bare
             sum_line = s_bare
             created_line = c_bare
+            if cr is not None:
+                cr_text = fmt_stable(cr)
         acc = 0.0
         for le, count in zip(les, counts):
             acc += count
@@ -236,7 +248,7 @@ def _fast_histogram(metric: Any, series: List[Any], escaping: str, out: List[str
         if with_sum:
             append(f"{sum_line}{fmt_value(total)}\n")
         if cr is not None:
-            created.append(f"{created_line}{fmt_stable(cr)}\n")
+            created.append(f"{created_line}{cr_text}\n")
     _created_family(metric, doc, escaping, created, out)
 
 

@@ -20,7 +20,9 @@ from .._render import (
     quantile_lines,
     render,
     series_labels,
+    series_labels_created,
     series_labels_split,
+    series_labels_split_created,
 )
 from .._text import _sample_name as _text_sample_name
 from ..metrics_core import Metric
@@ -200,11 +202,11 @@ def _fast_counter(metric: Any, series: List[Any], escaping: str, out: List[str])
         value, exemplar, cr = child._expo_values()
         ex = "" if exemplar is None else _exemplar_text(exemplar)
         if labelled:
-            inner = series_labels(metric, child, escaping)
             if cr is None:
-                append(f"{t_open}{inner}}} {fmt_value(value)}{ex}\n")
+                append(f"{t_open}{series_labels(metric, child, escaping)}}} {fmt_value(value)}{ex}\n")
             else:
-                append(f"{t_open}{inner}}} {fmt_value(value)}{ex}\n{c_open}{inner}}} {fmt_stable(cr)}\n")
+                inner, cr_text = series_labels_created(metric, child, escaping, cr)
+                append(f"{t_open}{inner}}} {fmt_value(value)}{ex}\n{c_open}{inner}}} {cr_text}\n")
         elif cr is None:
             append(f"{t_bare}{fmt_value(value)}{ex}\n")
         else:
@@ -240,11 +242,14 @@ def _fast_summary(metric: Any, series: List[Any], escaping: str, out: List[str])
             lines, inner = quantile_lines(metric, child, escaping, q_open, quantiles)
             append(lines)
         elif labelled:
-            inner = series_labels(metric, child, escaping)
+            if cr is not None:
+                inner, cr_text = series_labels_created(metric, child, escaping, cr)
+            else:
+                inner = series_labels(metric, child, escaping)
         if labelled:
             append(f"{n_open}{inner}}} {fmt_value(count)}\n{s_open}{inner}}} {fmt_value(total)}\n")
             if cr is not None:
-                append(f"{c_open}{inner}}} {fmt_stable(cr)}\n")
+                append(f"{c_open}{inner}}} {fmt_stable(cr) if quantiles else cr_text}\n")
         else:
             append(f"{n_bare}{fmt_value(count)}\n{s_bare}{fmt_value(total)}\n")
             if cr is not None:
@@ -263,7 +268,10 @@ def _fast_histogram(metric: Any, series: List[Any], escaping: str, out: List[str
     for child in series:
         les, counts, total, exemplars, cr, with_sum = child._expo_values()
         if labelled:
-            before, after = series_labels_split(metric, child, escaping)
+            if cr is None:
+                before, after = series_labels_split(metric, child, escaping)
+            else:
+                before, after, cr_text = series_labels_split_created(metric, child, escaping, cr)
             inner = f"{before},{after}" if before and after else before or after
             pre = f'{b_open}{before},le="' if before else f'{b_open}le="'
             post = f'",{after}}} ' if after else '"} '
@@ -276,6 +284,8 @@ def _fast_histogram(metric: Any, series: List[Any], escaping: str, out: List[str
             count_line = n_bare
             sum_line = s_bare
             created_line = c_bare
+            if cr is not None:
+                cr_text = fmt_stable(cr)
         acc = 0.0
         if exemplars:
             for le, count, exemplar in zip(les, counts, exemplars):
@@ -290,7 +300,7 @@ def _fast_histogram(metric: Any, series: List[Any], escaping: str, out: List[str
         if with_sum:
             append(f"{sum_line}{fmt_value(total)}\n")
         if cr is not None:
-            append(f"{created_line}{fmt_stable(cr)}\n")
+            append(f"{created_line}{cr_text}\n")
 
 
 _FAST = {

@@ -269,3 +269,14 @@ WORKLOADS.append(Workload(
     "for _ in text_string_to_metric_families(text): pass",
     unit="ms",
 ))
+
+WORKLOADS.append(Workload(
+    "parse_openmetrics_10k",
+    "OpenMetrics `text_string_to_metric_families` 10k series",
+    "from prometheus_client.openmetrics.parser import text_string_to_metric_families\n"
+    "text = '# HELP bench_requests Requests\\n# TYPE bench_requests counter\\n' + ''.join(\n"
+    "    'bench_requests_total{path=\"/api/v1/item/%d\",code=\"%d\"} %d\\n' % (i // 10, 200 + i % 10, i)\n"
+    "    for i in range(10000)) + '# EOF\\n'\n",
+    "for _ in text_string_to_metric_families(text): pass",
+    unit="ms",
+))

@@ -9,7 +9,8 @@ Every workload (see benchmarks/workloads.py) runs in a fresh subprocess of each 
 ours = the project venv (default .venv-ci/py313, else this interpreter with src/ on
 PYTHONPATH), official = $OFFICIAL_PYTHON or ${TMPDIR:-/tmp}/official-prom-venv (created with
 `pip install prometheus-client==0.26.0` when missing). Rounds alternate which side goes first;
-the table shows the median over rounds of each side's per-round best. Ratio = ours/official
+the table shows the median over rounds of each side's per-round best (a slow workload may cap
+its rounds, e.g. the 1M-series exposition runs once). Ratio = ours/official
 (lower is better for every row). A workload that fails on a side prints `error`.
 """
 
@@ -345,6 +346,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     for rnd in range(args.rounds):
         order = (ours, official) if rnd % 2 == 0 else (official, ours)
         for w in selected:
+            if w.max_rounds is not None and rnd >= w.max_rounds:
+                continue
             for side in order:
                 if side.label in errors[w.name]:
                     continue  # failed before: do not retry every round

@@ -233,6 +233,9 @@ def render(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
     growth = growth_lines(results)
     if growth:
         lines += ["", *growth]
+    capped = [f"{r['title']}: {r['rounds']}" for r in results if r.get("rounds", machine["rounds"]) < machine["rounds"]]
+    if capped:
+        lines += ["", "Fewer rounds (slow): " + "; ".join(capped) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -365,7 +368,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     results = []
     for w in selected:
         entry: dict[str, Any] = {"name": w.name, "title": w.title, "kind": w.kind, "unit": w.unit,
-                                 "group": w.group, "size": w.size}
+                                 "group": w.group, "size": w.size,
+                                 "rounds": min(args.rounds, w.max_rounds or args.rounds)}
         for label in ("ours", "official"):
             vals = samples[w.name][label]
             err = errors[w.name].get(label)

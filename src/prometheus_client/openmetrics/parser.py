@@ -138,14 +138,30 @@ def _ts_key(ts: _TS) -> int:
 
 def _label_fail(line: str, pos: int, rule: str) -> NoReturn:
     if pos < len(line) and line[pos].isspace():
-        fail("whitespace inside a label set (OpenMetrics allows none)")
+        fail("whitespace inside a label set (OpenMetrics allows spaces only after '{', around ',' "
+             "and before '}')")
     fail(rule)
 
 
-def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str], int]:
-    """Labels whose ``{`` is at ``pos``: (labels, quoted metric name inside or None, end)."""
+def _skip_ws(line: str, pos: int, n: int, lenient: bool) -> int:
+    """Index of the first character at or after ``pos`` that is not a space or tab (the
+    optional whitespace the reference reads after ``{``, around ``,`` and before ``}``)."""
+    if lenient:
+        while pos < n and (line[pos] == " " or line[pos] == "\t"):
+            pos += 1
+    return pos
+
+
+def _parse_labels_at(
+    line: str, pos: int, lenient: bool = True
+) -> Tuple[Dict[str, str], Optional[str], int]:
+    """Labels whose ``{`` is at ``pos``: (labels, quoted metric name inside or None, end).
+
+    ``lenient`` (OpenMetrics 1.0, as the reference parser reads it): spaces and tabs may
+    follow ``{``, surround ``,`` and precede ``}``. OpenMetrics 2.0 allows none.
+    """
     n = len(line)
-    pos += 1
+    pos = _skip_ws(line, pos + 1, n, lenient)
     labels: Dict[str, str] = {}
     name: Optional[str] = None
     if pos < n and line[pos] == "}":
@@ -166,11 +182,14 @@ def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str]
                     fail("a quoted metric name must come first inside the braces")
                 name = key
                 first = False
-                if line[pos] == "}":
+                pos = _skip_ws(line, pos, n, lenient)
+                if pos < n and line[pos] == "}":
                     return labels, name, pos + 1
-                if line[pos] != ",":
+                if pos >= n or line[pos] != ",":
                     _label_fail(line, pos, "expected ',' or '}' after the metric name")
-                pos += 1
+                pos = _skip_ws(line, pos + 1, n, lenient)
+                if pos < n and line[pos] == "}":
+                    fail("trailing ',' after the last label")
                 continue
         else:
             nm = OM_LABEL_NAME_AT_RE.match(line, pos)
@@ -192,7 +211,7 @@ def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str]
         m = QUOTED_RE.match(line, pos)
         if m is None:
             fail(f"unterminated value of label {key!r}")
-        pos = m.end()
+        pos = _skip_ws(line, m.end(), n, lenient)
         if key.startswith("__"):
             fail(f"label name {key!r} is reserved (starts with '__')")
         if key in labels:
@@ -206,7 +225,7 @@ def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str]
             return labels, name, pos + 1
         if c != ",":
             _label_fail(line, pos, "labels must be separated by ','")
-        pos += 1
+        pos = _skip_ws(line, pos + 1, n, lenient)
         if pos < n and line[pos] == "}":
             fail("trailing ',' after the last label")
         if pos < n and line[pos].isspace():
@@ -327,6 +346,8 @@ def _parse_sample_line(line: str) -> Tuple[Sample, bool]:
                 fail("metric name given more than once")
             name = inner
             quoted = True
+            if not labels and line.startswith(" {", pos):
+                labels = None  # `{"name"} {count:...}`: no label set, as the reference reads it
         if not name:
             fail("missing metric name")
     else:

@@ -16,13 +16,12 @@ import math
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .._escaping import escape_metric_name, label_name_escaper
+from .._escaping import escape_label_value, escape_metric_name, escaped_label_name, label_name_escaper
 from .._render import (
     escape_help_om,
     fmt_value,
     label_set_cache,
     labels_cached,
-    labels_inner,
     render,
     series_labels,
     series_labels_split,
@@ -102,11 +101,16 @@ class Stamp:
 
 
 def exemplars_text(exemplars: Sequence[Exemplar], escaping: str, stamp: Stamp) -> str:
-    """`` # {labels} value timestamp`` per exemplar; a missing timestamp becomes the scrape time."""
+    """`` # {labels} value timestamp`` per exemplar (labels in their given order, as
+    ``trace_id``/``span_id`` are usually written); a missing timestamp becomes the scrape time."""
     parts = []
     for ex in exemplars:
         ts = stamp.now() if ex.timestamp is None else fmt_ts(ex.timestamp)
-        parts.append(f" # {{{labels_inner(ex.labels, escaping)}}} {fmt_num(ex.value)} {ts}")
+        names = label_name_escaper(escaping)
+        inner = ",".join(
+            [f'{escaped_label_name(names, k, escaping)}="{escape_label_value(v)}"' for k, v in ex.labels.items()]
+        )
+        parts.append(f" # {{{inner}}} {fmt_num(ex.value)} {ts}")
     return "".join(parts)
 
 

@@ -1,4 +1,4 @@
-"""Strict parser for the OpenMetrics 1.0 text format.
+"""Strict parser for the OpenMetrics 1.0 text format (2.0 with ``version="2.0.0"``).
 
 ``text_string_to_metric_families(text)`` / ``text_fd_to_metric_families(fd)`` yield one
 :class:`~prometheus_client.metrics_core.Metric` per family as soon as the family is complete
@@ -742,8 +742,25 @@ def _finish(fam: _Family) -> Metric:
 # Driver
 
 
-def text_fd_to_metric_families(fd: Iterable[str]) -> Iterator[Metric]:
-    """Parse OpenMetrics from a file-like object (any iterable of lines) family by family."""
+def _wants_2_0(version: str) -> bool:
+    if version == "1.0.0":
+        return False
+    if version.split(".")[0] == "2":
+        return True
+    raise ValueError(f"unsupported OpenMetrics version {version!r} (1.0.0 or 2.0.0)")
+
+
+def text_fd_to_metric_families(fd: Iterable[str], *, version: str = "1.0.0") -> Iterator[Metric]:
+    """Parse OpenMetrics from a file-like object (any iterable of lines) family by family.
+
+    ``version="2.0.0"`` reads OpenMetrics 2.0 (``_om2_parser``); there is no detection, as
+    the same text can mean different families in 1.0 and 2.0.
+    """
+    if _wants_2_0(version):
+        from ._om2_parser import text_fd_to_metric_families_2_0
+
+        yield from text_fd_to_metric_families_2_0(fd)
+        return
     fam: Optional[_Family] = None
     claimed: Set[str] = set()
     eof = False
@@ -825,6 +842,9 @@ def text_fd_to_metric_families(fd: Iterable[str]) -> Iterator[Metric]:
         raise line_error(_FMT, lineno, line, str(e)) from None
 
 
-def text_string_to_metric_families(text: str) -> Iterator[Metric]:
-    """Parse an OpenMetrics exposition held in a string; yields one Metric per family."""
-    yield from text_fd_to_metric_families(io.StringIO(text))
+def text_string_to_metric_families(text: str, *, version: str = "1.0.0") -> Iterator[Metric]:
+    """Parse an OpenMetrics exposition held in a string; yields one Metric per family.
+
+    ``version="2.0.0"`` reads OpenMetrics 2.0 text instead of 1.0.
+    """
+    yield from text_fd_to_metric_families(io.StringIO(text), version=version)

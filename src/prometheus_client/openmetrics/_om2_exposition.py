@@ -276,6 +276,8 @@ def _render_composite(metric: Metric, ctx: _Ctx, out: List[str]) -> None:
         if g.buckets and g.buckets[-1][0] != "+Inf":
             raise _fail(metric, g.labels, "the last bucket must be +Inf")
         nh = g.native
+        if nh is not None and (type(nh.schema) is not int or not -4 <= nh.schema <= 8):
+            raise _fail(metric, g.labels, f"native histograms need a schema in -4..8, got {nh.schema!r}")
         if not g.buckets and nh is None:
             raise _fail(metric, g.labels, "a histogram needs classic buckets or a native histogram")
         count = g.count

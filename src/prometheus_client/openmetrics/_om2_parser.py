@@ -26,8 +26,9 @@ from .parser import _number, _parse_labels_at, _parse_metadata, _timestamp, _ts_
 
 _FMT = "OpenMetrics 2.0"
 _COMPOSITE = ("histogram", "gaugehistogram", "summary")
-_WITH_START = ("counter", "histogram", "summary")
-_WITH_EXEMPLARS = ("counter", "histogram", "gaugehistogram")
+# unknown: the draft's own examples put st@ and exemplars on lines without metadata
+_WITH_START = ("counter", "histogram", "summary", "unknown")
+_WITH_EXEMPLARS = ("counter", "histogram", "gaugehistogram", "unknown")
 _NAME_AT_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _SCALAR_RE = re.compile(r"[^,\[\]]*")
 _INT_RE = re.compile(r"[+-]?[0-9]+\Z")
@@ -349,8 +350,10 @@ def _check_line(fam: _Family, ln: Line) -> None:
     if c is not None and t in _COMPOSITE and c.kind != t:
         fail(f"a {t} sample cannot take a {c.kind} value")
     if ln.start is not None and t not in _WITH_START:
-        fail(f"st@ is defined only for counter, histogram and summary samples, not {t}")
-    if ln.exemplars and t not in _WITH_EXEMPLARS:
+        fail(f"st@ is defined only for counter, histogram, summary and unknown samples, not {t}")
+    if ln.start is not None and c is not None and c.kind == "gaugehistogram":
+        fail("st@ is not defined for gauge histogram values")
+    if ln.exemplars and (t not in _WITH_EXEMPLARS or c is not None and c.kind == "summary"):
         fail(f"only counter and (gauge) histogram samples carry exemplars, not {t}")
     v = ln.value
     if t == "counter":

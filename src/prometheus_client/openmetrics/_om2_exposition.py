@@ -14,6 +14,7 @@ any ``Metric`` (custom collectors) into the same calls.
 
 import math
 import time
+from decimal import Decimal
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .._escaping import escape_label_value, escape_metric_name, escaped_label_name, label_name_escaper
@@ -51,16 +52,19 @@ def fmt_num(v: Any) -> str:
     return fmt_num(float(v))
 
 
-_key_cache: Dict[Any, str] = {}
+_key_cache: Dict[str, str] = {}
 
 
 def fmt_key(v: Any) -> str:
-    """A bucket threshold or quantile: the canonical 1.0 spelling (``1.0``, ``0.5``, ``+Inf``)."""
+    """A bucket threshold or quantile (a number, or the text of an ``le``/``quantile`` label):
+    the canonical 1.0 spelling (``1.0``, ``0.5``, ``+Inf``, ``-0.0``)."""
+    if type(v) is not str:
+        return floatToGoString(v)
     try:
         return _key_cache[v]
     except KeyError:
         pass
-    text = floatToGoString(v)
+    text = floatToGoString(float(v))
     if len(_key_cache) >= 10000:
         _key_cache.clear()
     _key_cache[v] = text
@@ -76,10 +80,10 @@ def fmt_ts(ts: Any) -> str:
     if f != f or f in (math.inf, -math.inf):
         raise ValueError(f"OpenMetrics 2.0 timestamps must be finite, got {ts!r}")
     text = repr(f)
-    if "e" in text:
-        text = f"{f:.9f}".rstrip("0")
-        if text.endswith("."):
-            text += "0"
+    if "e" in text:  # written out exactly: the shortest repr's digits, no exponent
+        text = format(Decimal(text), "f")
+        if "." not in text:
+            text += ".0"
     return text
 
 
@@ -243,9 +247,9 @@ def _groups(metric: Metric) -> List[_Group]:
             raise _fail(metric, labels, f"sample {sname!r} cannot carry an exemplar")
         if varying is not None:
             if summary:
-                g.quantiles.append((fmt_key(float(varying)), s.value))
+                g.quantiles.append((fmt_key(varying), s.value))
             else:
-                g.buckets.append((fmt_key(float(varying)), s.value))
+                g.buckets.append((fmt_key(varying), s.value))
                 if s.exemplar is not None:
                     g.exemplars.append(s.exemplar)
         elif sname == count_name:

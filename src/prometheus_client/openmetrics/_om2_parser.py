@@ -279,7 +279,8 @@ def parse_sample_line(line: str) -> Line:
             if out.start is not None:
                 fail("more than one st@")
             tok, pos = _token(line, pos + 3)
-            out.start = float(_timestamp(tok))  # type: ignore[arg-type]
+            _timestamp(tok)  # validated as a timestamp; kept as the float it spells exactly
+            out.start = float(tok)
         elif out.start is not None or out.ts is not None:
             fail("unexpected text after the timestamp (order: value, timestamp, st@, exemplars)")
         else:

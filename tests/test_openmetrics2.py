@@ -432,6 +432,7 @@ GOOD = [
     "# TYPE c counter\nc 1\n",  # counter family not ending in _total (a SHOULD)
     "# TYPE a gauge\na 1 1\na 2 2\n",
     "# TYPE a gauge\na 1 1\na 2 1\n",  # equal timestamps: the earliest is kept
+    "a 1\na 2\n",  # a repeated point without timestamps: likewise
     "# TYPE f_seconds_total counter\n# UNIT f_seconds_total minutes\nf_seconds_total 1\n",  # unit mismatch legal
     '# TYPE a gauge\n# HELP a x\x00y\na{b="\x00"} 1\n',
     "# EOF",
@@ -491,7 +492,6 @@ BAD = [
     ("a\t1\n# EOF\n", 1, "single space"),
     ("a 1\nb 1\na 2\n# EOF\n", 3, "appears twice"),
     ('a{x="1"} 1\na{x="2"} 1\na{x="1"} 1\n# EOF\n', 3, "interleave"),
-    ("a 1\na 2\n# EOF\n", 2, "twice without timestamps"),
     ("a 1 2\na 1 1\n# EOF\n", 2, "backwards"),
     ("# TYPE a gauge\na 1\n# HELP a x\n# EOF\n", 3, "before the samples"),
     ("a 1\n", 2, "missing '# EOF'"),

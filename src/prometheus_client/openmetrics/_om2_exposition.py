@@ -231,7 +231,10 @@ def _groups(metric: Metric) -> List[_Group]:
     gauge = metric.type == "gaugehistogram"
     summary = metric.type == "summary"
     count_name, sum_name = (name + "_gcount", name + "_gsum") if gauge else (name + "_count", name + "_sum")
-    groups: Dict[Tuple[Tuple[str, str], ...], _Group] = {}
+    # One line per label set and timestamp; a ``_created`` sample joins the latest line of its
+    # label set (custom collectors rarely stamp it like the other samples).
+    groups: Dict[Tuple[Any, ...], _Group] = {}
+    latest: Dict[Tuple[Tuple[str, str], ...], _Group] = {}
     for s in metric.samples:
         labels = s.labels or {}
         sname = s.name
@@ -240,9 +243,10 @@ def _groups(metric: Metric) -> List[_Group]:
             labels = dict(labels)
             varying = labels.pop("le" if sname != name else "quantile")
         key = tuple(sorted(labels.items()))
-        g = groups.get(key)
+        ts = s.timestamp
+        g = latest.get(key) if sname == name + "_created" else groups.get((key, None if ts is None else float(ts)))
         if g is None:
-            g = groups[key] = _Group(labels, s.timestamp)
+            g = groups[key, None if ts is None else float(ts)] = latest[key] = _Group(labels, ts)
         if s.exemplar is not None and (summary or varying is None and sname != name):
             raise _fail(metric, labels, f"sample {sname!r} cannot carry an exemplar")
         if varying is not None:
@@ -286,6 +290,8 @@ def _render_composite(metric: Metric, ctx: _Ctx, out: List[str]) -> None:
             raise _fail(metric, g.labels, "a histogram needs classic buckets or a native histogram")
         count = g.count
         total = g.sum
+        if nh is not None and count is not None and count != nh.count_value:
+            raise _fail(metric, g.labels, f"the native count {nh.count_value} differs from the classic {count}")
         if count is None:  # the +Inf bucket is the count by definition
             count = g.buckets[-1][1] if g.buckets else nh.count_value  # type: ignore[union-attr]
         if total is None:

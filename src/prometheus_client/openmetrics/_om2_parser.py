@@ -410,9 +410,7 @@ def _group(fam: _Family, ln: Line) -> bool:
     if ts < fam.group_ts:
         fail("timestamps went backwards within a label set")
     if (varying, ts) in fam.group_points:
-        if ln.ts is None and varying is None:
-            fail("a label set appears twice without timestamps")
-        return False  # a repeated point: the earliest is kept
+        return False  # a repeated point: the earliest is kept (as the 1.0 parser does)
     fam.group_ts = ts
     fam.group_points.add((varying, ts))
     return True

@@ -302,21 +302,18 @@ _FAST = {
 
 
 def _is_2_0(version: str) -> bool:
-    """Whether ``version`` asks for OpenMetrics 2.0 (2.0.0 or later; junk counts as 1.0)."""
-    if version == "1.0.0":
-        return False
-    try:
-        return parse_version(version) >= (2, 0, 0)
-    except TypeError:
-        return False
+    """Whether ``version`` asks for OpenMetrics 2.x (``2.0.0``; also ``2``, ``2.0``, ``2.1.0``).
+    Junk and other majors keep the 1.0 text (with the reference's native-histogram lines from
+    3 on), as before."""
+    return version != "1.0.0" and parse_version(version)[:1] == (2,)
 
 
 def generate_latest(registry: Collector, escaping: str = UNDERSCORES, version: str = "1.0.0") -> bytes:
     """Render ``registry`` as OpenMetrics text (UTF-8 bytes), ending with ``# EOF``.
 
-    ``version`` 2.0.0 (or later) gives OpenMetrics 2.0.0-rc0 text (``_om2_exposition``:
+    ``version`` 2.0.0 (any 2.x) gives OpenMetrics 2.0.0-rc0 text (``_om2_exposition``:
     composite histogram/summary lines, ``st@`` start times, native histograms); anything else
-    OpenMetrics 1.0.0.
+    OpenMetrics 1.0.0 (plus the reference's pre-draft native-histogram lines from version 3).
     """
     if _is_2_0(version):
         from ._om2_exposition import generate_latest_2_0

@@ -71,10 +71,20 @@ def fmt_key(v: Any) -> str:
     return text
 
 
+_ts_cache: Dict[float, str] = {}
+
+
 def fmt_ts(ts: Any) -> str:
     """A timestamp in seconds without an exponent (``1767225600.0``); a Timestamp keeps its
-    nanoseconds. ValueError for NaN or infinity (the grammar has no such timestamp)."""
-    if isinstance(ts, Timestamp):
+    nanoseconds. ValueError for NaN or infinity (the grammar has no such timestamp).
+
+    Start times repeat on every scrape and ``repr`` of a float near 1.7e9 is slow (~1 us):
+    those are memoised."""
+    if type(ts) is float:
+        text = _ts_cache.get(ts)
+        if text is not None:
+            return text
+    elif isinstance(ts, Timestamp):
         return str(ts)
     f = float(ts)
     if f != f or f in (math.inf, -math.inf):
@@ -84,6 +94,10 @@ def fmt_ts(ts: Any) -> str:
         text = format(Decimal(text), "f")
         if "." not in text:
             text += ".0"
+    if type(ts) is float and (f >= 1e6 or f <= -1e6):  # (never 0.0: -0.0 would share its key)
+        if len(_ts_cache) >= 20000:
+            _ts_cache.clear()
+        _ts_cache[f] = text
     return text
 
 
@@ -368,12 +382,12 @@ def _fast_counter(metric: Any, series: List[Any], ctx: _Ctx, out: List[str]) -> 
     labelled = bool(metric._labelnames)
     for child in series:
         value, exemplar, cr = child._expo_values()
-        head = f"{opened}{series_labels(metric, child, escaping)}}} " if labelled else bare
         ex = "" if exemplar is None else exemplars_text((exemplar,), escaping, ctx.stamp)
-        if cr is None:
-            append(f"{head}{fmt_num(value)}{ex}\n")
+        st = "" if cr is None else f" st@{fmt_ts(cr)}"
+        if labelled:
+            append(f"{opened}{series_labels(metric, child, escaping)}}} {fmt_num(value)}{st}{ex}\n")
         else:
-            append(f"{head}{fmt_num(value)} st@{fmt_ts(cr)}{ex}\n")
+            append(f"{bare}{fmt_num(value)}{st}{ex}\n")
 
 
 def _fast_gauge(metric: Any, series: List[Any], ctx: _Ctx, out: List[str]) -> None:
@@ -408,7 +422,11 @@ def _fast_summary(metric: Any, series: List[Any], ctx: _Ctx, out: List[str]) -> 
             head = f"{opened}{series_labels(metric, child, escaping)}}} "
         else:
             head = f"{opened}{_joined(*series_labels_split(metric, child, escaping, 'quantile'))}}} "
-        append(sample_line(head, summary_value(count, total, quantiles or ()), None, cr))
+        if quantiles:
+            value = summary_value(count, total, quantiles)
+        else:
+            value = f"{{count:{fmt_num(count)},sum:{fmt_value(total)},quantile:[]}}"
+        append(f"{head}{value}\n" if cr is None else f"{head}{value} st@{fmt_ts(cr)}\n")
 
 
 def _fast_histogram(metric: Any, series: List[Any], ctx: _Ctx, out: List[str]) -> None:

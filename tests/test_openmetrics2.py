@@ -349,6 +349,15 @@ def test_negative_buckets_still_get_a_sum() -> None:
     assert "neg {count:2,sum:-2.75,bucket:[-1.0:1,0.5:2,+Inf:2]} st@" in generate_latest(r, version="2.0.0").decode()
 
 
+def test_repeated_bucket_bounds_are_written_once() -> None:
+    r = CollectorRegistry()
+    Histogram("h", "", buckets=[0, 0, 1], registry=r).observe(0)
+    wrapped = CollectorRegistry()
+    wrapped.collect = r.collect  # type: ignore[method-assign]
+    for reg in (r, wrapped):
+        assert "h {count:1,sum:0.0,bucket:[0.0:1,1.0:1,+Inf:1]} st@" in generate_latest(reg, version="2.0.0").decode()
+
+
 def test_one_and_two_share_label_caches_safely() -> None:
     r = _library_registry()
     for _ in range(2):

@@ -267,7 +267,11 @@ def _groups(metric: Metric) -> List[_Group]:
             if summary:
                 g.quantiles.append((fmt_key(varying), s.value))
             else:
-                g.buckets.append((fmt_key(varying), s.value))
+                le = fmt_key(varying)
+                if g.buckets and g.buckets[-1][0] == le:
+                    g.buckets[-1] = (le, s.value)  # a repeated bound is written once (2.0: unique)
+                else:
+                    g.buckets.append((le, s.value))
                 if s.exemplar is not None:
                     g.exemplars.append(s.exemplar)
         elif sname == count_name:
@@ -440,9 +444,14 @@ def _fast_histogram(metric: Any, series: List[Any], ctx: _Ctx, out: List[str]) -
         head = f"{opened}{_joined(*series_labels_split(metric, child, escaping))}}} " if labelled else bare
         acc = 0.0
         parts = []
+        prev = None
         for le, c in zip(les, counts):
             acc += c
-            parts.append(f"{le}:{fmt_num(acc)}")
+            if le != prev:
+                parts.append(f"{le}:{fmt_num(acc)}")
+            else:  # a repeated bound (buckets=[1, 1]) is written once: 2.0 wants them unique
+                parts[-1] = f"{le}:{fmt_num(acc)}"
+            prev = le
         value = f"{{count:{fmt_num(acc)},sum:{fmt_value(total)},bucket:[{','.join(parts)}]}}"
         ex = ""
         if exemplars:

@@ -427,16 +427,18 @@ class MetricWrapperBase(Collector):
         return [self]
 
     # -- helpers --------------------------------------------------------------------
+    # These read ``_fam.labelnames``, not the ``_labelnames`` property (a Python-level getter):
+    # count_exceptions()/track_inprogress() check observability on every ``with``.
     def _is_observable(self) -> bool:
         # Whether this metric is observable, i.e. without labels or a child with all label values.
-        return not self._labelnames or (bool(self._labelnames) and bool(self._labelvalues))
+        return not self._fam.labelnames or bool(self._labelvalues)
 
     def _raise_if_not_observable(self) -> None:
-        if not self._is_observable():
+        if self._fam.labelnames and not self._labelvalues:
             raise ValueError(_MissingLabels(self)._message)
 
     def _is_parent(self) -> bool:
-        return bool(self._labelnames) and not self._labelvalues
+        return bool(self._fam.labelnames) and not self._labelvalues
 
     def _now(self) -> float:
         return time.time()

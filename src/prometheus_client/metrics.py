@@ -29,7 +29,6 @@ from typing import (
 )
 
 from . import values  # values.ValueClass is looked up at child creation (callers swap it)
-from .values import _AtomicValue
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .metrics_core import Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
@@ -40,6 +39,7 @@ from .validation import (
     _validate_labelnames,
     _validate_metric_name,
 )
+from .values import _AtomicValue
 
 T = TypeVar("T", bound="MetricWrapperBase")
 

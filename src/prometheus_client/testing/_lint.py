@@ -114,17 +114,16 @@ def _lint_family(fam: _Family, max_labels: Optional[int]) -> List[Finding]:
             add(RESERVED_LABEL, 'non-histogram metrics should not have "le" label')
         if not summary and "quantile" in fam.labels:
             add(RESERVED_LABEL, 'non-summary metrics should not have "quantile" label')
-        lower = name.lower()
-        for word in _TYPE_WORDS:
-            if f"_{word}_" in lower or lower.endswith("_" + word):
-                add(TYPE_IN_NAME, f"metric name should not include type '{word}'")
+    lower = name.lower()
+    for word in _TYPE_WORDS:
+        if f"_{word}_" in lower or lower.endswith("_" + word):
+            add(TYPE_IN_NAME, f"metric name should not include type '{word}'")
     if ":" in name:
         add(COLON, "metric names should not contain ':'")
     if _CAMEL.search(name):
         add(CAMEL_CASE, "metric names should be written in 'snake_case' not 'camelCase'")
     if any(_CAMEL.search(label) for label in fam.labels):
         add(CAMEL_CASE, "label names should be written in 'snake_case' not 'camelCase'")
-    lower = name.lower()
     for abbr in _ABBREVIATIONS:
         if f"_{abbr}_" in lower or lower.endswith("_" + abbr):
             add(ABBREVIATED_UNIT, "metric names should not contain abbreviated units")
@@ -167,10 +166,7 @@ def _from_collected(metric: Metric) -> _Family:
     samples = [s for s in metric.samples if s.name != created]
     probe = Metric(metric.name, metric.documentation, metric.type)
     probe.samples = samples
-    labels = _labels_of(probe, typ)
-    if metric.type == "stateset":
-        labels.discard(metric.name)  # the state label
-    return _Family(name, typ, metric.documentation, labels)
+    return _Family(name, typ, metric.documentation, _labels_of(probe, typ))
 
 
 def _text_families(text: str) -> List[_Family]:

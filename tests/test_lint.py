@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Enum, Gauge, Histogram
 from prometheus_client.metrics import disable_created_metrics, enable_created_metrics
 from prometheus_client.metrics_core import GaugeMetricFamily
 from prometheus_client.testing import Finding, lint
-from prometheus_client.testing._lint import ABBREVIATED_UNIT, _UNIT_PREFIXES, _UNITS
+from prometheus_client.testing._lint import _UNIT_PREFIXES, _UNITS, ABBREVIATED_UNIT
 
 PROMTOOL = "/usr/bin/promtool"
 OUR_RULES = {"label-prefix", "too-many-labels"}

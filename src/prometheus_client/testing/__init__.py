@@ -84,6 +84,7 @@ def to_float(metric: Collector) -> float:
 
 def _wanted(family: Metric, names: Tuple[str, ...]) -> bool:
     """Whether ``family`` is one of ``names``; a counter matches with or without ``_total``."""
+
     if not names:
         return True
     aliases = {family.name}
@@ -93,7 +94,14 @@ def _wanted(family: Metric, names: Tuple[str, ...]) -> bool:
         aliases.add(family.name[:-6])
     if family.type == "info":
         aliases.add(family.name + "_info")
+    # Sample lines without a TYPE line (``x_bucket{le="1"} 2``) belong to the family they name.
+    if family.type in ("unknown", "untyped", "gauge"):
+        suffixes = _SUFFIXES if family.type != "gauge" else ("_created",)
+        aliases.update(family.name[: -len(x)] for x in suffixes if family.name.endswith(x))
     return not aliases.isdisjoint(names)
+
+
+_SUFFIXES = ("_bucket", "_sum", "_count", "_created", "_total", "_info", "_gsum", "_gcount")
 
 
 def _check_names(families: List[Metric], names: Tuple[str, ...], collector: object) -> None:

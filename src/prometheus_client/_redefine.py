@@ -6,20 +6,19 @@ switched on with ``registry.get_or_create = True``), and to any registry through
 explicit :func:`get_or_create` helper. A definition that differs from the registered one
 (type, labels, buckets, help, ...) still raises, saying what differs.
 
-Only constructing a top-level metric goes through here; label children never do.
+How: while a metric is constructed, the registry's ``register()`` (where clashes are found
+anyway) compares the new definition with the registered one; an identical one is handed back
+and becomes the constructor's result. Label children never get here.
 """
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple, Type, TypeVar
+import functools
+import threading
+from typing import Any, Callable, Dict, List, Set, Tuple, Type, TypeVar
 
 from . import registry as _registry
 from .registry import Collector, CollectorRegistry, DuplicateTimeseries
 
-if TYPE_CHECKING:  # pragma: no cover
-    import inspect
-
 M = TypeVar("M")
-
-_SIGNATURES: Dict[type, "inspect.Signature"] = {}
 
 
 class MetricRedefinitionError(DuplicateTimeseries):
@@ -91,55 +90,51 @@ def conflict(registry: CollectorRegistry, collector: Any, duplicates: Set[str]) 
     return MetricRedefinitionError(duplicates, message)
 
 
-def _bind(cls: type, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Optional["inspect.BoundArguments"]:
-    sig = _SIGNATURES.get(cls)
-    if sig is None:
-        import inspect  # only once get-or-create is in use: keeps ``import prometheus_client`` lean
+class _Existing(Exception):
+    """Raised by ``register()`` inside a get-or-create construction: use this metric instead."""
 
-        sig = _SIGNATURES[cls] = inspect.signature(cls.__init__)  # type: ignore[misc]
-    try:
-        bound = sig.bind(None, *args, **kwargs)
-    except TypeError:
-        return None  # the constructor itself reports the mistake
-    bound.apply_defaults()
-    return bound
+    def __init__(self, metric: Any) -> None:
+        super().__init__(metric)
+        self.metric = metric
 
 
-def _find(registry: CollectorRegistry, name: str) -> Any:
-    with registry._lock:
-        return registry._names_to_collectors.get(name)
+_constructing = threading.local()  # .stack: [(class, forced), ...] of the constructions in progress
 
 
-def construct(meta_call: Any, cls: type, args: Tuple[Any, ...], kwargs: Dict[str, Any], force: bool) -> Any:
-    """Build ``cls(*args, **kwargs)``, or return the identical metric already registered.
+def resolve(registry: CollectorRegistry, collector: Any, duplicates: Set[str]) -> None:
+    """Called by ``register()`` (under its lock) when names are taken and get-or-create is in use.
 
-    ``meta_call`` builds an instance the ordinary way. Without ``force`` this applies only
-    when the target registry opted in.
+    Raises ``_Existing`` when ``collector`` is being constructed and an identical metric owns
+    its names, an explaining ``MetricRedefinitionError`` when the definitions differ, and
+    returns (the caller raises the plain error) when get-or-create does not apply.
     """
-    bound = _bind(cls, args, kwargs)
-    if bound is None or bound.arguments.get("_labelvalues"):
-        return meta_call(*args, **kwargs)
-    registry = bound.arguments.get("registry")
-    if registry is None or not (force or getattr(registry, "_get_or_create", False)):
-        return meta_call(*args, **kwargs)
-    bound.arguments["registry"] = None
-    candidate = meta_call(*bound.args[1:], **bound.kwargs)
-    for _attempt in range(3):  # a racing thread may register the same metric in between
-        existing = _find(registry, candidate._name)
-        if existing is not None:
-            diff = differences(existing, candidate)
-            if diff:
-                raise conflict(registry, candidate, {candidate._name})
-            return existing
-        try:
-            registry.register(candidate)
-            return candidate
-        except MetricRedefinitionError:
-            raise
-        except DuplicateTimeseries as e:
-            if _find(registry, candidate._name) is None:
-                raise conflict(registry, candidate, e.duplicates) from None
-    raise RuntimeError(f"could not register {candidate._name!r}: registry keeps changing")  # pragma: no cover
+    stack = getattr(_constructing, "stack", None)
+    top = stack[-1] if stack else None
+    building = top is not None and isinstance(collector, top[0])
+    if not (registry._get_or_create or (building and top is not None and top[1])):
+        return
+    existing = registry._names_to_collectors.get(getattr(collector, "_name", None))  # type: ignore[arg-type]
+    if (
+        building and existing is not None
+        and all(registry._names_to_collectors.get(n) is existing for n in duplicates)
+        and not differences(existing, collector)
+    ):
+        raise _Existing(existing)
+    raise conflict(registry, collector, duplicates)
+
+
+def construct(make: Callable[..., Any], cls: type, args: Tuple[Any, ...], kwargs: Dict[str, Any], force: bool) -> Any:
+    """``make(*args, **kwargs)``, or the identical metric its registration finds registered."""
+    stack = getattr(_constructing, "stack", None)
+    if stack is None:
+        stack = _constructing.stack = []
+    stack.append((cls, force))
+    try:
+        return make(*args, **kwargs)
+    except _Existing as e:
+        return e.metric
+    finally:
+        stack.pop()
 
 
 class MetricType(type(Collector)):  # type: ignore[misc]
@@ -158,5 +153,6 @@ def get_or_create(metric_class: Type[M], *args: Any, **kwargs: Any) -> M:
     different definition raises ``DuplicateTimeseries`` (``MetricRedefinitionError``)
     naming the differences. ``registry=None`` just constructs.
     """
-    call = type.__call__.__get__(metric_class)  # ordinary construction, bypassing the metaclass
+    _registry._get_or_create_used = True
+    call = functools.partial(type.__call__, metric_class)  # ordinary construction, bypassing the metaclass
     return construct(call, metric_class, args, kwargs, force=True)  # type: ignore[no-any-return]

@@ -91,10 +91,10 @@ class CollectorRegistry(Collector):
             names = self._get_names(collector)
             duplicates = set(self._names_to_collectors).intersection(names)
             if duplicates:
-                if self._get_or_create:
-                    from ._redefine import conflict
+                if _get_or_create_used:
+                    from ._redefine import resolve
 
-                    raise conflict(self, collector, duplicates)
+                    resolve(self, collector, duplicates)  # returns the registered twin, or explains
                 raise DuplicateTimeseries(duplicates)
             for name in names:
                 self._names_to_collectors[name] = collector

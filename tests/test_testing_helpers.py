@@ -269,3 +269,13 @@ def test_import_prometheus_client_does_not_load_testing() -> None:
     code = "import sys, prometheus_client; print(sorted(m for m in sys.modules if 'testing' in m or 'pytest' in m))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_public_surface() -> None:
+    import prometheus_client.testing as testing
+
+    assert testing.__all__ == [
+        "Finding", "collect_and_compare", "collect_and_count", "fresh_registry", "get_or_create", "lint", "to_float",
+    ]
+    for name in testing.__all__:
+        assert getattr(testing, name).__module__.startswith("prometheus_client.")

@@ -94,7 +94,7 @@ class CollectorRegistry(Collector):
                 if _get_or_create_used:
                     from ._redefine import resolve
 
-                    resolve(self, collector, duplicates)  # returns the registered twin, or explains
+                    resolve(self, collector, duplicates)  # hands back an identical twin, or explains
                 raise DuplicateTimeseries(duplicates)
             for name in names:
                 self._names_to_collectors[name] = collector

@@ -6,8 +6,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Dict, List
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prometheus_client import (
     REGISTRY,
@@ -22,6 +25,7 @@ from prometheus_client import (
 )
 from prometheus_client.metrics_core import GaugeMetricFamily
 from prometheus_client.testing import collect_and_compare, collect_and_count, fresh_registry, to_float
+from strategies import expo_floats, expo_label_values
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -279,3 +283,48 @@ def test_public_surface() -> None:
     ]
     for name in testing.__all__:
         assert getattr(testing, name).__module__.startswith("prometheus_client.")
+
+
+# -- property: a collector equals its own exposition; a changed value is named ---------------
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(expo_label_values, expo_floats, min_size=1, max_size=4),
+    st.lists(st.floats(0, 10), max_size=5),
+    st.booleans(),
+    st.data(),
+)
+def test_compare_against_own_exposition_and_a_changed_value(
+    gauge_values: Dict[str, float], observations: List[float], openmetrics: bool, data: st.DataObject,
+) -> None:
+    from prometheus_client.openmetrics.exposition import generate_latest as generate_om
+    from prometheus_client.parser import text_string_to_metric_families
+    from prometheus_client.utils import floatToGoString
+
+    r = CollectorRegistry()
+    g = Gauge("things", "Things.", ["name"], registry=r)
+    for name, value in gauge_values.items():
+        g.labels(name).set(value)
+    h = Histogram("lat_seconds", "Latency.", buckets=[1, 5], registry=r)
+    for o in observations:
+        h.observe(o)
+    text = (generate_om(r) if openmetrics else generate_latest(r)).decode()
+    collect_and_compare(r, text)
+    collect_and_compare(r, text, "things")
+
+    # change one gauge sample of the text-format rendering; the message names that series
+    name = data.draw(st.sampled_from(sorted(gauge_values)))
+    old = g.labels(name)._value.get()
+    new = 1.0 if old != 1.0 else 2.0
+    lines = []
+    for fam in text_string_to_metric_families(generate_latest(r).decode()):
+        for s in fam.samples:
+            value = new if (s.name == "things" and s.labels == {"name": name}) else s.value
+            escaped = {k: v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"') for k, v in s.labels.items()}
+            labels = ",".join(f'{k}="{v}"' for k, v in escaped.items())
+            lines.append(f"{s.name}{{{labels}}} {floatToGoString(value)}")
+    escaped_name = name.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    with pytest.raises(AssertionError) as info:
+        collect_and_compare(r, "\n".join(lines) + "\n")
+    assert str(info.value).splitlines()[1:] == [
+        f'  things{{name="{escaped_name}"}}: expected {floatToGoString(new)}, got {floatToGoString(old)}'
+    ]

@@ -16,7 +16,7 @@ This module is not imported by ``import prometheus_client``.
 
 import math
 from contextlib import contextmanager
-from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple, Union
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple, Union
 
 from .._redefine import get_or_create
 from ..metrics_core import Metric
@@ -54,10 +54,15 @@ def _collect(collector: Collector) -> List[Metric]:
     return list(collect())
 
 
+def _escape(value: str) -> str:
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+
+
 def _series_text(name: str, labels: Dict[str, str]) -> str:
+    """``name{a="1",b="2"}`` with labels sorted and values escaped as in the text format."""
     if not labels:
         return name
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
     return f"{name}{{{inner}}}"
 
 
@@ -159,21 +164,22 @@ def _parse(text: str, openmetrics: bool) -> List[Metric]:
 _Key = Tuple[str, FrozenSet[Tuple[str, str]]]
 
 
-def _flatten(families: List[Metric], include_created: bool) -> Tuple[Dict[_Key, float], Dict[str, Metric]]:
-    # ``_created`` series: inside their family (OpenMetrics) or a gauge family of their own (text).
-    created = {
-        (f.name + "_created") for f in families if f.type in ("counter", "histogram", "summary", "gaugehistogram")
-    }
+def _created_names(families: List[Metric]) -> Set[str]:
+    """Names of ``_created`` series: inside their family (OpenMetrics) or a gauge of their own (text)."""
+    return {f.name + "_created" for f in families if f.type in ("counter", "histogram", "summary", "gaugehistogram")}
+
+
+def _flatten(families: List[Metric], skip: Set[str]) -> Tuple[Dict[_Key, float], Dict[str, Metric]]:
+    """Samples keyed by (name, labels), and families by name; names in ``skip`` left out."""
     samples: Dict[_Key, float] = {}
     by_name: Dict[str, Metric] = {}
     for f in families:
-        if not include_created and f.name in created:
+        if f.name in skip:
             continue
         by_name[f.name] = f
         for s in f.samples:
-            if not include_created and s.name in created:
-                continue
-            samples[(s.name, frozenset(s.labels.items()))] = s.value
+            if s.name not in skip:
+                samples[(s.name, frozenset(s.labels.items()))] = s.value
     return samples, by_name
 
 
@@ -213,8 +219,10 @@ def collect_and_compare(
         _check_names(actual_families + expected_families, metric_names, collector)
         expected_families = [f for f in expected_families if _wanted(f, metric_names)]
         actual_families = [f for f in actual_families if _wanted(f, metric_names)]
-    want, want_meta = _flatten(expected_families, include_created)
-    got, got_meta = _flatten(actual_families, include_created)
+    # Bare ``x_created`` lines in the expected text are known as such from the collector's types.
+    skip = set() if include_created else _created_names(actual_families + expected_families)
+    want, want_meta = _flatten(expected_families, skip)
+    got, got_meta = _flatten(actual_families, skip)
 
     problems: List[str] = []
     # A family is matched by the samples it holds (a counter's family name depends on the format).

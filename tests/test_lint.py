@@ -232,11 +232,16 @@ def families(draw: st.DrawFn) -> str:
         reserved = {"histogram": "le", "summary": "quantile"}.get(typ)
         labels = draw(st.lists(st.sampled_from([x for x in _LABELS if x != reserved]), unique=True, max_size=3))
         help_text = draw(st.sampled_from(["", "Some help."]))
-        out.append(family(name, typ, help_text, ",".join(f'{k}="v"' for k in labels)))
+        label_text = ",".join(f'{k}="v"' for k in labels)
+        if typ == "untyped" and draw(st.booleans()):  # bare sample lines, no HELP/TYPE
+            out.append("".join(f'{name}{{{label_text}{"," if label_text else ""}n="{j}"}} 1\n'
+                               for j in range(draw(st.integers(1, 3)))))
+            continue
+        out.append(family(name, typ, help_text, label_text))
     return "".join(out)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(families())
 def test_random_families_match_promtool(text: str) -> None:
     assert ours(text) == promtool(text)

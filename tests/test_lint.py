@@ -204,6 +204,16 @@ def test_lint_of_openmetrics_text_sees_the_scraped_names() -> None:
     assert lint(om) == lint(r)
 
 
+def test_families_without_samples() -> None:
+    # promtool's parser drops them, and so does lint() on text ...
+    text = "# HELP foo F.\n# TYPE foo counter\nfoo_total 1\n# HELP bar_ms B.\n# TYPE bar_ms gauge\n"
+    assert ours(text) == promtool(text) == {("foo_total", "no help text")}
+    # ... but a collector is linted before its first child exists
+    r = CollectorRegistry()
+    Counter("jobs_ms", "Jobs.", ["queue"], registry=r)
+    assert [(f.metric, f.rule) for f in lint(r)] == [("jobs_ms_total", "abbreviated-unit")]
+
+
 def test_lint_accepts_bytes_and_rejects_bad_input() -> None:
     assert lint(family("jobs_count").encode()) == lint(family("jobs_count"))
     with pytest.raises(ValueError, match="line 2"):

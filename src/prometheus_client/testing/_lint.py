@@ -3,7 +3,8 @@
 Each family is looked at the way Prometheus sees it after a scrape of the Prometheus text
 format: a counter is named with its ``_total`` suffix, an Info metric with ``_info``, and the
 ``_created`` series of a collector are not families of their own. Text input is taken
-literally, as promtool reads it.
+literally, as promtool reads it, families without samples left out as promtool does; a
+collector's families are all linted, also a labelled metric that has no child yet.
 
 Two rules are ours (promtool 2.42 has neither): label names starting with ``__`` and
 families with more than ``max_labels`` label names.
@@ -175,7 +176,7 @@ def _text_families(text: str) -> List[_Family]:
     if stripped.endswith("# EOF") and (len(stripped) == 5 or stripped[-6] == "\n"):
         from ..openmetrics.parser import text_string_to_metric_families as om_parse
 
-        return _merge(_from_collected(m) for m in om_parse(text))
+        return _merge(_from_collected(m) for m in om_parse(text) if m.samples)
     from ..parser import _split_comment, text_string_to_metric_families
 
     # Our parser names a counter family without ``_total``; promtool keeps the TYPE line's name.
@@ -191,6 +192,8 @@ def _text_families(text: str) -> List[_Family]:
                 declared_counters.add(parts[1])
     families = []
     for m in text_string_to_metric_families(text):
+        if not m.samples:
+            continue  # promtool's parser drops a family without samples
         typ = {"unknown": "untyped", "gaugehistogram": "gauge_histogram"}.get(m.type, m.type)
         name = m.name
         if typ == "counter" and name + "_total" in declared_counters:

@@ -325,6 +325,14 @@ def test_compare_against_own_exposition_and_a_changed_value(
     escaped_name = name.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
     with pytest.raises(AssertionError) as info:
         collect_and_compare(r, "\n".join(lines) + "\n")
-    assert str(info.value).splitlines()[1:] == [
+    assert str(info.value).split("\n")[1:] == [
         f'  things{{name="{escaped_name}"}}: expected {floatToGoString(new)}, got {floatToGoString(old)}'
     ]
+
+
+def test_compare_message_escapes_odd_label_values() -> None:
+    g = Gauge("things", "T.", ["name"], registry=None)
+    g.labels('a"\n\x1e\\').set(1)
+    with pytest.raises(AssertionError) as info:
+        collect_and_compare(g, "")
+    assert str(info.value).split("\n")[1:] == ['  things{name="a\\"\\n\x1e\\\\"}: not expected, got 1.0']

@@ -181,7 +181,7 @@ def _text_families(text: str) -> List[_Family]:
 
     # Our parser names a counter family without ``_total``; promtool keeps the TYPE line's name.
     declared_counters = set()
-    for line in text.splitlines():
+    for line in text.split("\n"):  # lines as the parser splits them (not at \x1e, \x85, ...)
         line = line.strip()
         if line.startswith("#"):
             try:

@@ -17,7 +17,7 @@ Two layers:
 from __future__ import annotations
 
 import struct
-from typing import Dict, Iterable, List, NamedTuple, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from ._protobuf import (  # the field readers are shared with the exposition decoder
     DecodeError as DecodeError,
@@ -47,6 +47,7 @@ __all__ = [
     "Label", "Sample", "Exemplar", "Histogram", "TimeSeries", "MetricMetadata", "WriteRequest",
     "label_record", "sample_record", "exemplar_record",
     "histogram_record", "series_record", "metadata_record",
+    "absolute_counts", "histogram_from_native", "label_plan",
     "encode_timeseries", "encode_write_request", "decode_write_request",
 ]
 
@@ -209,8 +210,11 @@ def _packed_doubles(out: bytearray, tag: int, values: Sequence[float]) -> None:
     out += struct.pack(f"<{len(values)}d", *values)
 
 
-def histogram_record(h: Histogram) -> bytes:
-    """One native ``Histogram`` record (tag ``22``)."""
+def histogram_record(h: Histogram, tag: bytes = b"\x22", start_ms: int = 0) -> bytes:
+    """One native ``Histogram`` record: tag ``22`` (``TimeSeries.histograms`` of 1.0) by
+    default; remote write 2.0 passes ``1a`` and may add the rc.4 ``start_timestamp`` (17).
+
+    Fields 1-16 have the same numbers in both versions."""
     out = bytearray()
     if h.is_float:
         out += b"\x11" + _pack_double(h.count_value)
@@ -240,7 +244,64 @@ def histogram_record(h: Histogram) -> bytes:
     if h.timestamp:
         out.append(0x78)
         write_varint(out, h.timestamp)
-    return _ld(b"\x22", bytes(out))
+    if start_ms:
+        out += b"\x88\x01"
+        write_varint(out, start_ms)
+    return _ld(tag, bytes(out))
+
+
+def absolute_counts(deltas: Optional[Sequence[int]]) -> List[float]:
+    """Native-histogram bucket deltas as absolute (float) counts."""
+    out: List[float] = []
+    acc = 0
+    for d in deltas or ():
+        acc += d
+        out.append(float(acc))
+    return out
+
+
+def histogram_from_native(nh: Any, ts_ms: int, gauge: bool = False) -> Histogram:
+    """The remote-write ``Histogram`` of a ``samples.NativeHistogram`` (integer histogram with
+    deltas when every count is whole, else a float histogram with absolute counts)."""
+    count = nh.count_value
+    zc = nh.zero_count
+    is_float = not (float(count).is_integer() and float(zc).is_integer())
+    return Histogram(
+        count, nh.sum_value, nh.schema, nh.zero_threshold, zc, ts_ms,
+        negative_spans=[(sp.offset, sp.length) for sp in nh.neg_spans or ()],
+        negative_deltas=list(nh.neg_deltas or ()) if not is_float else (),
+        positive_spans=[(sp.offset, sp.length) for sp in nh.pos_spans or ()],
+        positive_deltas=list(nh.pos_deltas or ()) if not is_float else (),
+        negative_counts=absolute_counts(nh.neg_deltas) if is_float else (),
+        positive_counts=absolute_counts(nh.pos_deltas) if is_float else (),
+        reset_hint=RESET_HINT_GAUGE if gauge else RESET_HINT_UNKNOWN,
+        is_float=is_float,
+    )
+
+
+def label_plan(shape: Sequence[str], target: Dict[str, str], honor_labels: bool,
+               escape: Callable[[str], str]) -> List[Tuple[str, str, Any]]:
+    """Sorted ``(output name, kind, arg)`` of a series' labels, ``__name__`` included, for
+    samples whose label names are ``shape`` and the target labels ``target``.
+
+    kind ``sample``: arg = index of the sample label in ``shape``; ``const``: arg = the
+    target label's value; ``name``: the ``__name__`` slot.  A sample label clashing with a
+    target label wins with ``honor_labels``, else it is renamed ``exported_<name>``.
+    """
+    slots: Dict[str, Tuple[str, Any]] = {}
+    for i, k in enumerate(shape):
+        slots[escape(k)] = ("sample", i)
+    for k, v in target.items():
+        if k in slots:
+            if honor_labels:
+                continue
+            exported = "exported_" + k
+            while exported in slots:
+                exported = "exported_" + exported
+            slots[exported] = slots.pop(k)
+        slots[k] = ("const", v)
+    slots["__name__"] = ("name", None)
+    return [(k, *slots[k]) for k in sorted(slots)]
 
 
 def series_record(body: bytes) -> bytes:

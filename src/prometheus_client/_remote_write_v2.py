@@ -1,0 +1,546 @@
+"""Remote write 2.0 (``io.prometheus.write.v2.Request``): encoder and decoder, dependency-free.
+
+What 2.0 changes for a sender (wire-format fact sheet, section 6):
+
+* one string table per request (``symbols``, ``symbols[0] == ""``); label names and values,
+  help texts, units and exemplar labels are uint32 references into it;
+* every ``TimeSeries`` carries its own ``Metadata`` (type, help, unit);
+* created times travel as ``TimeSeries.created_timestamp`` (field 6, the rc.3 layout that
+  Prometheus 2.54 - 3.7 reads) and, in the rc.4 layout, as ``start_timestamp`` of every sample
+  and histogram: both are sent (each reader skips the other's field), so there is no
+  ``_created`` series;
+* metric and label names are UTF-8: nothing is escaped.
+
+Series layout (what a receiver stores), as in 1.0 and as Prometheus' own 2.0 sender does:
+counters ``x_total``, gauges ``x``, classic histograms ``x_bucket{le}``, ``x_count``, ``x_sum``,
+summaries ``x{quantile}``, ``x_count``, ``x_sum``, gauge histograms ``x_bucket``, ``x_gcount``,
+``x_gsum``, info ``x_info``, stateset ``x{x=state}``, native histograms as one histogram series
+under the bare name.  Every component series gets the family's metadata; counter-like series
+(``_total``, and the ``_bucket``/``_count``/``_sum`` series and the native series of a
+histogram, ``_count``/``_sum`` of a summary) get the created time.
+
+The encoder is a set of per-metric-type functions over what the remote-write walk
+(``_render.iter_families``) yields: metric objects of ``metrics.py`` (``FastFamily``: raw
+numbers of each child) and any other ``Metric`` (its samples).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+from ._protobuf import _b, _d, _i, _s, encode_varint, iter_fields, to_int64
+from ._remote_write_pb import (
+    METRIC_TYPE_BY_NAME,
+    STALE_NAN,
+    Histogram,
+    _decode_histogram,
+    histogram_from_native,
+    histogram_record,
+    label_plan,
+)
+from ._render import FastFamily
+from .metrics_core import Metric
+
+__all__ = [
+    "PROTOBUF_MESSAGE", "CONTENT_TYPE", "REMOTE_WRITE_VERSION",
+    "Counts", "V2Encoder",
+    "Request", "Series", "FloatSample", "V2Exemplar", "decode_request",
+]
+
+PROTOBUF_MESSAGE = "io.prometheus.write.v2.Request"
+#: No space before ``proto=``: Prometheus 3.5 splits the header on ``;`` and misses a spaced
+#: parameter (it would then read the body as an empty 1.0 request).
+CONTENT_TYPE = "application/x-protobuf;proto=" + PROTOBUF_MESSAGE
+REMOTE_WRITE_VERSION = "2.0.0"
+
+_pack_double = struct.Struct("<d").pack
+_SMALL: List[bytes] = [bytes((i,)) for i in range(128)]
+_SYMBOLS_MIN_RESET = 4096  # a persistent table is rebuilt when it has grown past 2x + this
+
+
+def _ld(tag: bytes, payload: bytes) -> bytes:
+    n = len(payload)
+    return tag + (_SMALL[n] if n < 0x80 else encode_varint(n)) + payload
+
+
+def _refs(refs: Sequence[int]) -> bytes:
+    """``labels_refs`` (field 1, packed uint32)."""
+    if all(r < 0x80 for r in refs):
+        body = bytes(refs)
+    else:
+        body = b"".join(_SMALL[r] if r < 0x80 else encode_varint(r) for r in refs)
+    return _ld(b"\x0a", body)
+
+
+def _ms(ts: Any) -> int:
+    sec = getattr(ts, "sec", None)
+    if sec is not None:
+        return int(sec) * 1000 + int(round(int(ts.nsec) / 1e6))
+    return int(round(float(ts) * 1000.0))
+
+
+def _created_ms(created: Optional[float]) -> int:
+    """A created time (seconds) as ms; 0 (= unset) when absent; the epoch itself is sent as 1."""
+    if created is None or created != created or created in (float("inf"), float("-inf")):
+        return 0
+    ms = int(round(created * 1000.0))
+    return ms or 1
+
+
+class Counts(NamedTuple):
+    """How many samples, histograms and exemplars a request carries (compared with the
+    receiver's ``X-Prometheus-Remote-Write-*-Written`` headers)."""
+
+    samples: int
+    histograms: int
+    exemplars: int
+
+
+class _Symbols:
+    """The request's string table: ``ref(s)`` gives the index of ``s``, adding it if new."""
+
+    __slots__ = ("index", "table")
+
+    def __init__(self) -> None:
+        self.index: Dict[str, int] = {"": 0}
+        self.table: List[str] = [""]
+
+    def ref(self, s: str) -> int:
+        i = self.index.get(s)
+        if i is None:
+            i = self.index[s] = len(self.table)
+            self.table.append(s)
+        return i
+
+    def encode(self) -> bytes:
+        return b"".join([_ld(b"\x22", s.encode("utf-8")) for s in self.table])
+
+
+class _Out:
+    """What one request collects: series records and the counts."""
+
+    __slots__ = ("parts", "samples", "histograms", "exemplars", "now_ms", "ts_tail", "stale")
+
+    def __init__(self, now_ms: int, stale: bool) -> None:
+        self.parts: List[bytes] = []
+        self.samples = 0
+        self.histograms = 0
+        self.exemplars = 0
+        self.now_ms = now_ms
+        self.ts_tail = b"\x10" + encode_varint(now_ms)
+        self.stale = stale
+
+
+def _sample(value: float, tail: bytes, start_ms: int) -> bytes:
+    """One ``Sample`` record (field 2); ``tail`` = ``10 <timestamp>``."""
+    if start_ms:
+        tail = tail + b"\x18" + encode_varint(start_ms)
+    return b"\x12" + _SMALL[9 + len(tail)] + b"\x09" + _pack_double(value) + tail
+
+
+class V2Encoder:
+    """Turns a registry into an (uncompressed) ``io.prometheus.write.v2.Request``.
+
+    The string table persists across requests of one encoder (a pusher), so the encoded
+    ``labels_refs`` and metadata of every series are built once and reused while the series
+    lives; refs stay valid because each request carries the whole table.  The table is
+    rebuilt when it has grown to more than twice its size after the last rebuild (plus 4096),
+    which bounds the strings of vanished series that a request carries along.
+    """
+
+    def __init__(self, target: Sequence[Tuple[str, str]], honor_labels: bool = False) -> None:
+        self.target = dict(target)
+        self.honor_labels = honor_labels
+        self._reset()
+
+    def _reset(self) -> None:
+        self.symbols = _Symbols()
+        self.plans: Dict[Tuple[str, ...], List[Tuple[str, str, Any, int]]] = {}
+        self.children: Dict[Any, Any] = {}  # live child of a metric object -> its encoded heads
+        self.metadata: Dict[Tuple[str, str, str], bytes] = {}
+        self.generic: Dict[Tuple[str, Tuple[Tuple[str, str], ...]], bytes] = {}
+        self._base = 0
+
+    # -- building blocks ----------------------------------------------------------
+    def _plan(self, shape: Tuple[str, ...]) -> List[Tuple[str, str, Any, int]]:
+        plan = self.plans.get(shape)
+        if plan is None:
+            ref = self.symbols.ref
+            plan = self.plans[shape] = [
+                (out, kind, ref(arg) if kind == "const" else arg, ref(out))
+                for out, kind, arg in label_plan(shape, self.target, self.honor_labels, str)
+            ]
+        return plan
+
+    def labels(self, shape: Tuple[str, ...], values: Sequence[str], name: str) -> bytes:
+        """The encoded ``labels_refs`` of the series ``name`` with label names ``shape`` and
+        values ``values`` (empty values left out)."""
+        ref = self.symbols.ref
+        refs: List[int] = []
+        for _out, kind, arg, name_ref in self._plan(shape):
+            if kind == "const":
+                refs += (name_ref, arg)
+            elif kind == "name":
+                refs += (name_ref, ref(name))
+            else:
+                v = values[arg]
+                if v:
+                    refs += (name_ref, ref(v))
+        return _refs(refs)
+
+    def meta(self, typ: str, help_: str, unit: str) -> bytes:
+        """The ``Metadata`` record (field 5) of a family."""
+        key = (typ, help_, unit)
+        rec = self.metadata.get(key)
+        if rec is None:
+            body = bytearray()
+            t = METRIC_TYPE_BY_NAME.get(typ, 0)
+            if t:
+                body += b"\x08" + _SMALL[t]
+            if help_:
+                body.append(0x18)
+                body += encode_varint(self.symbols.ref(help_))
+            if unit:
+                body.append(0x20)
+                body += encode_varint(self.symbols.ref(unit))
+            rec = self.metadata[key] = _ld(b"\x2a", bytes(body))
+        return rec
+
+    def exemplar(self, e: Any, now_ms: int) -> bytes:
+        """One ``Exemplar`` record (field 4); the timestamp is required: ``now_ms`` if unset."""
+        ref = self.symbols.ref
+        refs: List[int] = []
+        for k, v in sorted(e.labels.items()):
+            refs += (ref(k), ref(v))
+        body = (_refs(refs) if refs else b"") + b"\x11" + _pack_double(e.value) + b"\x18" + encode_varint(
+            now_ms if e.timestamp is None else _ms(e.timestamp))
+        return _ld(b"\x22", body)
+
+    # -- requests -----------------------------------------------------------------
+    def encode(self, items: Iterable[Union[Metric, FastFamily]], now_ms: int,
+               stale: bool = False) -> Tuple[bytes, Counts]:
+        """The ``Request`` of every series of ``items`` (samples without a timestamp get
+        ``now_ms``) and what it carries; ``stale`` sends staleness markers instead of values."""
+        if len(self.symbols.table) > 2 * self._base + _SYMBOLS_MIN_RESET:
+            self._reset()
+        out = _Out(now_ms, stale)
+        live: List[List[Any]] = []
+        for item in items:
+            if type(item) is FastFamily:
+                metric = item.metric
+                fast = _FAST.get(metric._type)
+                if fast is not None and not stale:
+                    fast(self, metric, item.series, out)
+                    live.append(item.series)
+                    continue
+                metrics: Iterable[Metric] = metric.collect()
+            else:
+                metrics = (item,)  # type: ignore[assignment]
+            for m in metrics:
+                _generic(self, m, out)
+        n_live = sum(map(len, live))
+        if len(self.children) > n_live + (n_live >> 2) + 64:  # children removed since: drop them
+            self.children = {c: self.children[c] for series in live for c in series if c in self.children}
+        if len(self.generic) > 4 * len(out.parts) + 1024:
+            self.generic.clear()
+        if not self._base:
+            self._base = len(self.symbols.table)
+        body = self.symbols.encode() + b"".join(out.parts)
+        return body, Counts(out.samples, out.histograms, out.exemplars)
+
+
+def _series(out: _Out, labels: bytes, payload: bytes, meta: bytes, ct_ms: int) -> None:
+    """Append one ``Request.timeseries`` record (field 5)."""
+    body = labels + payload + meta
+    if ct_ms:
+        body += b"\x30" + encode_varint(ct_ms)
+    n = len(body)
+    out.parts.append(b"\x2a" + (_SMALL[n] if n < 0x80 else encode_varint(n)) + body)
+
+
+# ---------------------------------------------------------------------------
+# Metric objects of metrics.py (raw numbers per child)
+# ---------------------------------------------------------------------------
+
+def _child_labels(enc: V2Encoder, metric: Any, child: Any, names: Sequence[str]) -> List[bytes]:
+    cached: Optional[List[bytes]] = enc.children.get(child)
+    if cached is None:
+        shape = tuple(metric._labelnames)
+        values = child._labelvalues
+        cached = enc.children[child] = [enc.labels(shape, values, n) for n in names]
+    return cached
+
+
+def _fast_counter(enc: V2Encoder, metric: Any, series: List[Any], out: _Out) -> None:
+    meta = enc.meta("counter", metric._documentation, metric._unit)
+    names = (metric._name + "_total",)
+    tail, now_ms = out.ts_tail, out.now_ms
+    n_ex = 0
+    for child in series:
+        (lb,) = _child_labels(enc, metric, child, names)
+        value, exemplar, created = child._expo_values()
+        ct = _created_ms(created)
+        payload = _sample(value, tail, ct)
+        if exemplar is not None:
+            payload += enc.exemplar(exemplar, now_ms)
+            n_ex += 1
+        _series(out, lb, payload, meta, ct)
+    out.samples += len(series)
+    out.exemplars += n_ex
+
+
+def _fast_gauge(enc: V2Encoder, metric: Any, series: List[Any], out: _Out) -> None:
+    meta = enc.meta("gauge", metric._documentation, metric._unit)
+    names = (metric._name,)
+    tail = out.ts_tail
+    for child in series:
+        (lb,) = _child_labels(enc, metric, child, names)
+        _series(out, lb, _sample(child._expo_values(), tail, 0), meta, 0)
+    out.samples += len(series)
+
+
+def _fast_summary(enc: V2Encoder, metric: Any, series: List[Any], out: _Out) -> None:
+    meta = enc.meta("summary", metric._documentation, metric._unit)
+    names = (metric._name + "_count", metric._name + "_sum")
+    tail = out.ts_tail
+    for child in series:
+        lb_count, lb_sum = _child_labels(enc, metric, child, names)
+        count, total, created = child._expo_values()
+        ct = _created_ms(created)
+        _series(out, lb_count, _sample(count, tail, ct), meta, ct)
+        _series(out, lb_sum, _sample(total, tail, ct), meta, ct)
+    out.samples += 2 * len(series)
+
+
+def _fast_histogram(enc: V2Encoder, metric: Any, series: List[Any], out: _Out) -> None:
+    meta = enc.meta("histogram", metric._documentation, metric._unit)
+    name = metric._name
+    tail, now_ms = out.ts_tail, out.now_ms
+    shape = tuple(metric._labelnames) + ("le",)
+    for child in series:
+        les, counts, total, exemplars, created, with_sum = child._expo_values()
+        cached = enc.children.get(child)
+        if cached is None:
+            values = tuple(child._labelvalues)
+            cached = enc.children[child] = (
+                [enc.labels(shape, values + (le,), name + "_bucket") for le in les],
+                enc.labels(shape, values + ("",), name + "_count"),
+                enc.labels(shape, values + ("",), name + "_sum"),
+            )
+        buckets, lb_count, lb_sum = cached
+        ct = _created_ms(created)
+        acc = 0.0
+        for i, (lb, count) in enumerate(zip(buckets, counts)):
+            acc += count
+            payload = _sample(acc, tail, ct)
+            ex = exemplars[i] if exemplars is not None else None
+            if ex is not None:
+                payload += enc.exemplar(ex, now_ms)
+                out.exemplars += 1
+            _series(out, lb, payload, meta, ct)
+        _series(out, lb_count, _sample(acc, tail, ct), meta, ct)
+        out.samples += len(buckets) + 1
+        if with_sum:
+            _series(out, lb_sum, _sample(total, tail, ct), meta, ct)
+            out.samples += 1
+
+
+_FAST: Dict[str, Callable[[V2Encoder, Any, List[Any], _Out], None]] = {
+    "counter": _fast_counter,
+    "gauge": _fast_gauge,
+    "summary": _fast_summary,
+    "histogram": _fast_histogram,
+}
+
+
+# ---------------------------------------------------------------------------
+# Any other Metric (custom collectors, multiprocess, native histograms): sample by sample
+# ---------------------------------------------------------------------------
+
+#: Per type: the sample-name suffixes whose series are counter-like (get the created time).
+_COUNTER_LIKE: Dict[str, Tuple[str, ...]] = {
+    "counter": ("_total",),
+    "histogram": ("_bucket", "_count", "_sum", ""),
+    "summary": ("_count", "_sum"),
+}
+_NOT_SERIES_LABELS = ("le", "quantile")
+
+
+def _created_by_labels(m: Metric) -> Dict[Tuple[Tuple[str, str], ...], int]:
+    """``_created`` samples of a counter-like family, by the labels of their child."""
+    name = m.name + "_created"
+    return {tuple(sorted(s.labels.items())): _created_ms(s.value) for s in m.samples if s.name == name}
+
+
+def _generic(enc: V2Encoder, m: Metric, out: _Out) -> None:
+    suffixes = _COUNTER_LIKE.get(m.type)
+    created = _created_by_labels(m) if suffixes is not None else {}
+    created_name = m.name + "_created"
+    gauge_hist = m.type == "gaugehistogram"
+    meta = enc.meta(m.type, m.documentation, m.unit)
+    cache = enc.generic
+    now_ms, stale = out.now_ms, out.stale
+    for s in m.samples:
+        name, labels, value, ts, exemplar, native = s
+        if suffixes is not None and name == created_name:
+            continue
+        items = tuple(labels.items())
+        key = (name, items)
+        lb = cache.get(key)
+        if lb is None:
+            lb = cache[key] = enc.labels(tuple(labels), tuple(labels.values()), name)
+        ct = 0
+        if created and name[len(m.name):] in suffixes:  # type: ignore[operator]
+            ct = created.get(tuple(sorted(kv for kv in items if kv[0] not in _NOT_SERIES_LABELS)), 0)
+        ts_ms = now_ms if ts is None or stale else _ms(ts)
+        tail = b"\x10" + encode_varint(ts_ms)
+        exemplars = []
+        if native is not None:
+            if stale:
+                h = Histogram(0, STALE_NAN, native.schema, native.zero_threshold, 0, ts_ms)
+            else:
+                h = histogram_from_native(native, ts_ms, gauge_hist)
+                exemplars = list(native.nh_exemplars or ())
+            payload = histogram_record(h, b"\x1a", ct)
+            out.histograms += 1
+        else:
+            payload = _sample(STALE_NAN if stale else value, tail, ct)
+            out.samples += 1
+        if exemplar is not None and not stale:
+            exemplars.insert(0, exemplar)
+        for e in exemplars:
+            payload += enc.exemplar(e, ts_ms)
+        out.exemplars += len(exemplars)
+        _series(out, lb, payload, meta, ct)
+
+
+# ---------------------------------------------------------------------------
+# Decoder (tests, debugging, receivers)
+# ---------------------------------------------------------------------------
+
+class FloatSample(NamedTuple):
+    value: float
+    timestamp: int  # ms
+    start_timestamp: int = 0  # ms, rc.4
+
+
+class V2Exemplar(NamedTuple):
+    labels: Tuple[Tuple[str, str], ...]
+    value: float
+    timestamp: int
+
+
+class Series(NamedTuple):
+    """A decoded ``TimeSeries`` with its refs resolved."""
+
+    labels: Tuple[Tuple[str, str], ...]
+    samples: Tuple[FloatSample, ...]
+    histograms: Tuple[Histogram, ...]
+    histogram_start_timestamps: Tuple[int, ...]
+    exemplars: Tuple[V2Exemplar, ...]
+    type: int
+    help: str
+    unit: str
+    created_timestamp: int  # ms, rc.3 field 6
+
+
+class Request(NamedTuple):
+    symbols: Tuple[str, ...]
+    timeseries: Tuple[Series, ...]
+
+
+def _pairs(refs: List[int], symbols: Sequence[str]) -> Tuple[Tuple[str, str], ...]:
+    if len(refs) % 2:
+        raise ValueError(f"odd number of label refs ({len(refs)})")
+    return tuple((symbols[refs[i]], symbols[refs[i + 1]]) for i in range(0, len(refs), 2))
+
+
+def _packed_uint(wt: int, x: Any, out: List[int]) -> None:
+    if wt == 0:
+        out.append(_i(x))
+        return
+    data = _b(x)
+    pos = 0
+    n = len(data)
+    while pos < n:
+        shift = v = 0
+        while True:
+            b = data[pos]
+            pos += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        out.append(v)
+
+
+def _decode_series(data: bytes, symbols: Sequence[str]) -> Series:
+    refs: List[int] = []
+    samples: List[FloatSample] = []
+    hists: List[Histogram] = []
+    hist_st: List[int] = []
+    exemplars: List[V2Exemplar] = []
+    typ = help_ref = unit_ref = 0
+    ct = 0
+    for f, wt, x in iter_fields(data):
+        if f == 1:
+            _packed_uint(wt, x, refs)
+        elif f == 2:
+            value = 0.0
+            ts = st = 0
+            for g, _, y in iter_fields(_b(x)):
+                if g == 1:
+                    value = _d(y)
+                elif g == 2:
+                    ts = to_int64(_i(y))
+                elif g == 3:
+                    st = to_int64(_i(y))
+            samples.append(FloatSample(value, ts, st))
+        elif f == 3:
+            body = _b(x)
+            hists.append(_decode_histogram(body))
+            st = 0
+            for g, _, y in iter_fields(body):
+                if g == 17:
+                    st = to_int64(_i(y))
+            hist_st.append(st)
+        elif f == 4:
+            erefs: List[int] = []
+            value = 0.0
+            ts = 0
+            for g, gwt, y in iter_fields(_b(x)):
+                if g == 1:
+                    _packed_uint(gwt, y, erefs)
+                elif g == 2:
+                    value = _d(y)
+                elif g == 3:
+                    ts = to_int64(_i(y))
+            exemplars.append(V2Exemplar(_pairs(erefs, symbols), value, ts))
+        elif f == 5:
+            for g, _, y in iter_fields(_b(x)):
+                if g == 1:
+                    typ = _i(y)
+                elif g == 3:
+                    help_ref = _i(y)
+                elif g == 4:
+                    unit_ref = _i(y)
+        elif f == 6:
+            ct = to_int64(_i(x))
+    return Series(_pairs(refs, symbols), tuple(samples), tuple(hists), tuple(hist_st), tuple(exemplars),
+                  typ, symbols[help_ref], symbols[unit_ref], ct)
+
+
+def decode_request(data: bytes) -> Request:
+    """Decode an (uncompressed) ``io.prometheus.write.v2.Request``, refs resolved."""
+    symbols: List[str] = []
+    raw: List[bytes] = []
+    for f, _, x in iter_fields(bytes(data)):
+        if f == 4:
+            symbols.append(_s(x))
+        elif f == 5:
+            raw.append(_b(x))
+    if raw and (not symbols or symbols[0] != ""):
+        raise ValueError("symbols[0] must be the empty string")
+    return Request(tuple(symbols), tuple(_decode_series(r, symbols) for r in raw))
+

@@ -27,6 +27,7 @@ numbers of each child) and any other ``Metric`` (its samples).
 from __future__ import annotations
 
 import struct
+from math import isfinite as _isfinite
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from ._protobuf import _b, _d, _i, _s, encode_varint, iter_fields, to_int64
@@ -64,13 +65,10 @@ def _ld(tag: bytes, payload: bytes) -> bytes:
     return tag + (_SMALL[n] if n < 0x80 else encode_varint(n)) + payload
 
 
-def _refs(refs: Sequence[int]) -> bytes:
-    """``labels_refs`` (field 1, packed uint32)."""
-    if all(r < 0x80 for r in refs):
-        body = bytes(refs)
-    else:
-        body = b"".join(_SMALL[r] if r < 0x80 else encode_varint(r) for r in refs)
-    return _ld(b"\x0a", body)
+def _refs(encoded: bytes) -> bytes:
+    """``labels_refs`` (field 1, packed uint32) from the concatenated ref varints."""
+    n = len(encoded)
+    return b"\x0a" + (_SMALL[n] if n < 0x80 else encode_varint(n)) + encoded
 
 
 def _ms(ts: Any) -> int:
@@ -82,10 +80,9 @@ def _ms(ts: Any) -> int:
 
 def _created_ms(created: Optional[float]) -> int:
     """A created time (seconds) as ms; 0 (= unset) when absent; the epoch itself is sent as 1."""
-    if created is None or created != created or created in (float("inf"), float("-inf")):
+    if created is None or not _isfinite(created):
         return 0
-    ms = int(round(created * 1000.0))
-    return ms or 1
+    return int(round(created * 1000.0)) or 1
 
 
 class Counts(NamedTuple):
@@ -97,30 +94,50 @@ class Counts(NamedTuple):
     exemplars: int
 
 
-class _Symbols:
-    """The request's string table: ``ref(s)`` gives the index of ``s``, adding it if new."""
+class _Symbols(Dict[str, bytes]):
+    """The request's string table: ``symbols[s]`` is the varint of the index of ``s`` (added
+    when new), ready to be concatenated into a packed ref list."""
 
-    __slots__ = ("index", "table")
+    __slots__ = ("table",)
 
     def __init__(self) -> None:
-        self.index: Dict[str, int] = {"": 0}
+        super().__init__({"": b"\x00"})
         self.table: List[str] = [""]
 
-    def ref(self, s: str) -> int:
-        i = self.index.get(s)
-        if i is None:
-            i = self.index[s] = len(self.table)
-            self.table.append(s)
-        return i
+    def __missing__(self, s: str) -> bytes:
+        n = len(self.table)
+        b = self[s] = _SMALL[n] if n < 0x80 else encode_varint(n)
+        self.table.append(s)
+        return b
 
     def encode(self) -> bytes:
         return b"".join([_ld(b"\x22", s.encode("utf-8")) for s in self.table])
 
 
+class _PairRefs(Dict[str, bytes]):
+    """``value -> encoded (name ref, value ref)`` of one label name; ``""`` -> ``b""`` (remote
+    write forbids empty values: the label is left out)."""
+
+    __slots__ = ("name_ref", "symbols")
+
+    def __init__(self, name_ref: bytes, symbols: _Symbols) -> None:
+        super().__init__({"": b""})
+        self.name_ref = name_ref
+        self.symbols = symbols
+
+    def __missing__(self, value: str) -> bytes:
+        b = self[value] = self.name_ref + self.symbols[value]
+        return b
+
+
+_LabelFn = Callable[[Sequence[str], str], bytes]
+_REFS_HEAD: List[bytes] = [b"\x0a" + bytes((i,)) for i in range(128)]
+
+
 class _Out:
     """What one request collects: series records and the counts."""
 
-    __slots__ = ("parts", "samples", "histograms", "exemplars", "now_ms", "ts_tail", "stale")
+    __slots__ = ("parts", "samples", "histograms", "exemplars", "now_ms", "ts_tail", "stale", "pack_value")
 
     def __init__(self, now_ms: int, stale: bool) -> None:
         self.parts: List[bytes] = []
@@ -130,6 +147,7 @@ class _Out:
         self.now_ms = now_ms
         self.ts_tail = b"\x10" + encode_varint(now_ms)
         self.stale = stale
+        self.pack_value = struct.Struct(f"<d{len(self.ts_tail)}s").pack  # (value, ts_tail)
 
 
 def _sample(value: float, tail: bytes, start_ms: int) -> bytes:
@@ -156,38 +174,53 @@ class V2Encoder:
 
     def _reset(self) -> None:
         self.symbols = _Symbols()
-        self.plans: Dict[Tuple[str, ...], List[Tuple[str, str, Any, int]]] = {}
+        self.plans: Dict[Tuple[str, ...], _LabelFn] = {}
+        self.pair_refs: Dict[str, _PairRefs] = {}
         self.children: Dict[Any, Any] = {}  # live child of a metric object -> its encoded heads
         self.metadata: Dict[Tuple[str, str, str], bytes] = {}
         self.generic: Dict[Tuple[str, Tuple[Tuple[str, str], ...]], bytes] = {}
         self._base = 0
+        self._tail_len = 0
 
     # -- building blocks ----------------------------------------------------------
-    def _plan(self, shape: Tuple[str, ...]) -> List[Tuple[str, str, Any, int]]:
-        plan = self.plans.get(shape)
-        if plan is None:
-            ref = self.symbols.ref
-            plan = self.plans[shape] = [
-                (out, kind, ref(arg) if kind == "const" else arg, ref(out))
-                for out, kind, arg in label_plan(shape, self.target, self.honor_labels, str)
-            ]
-        return plan
+    def _pairs(self, name: str) -> _PairRefs:
+        pairs = self.pair_refs.get(name)
+        if pairs is None:
+            pairs = self.pair_refs[name] = _PairRefs(self.symbols[name], self.symbols)
+        return pairs
+
+    def labeller(self, shape: Tuple[str, ...]) -> _LabelFn:
+        """``fn(values, name)``: the encoded ``labels_refs`` record (field 1) of the series
+        ``name`` whose label names are ``shape`` and values ``values`` (empty values left
+        out).  Generated once per shape: the labels in sorted order, target labels as
+        constants, every value looked up in a per-label-name cache of encoded ref pairs."""
+        fn = self.plans.get(shape)
+        if fn is None:
+            ns: Dict[str, Any] = {"H": _REFS_HEAD, "v": encode_varint}
+            exprs = []
+            for i, (out, kind, arg) in enumerate(label_plan(shape, self.target, self.honor_labels, str)):
+                if kind == "const":
+                    ns[f"c{i}"] = self.symbols[out] + self.symbols[arg]
+                    exprs.append(f"c{i}")
+                elif kind == "name":
+                    ns[f"c{i}"] = self._pairs(out)
+                    exprs.append(f"c{i}[name]")
+                else:
+                    ns[f"c{i}"] = self._pairs(out)
+                    exprs.append(f"c{i}[values[{arg}]]")
+            defaults = "".join(f", {k}={k}" for k in ns)
+            src = (f"def _fn(values, name{defaults}):\n"
+                   f"    b = b''.join(({', '.join(exprs)},))\n"
+                   "    n = len(b)\n"
+                   "    return (H[n] if n < 128 else b'\\x0a' + v(n)) + b\n")
+            scope = dict(ns)
+            exec(src, scope)  # label names and values only travel as bound constants
+            fn = self.plans[shape] = scope["_fn"]
+        return fn
 
     def labels(self, shape: Tuple[str, ...], values: Sequence[str], name: str) -> bytes:
-        """The encoded ``labels_refs`` of the series ``name`` with label names ``shape`` and
-        values ``values`` (empty values left out)."""
-        ref = self.symbols.ref
-        refs: List[int] = []
-        for _out, kind, arg, name_ref in self._plan(shape):
-            if kind == "const":
-                refs += (name_ref, arg)
-            elif kind == "name":
-                refs += (name_ref, ref(name))
-            else:
-                v = values[arg]
-                if v:
-                    refs += (name_ref, ref(v))
-        return _refs(refs)
+        """The encoded ``labels_refs`` record of one series (see :meth:`labeller`)."""
+        return self.labeller(shape)(values, name)
 
     def meta(self, typ: str, help_: str, unit: str) -> bytes:
         """The ``Metadata`` record (field 5) of a family."""
@@ -199,20 +232,16 @@ class V2Encoder:
             if t:
                 body += b"\x08" + _SMALL[t]
             if help_:
-                body.append(0x18)
-                body += encode_varint(self.symbols.ref(help_))
+                body += b"\x18" + self.symbols[help_]
             if unit:
-                body.append(0x20)
-                body += encode_varint(self.symbols.ref(unit))
+                body += b"\x20" + self.symbols[unit]
             rec = self.metadata[key] = _ld(b"\x2a", bytes(body))
         return rec
 
     def exemplar(self, e: Any, now_ms: int) -> bytes:
         """One ``Exemplar`` record (field 4); the timestamp is required: ``now_ms`` if unset."""
-        ref = self.symbols.ref
-        refs: List[int] = []
-        for k, v in sorted(e.labels.items()):
-            refs += (ref(k), ref(v))
+        sym = self.symbols
+        refs = b"".join([sym[k] + sym[v] for k, v in sorted(e.labels.items())])
         body = (_refs(refs) if refs else b"") + b"\x11" + _pack_double(e.value) + b"\x18" + encode_varint(
             now_ms if e.timestamp is None else _ms(e.timestamp))
         return _ld(b"\x22", body)
@@ -225,6 +254,9 @@ class V2Encoder:
         if len(self.symbols.table) > 2 * self._base + _SYMBOLS_MIN_RESET:
             self._reset()
         out = _Out(now_ms, stale)
+        if len(out.ts_tail) != self._tail_len:  # the cached records assume its length
+            self.children.clear()
+            self._tail_len = len(out.ts_tail)
         live: List[List[Any]] = []
         for item in items:
             if type(item) is FastFamily:
@@ -263,86 +295,140 @@ def _series(out: _Out, labels: bytes, payload: bytes, meta: bytes, ct_ms: int) -
 # Metric objects of metrics.py (raw numbers per child)
 # ---------------------------------------------------------------------------
 
-def _child_labels(enc: V2Encoder, metric: Any, child: Any, names: Sequence[str]) -> List[bytes]:
-    cached: Optional[List[bytes]] = enc.children.get(child)
-    if cached is None:
-        shape = tuple(metric._labelnames)
-        values = child._labelvalues
-        cached = enc.children[child] = [enc.labels(shape, values, n) for n in names]
-    return cached
+_TS_HEAD: List[bytes] = [b"\x2a" + bytes((i,)) for i in range(128)]  # Request.timeseries record heads
 
+
+_START_CACHE: Dict[int, Tuple[bytes, bytes]] = {}
+
+
+def _start_fields(created: Optional[float]) -> Tuple[bytes, bytes]:
+    """(``Sample.start_timestamp`` field, ``TimeSeries.created_timestamp`` field) of a created
+    time; memoised by millisecond (children made together share their created time's bytes)."""
+    if created is None:
+        return b"", b""
+    ms = _created_ms(created)
+    got = _START_CACHE.get(ms)
+    if got is None:
+        vb = encode_varint(ms)
+        got = (b"\x18" + vb, b"\x30" + vb) if ms else (b"", b"")
+        if len(_START_CACHE) > 4096:
+            _START_CACHE.clear()
+        _START_CACHE[ms] = got
+    return got
+
+
+def _pre(labels: bytes, sample_len: int, rest: int) -> bytes:
+    """Head of a series record up to its value: record head, ``labels_refs``, Sample head.
+    ``sample_len``: the Sample's length; ``rest``: bytes after the Sample."""
+    n = len(labels) + 2 + sample_len + rest
+    return (_TS_HEAD[n] if n < 0x80 else b"\x2a" + encode_varint(n)) + labels + b"\x12" + _SMALL[sample_len] + b"\x09"
+
+
+def _with_exemplar(record: bytes, exemplar: bytes) -> bytes:
+    """A series record with an ``Exemplar`` record appended (new length in its head)."""
+    i = 1
+    while record[i] & 0x80:
+        i += 1
+    body = record[i + 1:] + exemplar
+    n = len(body)
+    return (_TS_HEAD[n] if n < 0x80 else b"\x2a" + encode_varint(n)) + body
+
+
+# The fast paths cache per child (in ``V2Encoder.children``) everything of its records but
+# the value and the timestamp: ``pre`` (record head, labels_refs, Sample head) and ``post``
+# (start time, metadata, created time), rebuilt when the created time changes (a reset).
 
 def _fast_counter(enc: V2Encoder, metric: Any, series: List[Any], out: _Out) -> None:
     meta = enc.meta("counter", metric._documentation, metric._unit)
-    names = (metric._name + "_total",)
-    tail, now_ms = out.ts_tail, out.now_ms
-    n_ex = 0
+    name = metric._name + "_total"
+    fn = enc.labeller(tuple(metric._labelnames))
+    cache = enc.children
+    append = out.parts.append
+    pack, tail, tail_len, now_ms = out.pack_value, out.ts_tail, len(out.ts_tail), out.now_ms
     for child in series:
-        (lb,) = _child_labels(enc, metric, child, names)
         value, exemplar, created = child._expo_values()
-        ct = _created_ms(created)
-        payload = _sample(value, tail, ct)
+        c = cache.get(child)
+        if c is None or c[0] != created:
+            st, ct = _start_fields(created)
+            c = cache[child] = (created, _pre(fn(child._labelvalues, name), 9 + tail_len + len(st),
+                                              len(meta) + len(ct)), st + meta + ct)
+        record = c[1] + pack(value, tail) + c[2]
         if exemplar is not None:
-            payload += enc.exemplar(exemplar, now_ms)
-            n_ex += 1
-        _series(out, lb, payload, meta, ct)
+            record = _with_exemplar(record, enc.exemplar(exemplar, now_ms))
+            out.exemplars += 1
+        append(record)
     out.samples += len(series)
-    out.exemplars += n_ex
 
 
 def _fast_gauge(enc: V2Encoder, metric: Any, series: List[Any], out: _Out) -> None:
     meta = enc.meta("gauge", metric._documentation, metric._unit)
-    names = (metric._name,)
-    tail = out.ts_tail
+    name = metric._name
+    fn = enc.labeller(tuple(metric._labelnames))
+    cache = enc.children
+    append = out.parts.append
+    pack, tail = out.pack_value, out.ts_tail
+    sample_len = 9 + len(tail)
+    rest = len(meta)
     for child in series:
-        (lb,) = _child_labels(enc, metric, child, names)
-        _series(out, lb, _sample(child._expo_values(), tail, 0), meta, 0)
+        pre = cache.get(child)
+        if pre is None:
+            pre = cache[child] = _pre(fn(child._labelvalues, name), sample_len, rest)
+        append(pre + pack(child._expo_values(), tail) + meta)
     out.samples += len(series)
 
 
 def _fast_summary(enc: V2Encoder, metric: Any, series: List[Any], out: _Out) -> None:
     meta = enc.meta("summary", metric._documentation, metric._unit)
     names = (metric._name + "_count", metric._name + "_sum")
-    tail = out.ts_tail
+    fn = enc.labeller(tuple(metric._labelnames))
+    cache = enc.children
+    extend = out.parts.extend
+    pack, tail, tail_len = out.pack_value, out.ts_tail, len(out.ts_tail)
     for child in series:
-        lb_count, lb_sum = _child_labels(enc, metric, child, names)
         count, total, created = child._expo_values()
-        ct = _created_ms(created)
-        _series(out, lb_count, _sample(count, tail, ct), meta, ct)
-        _series(out, lb_sum, _sample(total, tail, ct), meta, ct)
+        c = cache.get(child)
+        if c is None or c[0] != created:
+            st, ct = _start_fields(created)
+            lv = child._labelvalues
+            c = cache[child] = (created, [_pre(fn(lv, n), 9 + tail_len + len(st), len(meta) + len(ct))
+                                          for n in names], st + meta + ct)
+        _, (p_count, p_sum), post = c
+        extend((p_count + pack(count, tail) + post, p_sum + pack(total, tail) + post))
     out.samples += 2 * len(series)
 
 
 def _fast_histogram(enc: V2Encoder, metric: Any, series: List[Any], out: _Out) -> None:
     meta = enc.meta("histogram", metric._documentation, metric._unit)
     name = metric._name
-    tail, now_ms = out.ts_tail, out.now_ms
-    shape = tuple(metric._labelnames) + ("le",)
+    names = (name + "_bucket", name + "_count", name + "_sum")
+    fn = enc.labeller(tuple(metric._labelnames) + ("le",))
+    cache = enc.children
+    append = out.parts.append
+    pack, tail, tail_len, now_ms = out.pack_value, out.ts_tail, len(out.ts_tail), out.now_ms
     for child in series:
         les, counts, total, exemplars, created, with_sum = child._expo_values()
-        cached = enc.children.get(child)
-        if cached is None:
-            values = tuple(child._labelvalues)
-            cached = enc.children[child] = (
-                [enc.labels(shape, values + (le,), name + "_bucket") for le in les],
-                enc.labels(shape, values + ("",), name + "_count"),
-                enc.labels(shape, values + ("",), name + "_sum"),
-            )
-        buckets, lb_count, lb_sum = cached
-        ct = _created_ms(created)
+        c = cache.get(child)
+        if c is None or c[0] != created:
+            st, ct = _start_fields(created)
+            sample_len, rest = 9 + tail_len + len(st), len(meta) + len(ct)
+            lv = tuple(child._labelvalues)
+            pres = [_pre(fn(lv + (le,), names[0]), sample_len, rest) for le in les]
+            pres += [_pre(fn(lv + ("",), n), sample_len, rest) for n in names[1:]]
+            c = cache[child] = (created, pres, st + meta + ct)
+        _, pres, post = c
         acc = 0.0
-        for i, (lb, count) in enumerate(zip(buckets, counts)):
+        for i, count in enumerate(counts):
             acc += count
-            payload = _sample(acc, tail, ct)
+            record = pres[i] + pack(acc, tail) + post
             ex = exemplars[i] if exemplars is not None else None
             if ex is not None:
-                payload += enc.exemplar(ex, now_ms)
+                record = _with_exemplar(record, enc.exemplar(ex, now_ms))
                 out.exemplars += 1
-            _series(out, lb, payload, meta, ct)
-        _series(out, lb_count, _sample(acc, tail, ct), meta, ct)
-        out.samples += len(buckets) + 1
+            append(record)
+        append(pres[-2] + pack(acc, tail) + post)
+        out.samples += len(counts) + 1
         if with_sum:
-            _series(out, lb_sum, _sample(total, tail, ct), meta, ct)
+            append(pres[-1] + pack(total, tail) + post)
             out.samples += 1
 
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pb_descriptors import remote_write_v2_classes
-from peers import PROMETHEUS3, Peer, prom_api, start_prometheus
+from peers import PROMETHEUS, PROMETHEUS3, Peer, prom_api, start_prometheus
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import _remote_write_pb as pb
 from prometheus_client import _remote_write_v2 as v2
@@ -513,3 +513,26 @@ def test_real_prometheus3_metadata_of_v2_push(prom3: Peer) -> None:
     (series,) = v2.decode_request(bytes(cramjam.snappy.decompress_raw(body))).timeseries
     assert (series.type, series.help, series.unit) == (pb.GAUGE, "Help of the gauge", "bytes")
     assert prom_api(prom3, "metadata", metric="rw2_meta_gauge_bytes") == {}
+
+
+def test_real_prometheus2_pusher_falls_back_to_v1(caplog: pytest.LogCaptureFixture) -> None:
+    """Prometheus 2.42 only speaks 1.0: it ignores the 2.0 Content-Type, decodes an empty 1.0
+    request and answers 204 without Written headers.  The pusher takes that as "1.0 only",
+    warns once and pushes 1.0 from then on; the values land."""
+    caplog.set_level(logging.WARNING, logger="prometheus_client.remote_write")
+    peer = start_prometheus("global:\n  scrape_interval: 1m\n", flags=["--web.enable-remote-write-receiver"],
+                            binary=PROMETHEUS)
+    try:
+        r = _small()
+        with pytest.raises(RemoteWriteError, match="only speaks remote write 1.0") as info:
+            push_to_remote_write(f"{peer.url}/api/v1/write", r, job="fb", instance="h", protobuf_message=V2)
+        assert info.value.only_v1
+        pusher = RemoteWritePusher(f"{peer.url}/api/v1/write", r, job="fb", instance="h", protobuf_message=V2)
+        pusher.push()
+        pusher.push()
+        assert pusher.protobuf_message == "prometheus.WriteRequest" and pusher.pushes_succeeded == 2
+        (res,) = prom_api(peer, "query", query='rw_jobs_total{job="fb"}')["result"]
+        assert float(res["value"][1]) == 4
+    finally:
+        peer.stop()
+    assert len([rec for rec in caplog.records if "falling back" in rec.getMessage()]) == 1

@@ -93,10 +93,10 @@ def test_spec_example_decodes_and_our_encoding_means_the_same() -> None:
         "220f4a6f62732070726f6365737365642e" "2a25" "0a0401020304" "1217090000000000000840"
         "1080adc6b8b733" "1880d0eab6b733" "2a0408011805")
     assert len(example) == 88
-    mine = v2.decode_request(example)
+    mine = pb.decode_v2_request(example)
     (s,) = mine.timeseries
     assert s.labels == (("__name__", "jobs_total"), ("job", "x"))
-    assert s.samples == (v2.FloatSample(3.0, 1767229200000, 1767225600000),)
+    assert s.samples == (pb.V2Sample(3.0, 1767229200000, 1767225600000),)
     assert (s.type, s.help, s.unit) == (pb.COUNTER, "Jobs processed.", "")
     assert bytes(cramjam.snappy.compress_raw(example))[:3] == bytes.fromhex("58f057")
 
@@ -106,7 +106,7 @@ def test_spec_example_decodes_and_our_encoding_means_the_same() -> None:
     r.register(_Fixed([_keep_total(c)]))
     body, counts = encode(r, timestamp=1767229200.0, instance="")
     assert counts == v2.Counts(1, 0, 0)
-    (got,) = v2.decode_request(body).timeseries
+    (got,) = pb.decode_v2_request(body).timeseries
     assert (got.labels, got.samples, got.type, got.help) == (
         (("__name__", "jobs_total"), ("job", "batch")), s.samples, s.type, s.help)
     assert got.created_timestamp == 1767225600000  # rc.3 layout too
@@ -184,7 +184,7 @@ def test_every_metric_type_against_the_official_runtime_and_v1() -> None:
     assert ct("rw_latency_seconds_count", path="/a")[0] == 0  # no _created sample given
 
     # our decoder agrees with the official runtime
-    mine = {s.labels: s for s in v2.decode_request(body).timeseries}
+    mine = {s.labels: s for s in pb.decode_v2_request(body).timeseries}
     assert set(mine) == set(got)
     for key, s in mine.items():
         assert [x.value for x in s.samples] == [x.value for x in got[key].samples] or key[0][1] == "rw_stale"
@@ -272,7 +272,7 @@ def test_roundtrip_random_families(rows: List[Tuple[str, str, float, bool]], hel
         assert [s.value for s in ts.samples] == [v]
         assert ts.metadata.type == typ and msg.symbols[ts.metadata.help_ref] == help_
         assert ts.created_timestamp == (1000500 if typ == pb.COUNTER else 0)
-    assert {s.labels: s.samples[0].value for s in v2.decode_request(body).timeseries} == {
+    assert {s.labels: s.samples[0].value for s in pb.decode_v2_request(body).timeseries} == {
         k: v for k, (v, _) in want.items()}
 
 
@@ -510,7 +510,7 @@ def test_real_prometheus3_metadata_of_v2_push(prom3: Peer) -> None:
                          protobuf_message=V2, handler=recording)
     assert _one(prom3, 'rw2_meta_gauge_bytes{job="rw2m"}', now) == 1
     (body,) = sent
-    (series,) = v2.decode_request(bytes(cramjam.snappy.decompress_raw(body))).timeseries
+    (series,) = pb.decode_v2_request(bytes(cramjam.snappy.decompress_raw(body))).timeseries
     assert (series.type, series.help, series.unit) == (pb.GAUGE, "Help of the gauge", "bytes")
     assert prom_api(prom3, "metadata", metric="rw2_meta_gauge_bytes") == {}
 

@@ -19,6 +19,8 @@ under the bare name.  Every component series gets the family's metadata; counter
 (``_total``, and the ``_bucket``/``_count``/``_sum`` series and the native series of a
 histogram, ``_count``/``_sum`` of a summary) get the created time.
 
+The decoder (``decode_request``) lives in ``_remote_write_pb`` with the 1.0 one.
+
 The encoder is a set of per-metric-type functions over what the remote-write walk
 (``_render.iter_families``) yields: metric objects of ``metrics.py`` (``FastFamily``: raw
 numbers of each child) and any other ``Metric`` (its samples).
@@ -30,12 +32,11 @@ import struct
 from math import isfinite as _isfinite
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from ._protobuf import _b, _d, _i, _s, encode_varint, iter_fields, to_int64
+from ._protobuf import encode_varint
 from ._remote_write_pb import (
     METRIC_TYPE_BY_NAME,
     STALE_NAN,
     Histogram,
-    _decode_histogram,
     histogram_from_native,
     histogram_record,
     label_plan,
@@ -43,11 +44,7 @@ from ._remote_write_pb import (
 from ._render import FastFamily
 from .metrics_core import Metric
 
-__all__ = [
-    "PROTOBUF_MESSAGE", "CONTENT_TYPE", "REMOTE_WRITE_VERSION",
-    "Counts", "V2Encoder",
-    "Request", "Series", "FloatSample", "V2Exemplar", "decode_request",
-]
+__all__ = ["PROTOBUF_MESSAGE", "CONTENT_TYPE", "REMOTE_WRITE_VERSION", "Counts", "V2Encoder"]
 
 PROTOBUF_MESSAGE = "io.prometheus.write.v2.Request"
 #: No space before ``proto=``: Prometheus 3.5 splits the header on ``;`` and misses a spaced
@@ -499,134 +496,3 @@ def _generic(enc: V2Encoder, m: Metric, out: _Out) -> None:
             payload += enc.exemplar(e, ts_ms)
         out.exemplars += len(exemplars)
         _series(out, lb, payload, meta, ct)
-
-
-# ---------------------------------------------------------------------------
-# Decoder (tests, debugging, receivers)
-# ---------------------------------------------------------------------------
-
-class FloatSample(NamedTuple):
-    value: float
-    timestamp: int  # ms
-    start_timestamp: int = 0  # ms, rc.4
-
-
-class V2Exemplar(NamedTuple):
-    labels: Tuple[Tuple[str, str], ...]
-    value: float
-    timestamp: int
-
-
-class Series(NamedTuple):
-    """A decoded ``TimeSeries`` with its refs resolved."""
-
-    labels: Tuple[Tuple[str, str], ...]
-    samples: Tuple[FloatSample, ...]
-    histograms: Tuple[Histogram, ...]
-    histogram_start_timestamps: Tuple[int, ...]
-    exemplars: Tuple[V2Exemplar, ...]
-    type: int
-    help: str
-    unit: str
-    created_timestamp: int  # ms, rc.3 field 6
-
-
-class Request(NamedTuple):
-    symbols: Tuple[str, ...]
-    timeseries: Tuple[Series, ...]
-
-
-def _pairs(refs: List[int], symbols: Sequence[str]) -> Tuple[Tuple[str, str], ...]:
-    if len(refs) % 2:
-        raise ValueError(f"odd number of label refs ({len(refs)})")
-    return tuple((symbols[refs[i]], symbols[refs[i + 1]]) for i in range(0, len(refs), 2))
-
-
-def _packed_uint(wt: int, x: Any, out: List[int]) -> None:
-    if wt == 0:
-        out.append(_i(x))
-        return
-    data = _b(x)
-    pos = 0
-    n = len(data)
-    while pos < n:
-        shift = v = 0
-        while True:
-            b = data[pos]
-            pos += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        out.append(v)
-
-
-def _decode_series(data: bytes, symbols: Sequence[str]) -> Series:
-    refs: List[int] = []
-    samples: List[FloatSample] = []
-    hists: List[Histogram] = []
-    hist_st: List[int] = []
-    exemplars: List[V2Exemplar] = []
-    typ = help_ref = unit_ref = 0
-    ct = 0
-    for f, wt, x in iter_fields(data):
-        if f == 1:
-            _packed_uint(wt, x, refs)
-        elif f == 2:
-            value = 0.0
-            ts = st = 0
-            for g, _, y in iter_fields(_b(x)):
-                if g == 1:
-                    value = _d(y)
-                elif g == 2:
-                    ts = to_int64(_i(y))
-                elif g == 3:
-                    st = to_int64(_i(y))
-            samples.append(FloatSample(value, ts, st))
-        elif f == 3:
-            body = _b(x)
-            hists.append(_decode_histogram(body))
-            st = 0
-            for g, _, y in iter_fields(body):
-                if g == 17:
-                    st = to_int64(_i(y))
-            hist_st.append(st)
-        elif f == 4:
-            erefs: List[int] = []
-            value = 0.0
-            ts = 0
-            for g, gwt, y in iter_fields(_b(x)):
-                if g == 1:
-                    _packed_uint(gwt, y, erefs)
-                elif g == 2:
-                    value = _d(y)
-                elif g == 3:
-                    ts = to_int64(_i(y))
-            exemplars.append(V2Exemplar(_pairs(erefs, symbols), value, ts))
-        elif f == 5:
-            for g, _, y in iter_fields(_b(x)):
-                if g == 1:
-                    typ = _i(y)
-                elif g == 3:
-                    help_ref = _i(y)
-                elif g == 4:
-                    unit_ref = _i(y)
-        elif f == 6:
-            ct = to_int64(_i(x))
-    return Series(_pairs(refs, symbols), tuple(samples), tuple(hists), tuple(hist_st), tuple(exemplars),
-                  typ, symbols[help_ref], symbols[unit_ref], ct)
-
-
-def decode_request(data: bytes) -> Request:
-    """Decode an (uncompressed) ``io.prometheus.write.v2.Request``, refs resolved."""
-    symbols: List[str] = []
-    raw: List[bytes] = []
-    for f, _, x in iter_fields(bytes(data)):
-        if f == 4:
-            symbols.append(_s(x))
-        elif f == 5:
-            raw.append(_b(x))
-    if raw and (not symbols or symbols[0] != ""):
-        raise ValueError("symbols[0] must be the empty string")
-    return Request(tuple(symbols), tuple(_decode_series(r, symbols) for r in raw))
-

@@ -51,8 +51,13 @@ def encode(registry: Collector, timestamp: float = TS, **kw: Any) -> Tuple[bytes
     from prometheus_client._render import iter_families
     from prometheus_client.remote_write import _target_labels
 
-    enc = v2.V2Encoder(_target_labels(kw.pop("job", "batch"), kw.pop("instance", "host-1"), None), **kw)
-    return enc.encode(iter_families(registry), int(round(timestamp * 1000)))
+    job, instance = kw.pop("job", "batch"), kw.pop("instance", "host-1")
+    enc = v2.V2Encoder(_target_labels(job, instance, None), **kw)
+    body, counts = enc.encode(iter_families(registry), int(round(timestamp * 1000)))
+    # the public helper gives the same bytes
+    assert write_request_from_registry(registry, job=job, instance=instance, timestamp=timestamp,
+                                       protobuf_message=V2, **kw) == body
+    return body, counts
 
 
 def parse(data: bytes) -> Any:
@@ -249,7 +254,7 @@ def test_roundtrip_random_families(rows: List[Tuple[str, str, float, bool]], hel
         if lname in ("job", "instance", "__name__") or lname.startswith("__"):
             lname = "x_" + lname.lstrip("_")
         if counter:
-            m: Metric = CounterMetricFamily(name, help_, labels=[lname], unit=unit and "")
+            m: Metric = CounterMetricFamily(name, help_, labels=[lname])
             m.add_metric([lvalue], abs(value), created=1000.5)  # type: ignore[attr-defined]
             sname, v, typ = name + "_total", abs(value), pb.COUNTER
         else:

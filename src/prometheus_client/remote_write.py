@@ -697,14 +697,20 @@ def write_request_from_registry(
     timestamp: Optional[float] = None,
     honor_labels: bool = False,
     send_metadata: bool = True,
+    protobuf_message: str = PROTOBUF_MESSAGE_V1,
 ) -> bytes:
-    """The uncompressed protobuf ``WriteRequest`` that :func:`push_to_remote_write` would send.
+    """The uncompressed protobuf ``WriteRequest`` (or, with ``protobuf_message=
+    "io.prometheus.write.v2.Request"``, the 2.0 ``Request``) that :func:`push_to_remote_write`
+    would send.
 
     ``timestamp`` (seconds since the epoch, default now) is given to samples without one.
     """
-    enc = _Encoder(_target_labels(job, instance, extra_labels), honor_labels, send_metadata)
-    now = time.time() if timestamp is None else timestamp
-    return enc.encode(iter_families(registry), _ms(now))
+    v2 = _is_v2(protobuf_message)
+    target = _target_labels(job, instance, extra_labels)
+    now_ms = _ms(time.time() if timestamp is None else timestamp)
+    if v2:
+        return _v2.V2Encoder(target, honor_labels).encode(iter_families(registry), now_ms)[0]
+    return _Encoder(target, honor_labels, send_metadata).encode(iter_families(registry), now_ms)
 
 
 # ---------------------------------------------------------------------------

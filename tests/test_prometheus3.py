@@ -91,6 +91,7 @@ def app_registry(created: float) -> CollectorRegistry:
     s = Summary("p3_size_bytes", "Sizes", registry=r)
     s.observe(10)
     s.observe(20.5)
+    s._created = created
     nh = Histogram("p3_native", "Native", buckets=(1.0,), native_histogram_bucket_factor=1.1, registry=r)
     for v in NATIVE_VALUES:
         nh.observe(v)
@@ -233,11 +234,15 @@ def test_exemplars(p3: Scrapes, job: str) -> None:
 
 
 def test_created_timestamp_zero_sample_over_protobuf(p3: Scrapes) -> None:
-    """``created_timestamp`` of the protobuf exposition: with created-timestamp-zero-ingestion
-    Prometheus 3.5 stores a 0 sample at the start time, visible in a range query."""
+    """``created_timestamp`` of the protobuf exposition (counters, histograms, summaries): with
+    created-timestamp-zero-ingestion Prometheus 3.5 stores a 0 sample at the start time, visible
+    in a range query."""
     ct = p3.created
     for sel, read in (('p3_requests_total{job="proto",path="/a"}', float),
-                      ('p3_latency_seconds_count{job="proto"}', float)):
+                      ('p3_latency_seconds_count{job="proto"}', float),
+                      ('p3_latency_seconds_bucket{job="proto",le="1.0"}', float),
+                      ('p3_size_bytes_count{job="proto"}', float),
+                      ('p3_size_bytes_sum{job="proto"}', float)):
         rng = prom_api(p3.peer, "query_range", query=sel, start=f"{ct - 1:.3f}", end=f"{ct + 20:.3f}", step="0.25")
         (series,) = rng["result"]
         first_t, first_v = series["values"][0]

@@ -1,4 +1,8 @@
-"""Push metrics straight into Prometheus-compatible storage with remote write 1.0.
+"""Push metrics straight into Prometheus-compatible storage with remote write 1.0 or 2.0.
+
+Remote write 2.0 (``protobuf_message="io.prometheus.write.v2.Request"``; encoder in
+``_remote_write_v2``) is described at :func:`push_to_remote_write`; what follows is 1.0, the
+default.
 
 Prometheus (``--web.enable-remote-write-receiver``), Mimir, Cortex, Thanos receive,
 VictoriaMetrics and others accept the Prometheus remote-write protocol: an HTTP ``POST`` of a

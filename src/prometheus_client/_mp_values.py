@@ -33,7 +33,6 @@ child. Creating the child again revives the slot at 0.
 
 import logging
 import os
-import sys
 import threading
 import time
 import weakref
@@ -42,12 +41,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from . import _mp_files as mpf
 from .mmap_dict import WRITER_MAGIC, MmapedDict, mmap_key
 from .samples import Exemplar
+from .values import _GIL_ATOMIC_ADD
 
-_ATOMIC_ADD = (
-    sys.implementation.name == "cpython"
-    and sys.version_info >= (3, 10)
-    and getattr(sys, "_is_gil_enabled", lambda: True)()
-)
+_ATOMIC_ADD = _GIL_ATOMIC_ADD  # the interpreters proven exact without a lock (see values)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _TOMBSTONE = mpf.TOMBSTONE
 log = logging.getLogger("prometheus_client.multiprocess")

@@ -13,7 +13,6 @@ import warnings
 from array import array
 from bisect import bisect_left
 from operator import itemgetter
-from threading import RLock
 from typing import (
     Any,
     Callable,
@@ -204,7 +203,7 @@ class MetricWrapperBase(Collector):
         self._unit = unit
         _validate_metric_name(self._name)
         if self._is_parent():
-            self._lock = RLock()
+            self._lock = values.fork_safe_lock(self)
             self._metrics: Dict[Any, Any] = {}
         if self._is_observable():
             self._metric_init()
@@ -784,7 +783,7 @@ class _Buffered:
     halves (down to ``MIN_BATCH``) when they don't, which keeps idle series small: a buffer
     holds at most about one second of observations, and never more than ``MAX_BATCH``."""
 
-    __slots__ = ("_sketch", "_buf", "_lock", "_batch", "_last_drain", "_folded")
+    __slots__ = ("_sketch", "_buf", "_lock", "_batch", "_last_drain", "_folded", "__weakref__")
     MIN_BATCH = 64
     MAX_BATCH = 16384
     clock: Callable[[], float] = staticmethod(time.monotonic)
@@ -792,7 +791,7 @@ class _Buffered:
     def __init__(self, sketch: Any) -> None:
         self._sketch = sketch
         self._buf: List[float] = []
-        self._lock = RLock()
+        self._lock = values.fork_safe_lock(self)
         self._batch = self.MIN_BATCH
         self._last_drain = self.clock()
         self._folded = 0  # batches folded so far: readers cache answers per value of it

@@ -524,14 +524,20 @@ class Counter(MetricWrapperBase):
                 f" (metric {self._name!r}, got {amount!r})"
             )
         if exemplar:
-            _validate_exemplar(exemplar, self._name)
+            self._inc_with_exemplar(amount, exemplar)
+            return
         try:
             self._value.inc(amount)
         except OverflowError:  # an int too large for a float: nothing was added
             _number(self, amount)
             raise
-        if exemplar:
-            self._value.set_exemplar(Exemplar(exemplar, amount, time.time()))
+
+    def _inc_with_exemplar(self, amount: float, exemplar: Dict[str, str]) -> None:
+        _validate_exemplar(exemplar, self._name)
+        if type(amount) is int:
+            amount = _number(self, amount)
+        self._value.inc(amount)
+        self._value.set_exemplar(Exemplar(exemplar, amount, time.time()))
 
     def reset(self) -> None:
         """Reset the counter to zero. Use this when a logical process restarts without restarting."""
@@ -1167,13 +1173,22 @@ class Histogram(MetricWrapperBase):
         if type(amount) is not float:
             amount = _number(self, amount)
         if exemplar:
-            _validate_exemplar(exemplar, self._name)
+            self._observe_with_exemplar(amount, exemplar)
+            return
         counts = self._counts
         i = bisect_left(self._upper_bounds, amount)
         if i or amount == amount:  # NaN is counted in the sum only
             counts[i] += 1.0
         counts[-1] += amount
-        if exemplar and (i or amount == amount):  # NaN lands in no bucket: no exemplar
+
+    def _observe_with_exemplar(self, amount: float, exemplar: Dict[str, str]) -> None:
+        _validate_exemplar(exemplar, self._name)  # before anything moves
+        counts = self._counts
+        i = bisect_left(self._upper_bounds, amount)
+        if i or amount == amount:
+            counts[i] += 1.0
+        counts[-1] += amount
+        if i or amount == amount:  # NaN lands in no bucket: no exemplar
             self._set_exemplar(i, amount, exemplar)
 
     def _observe_native(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:

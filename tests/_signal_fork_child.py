@@ -2,15 +2,18 @@
 
     python _signal_fork_child.py signal|fork default|locked
 
+``multiprocess`` uses file-backed values in their checked (locked) variant.
 ``locked`` forces the locked value class (the path of 3.9, free-threaded builds and
 unverified versions) on any interpreter. Prints one JSON line with the observed totals.
 """
 
 import faulthandler
+import itertools
 import json
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 
@@ -18,6 +21,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summ
 
 if sys.argv[2] == "locked":
     values.ValueClass = values._LockedValue
+elif sys.argv[2] == "multiprocess":  # file-backed values, checked (locked) variant
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp()
+    values.ValueClass = values.MultiProcessValue(lambda: os.getpid())
 
 
 def signal_case() -> None:
@@ -35,10 +41,13 @@ def signal_case() -> None:
     def timed_summary() -> None:
         pass
 
+    # A handler can be interrupted by the next signal (handlers nest): count the calls with
+    # an atomic C-level counter, not with ``+= 1``.
+    calls = itertools.count()
     fired = [0]
 
     def handler(signum: int, frame: object) -> None:
-        fired[0] += 1
+        fired[0] = next(calls) + 1  # only steers the loop below
         c.inc()
         g.inc()
         g.dec(2)
@@ -58,7 +67,8 @@ def signal_case() -> None:
             loops += 500
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0, 0)
-    n = fired[0]  # no handler runs after the timer is off
+        time.sleep(0.05)  # a signal already delivered runs its handler now
+    n = next(calls)  # handler calls so far (no handler runs after the timer is off)
     print(json.dumps({
         "loops": loops, "fired": n,
         "counter": registry.get_sample_value("sig_total"),

@@ -30,7 +30,7 @@ def _run(case: str, mode: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("mode", ["default", "locked"])
+@pytest.mark.parametrize("mode", ["default", "locked", "multiprocess"])
 def test_updates_from_signal_handler_lose_nothing(mode: str) -> None:
     r = _run("signal", mode)
     calls = r["loops"] + r["fired"]  # main-loop iterations + handler runs
@@ -74,3 +74,12 @@ def test_locked_value_defers_reentrant_updates_in_order() -> None:
     v._busy = False
     v.inc(5.0)  # the outer update settles what the handler deferred, in order
     assert v.get() == 11.0 and not v._pending and not v._busy
+
+
+def test_locked_value_recovers_after_a_failed_update() -> None:
+    v = values._LockedValue()
+    with pytest.raises(OverflowError):
+        v.inc(10**400)  # type: ignore[arg-type]
+    assert not v._busy
+    v.inc(1.0)
+    assert v.get() == 1.0 and not v._pending

@@ -104,11 +104,13 @@ class _LockedValue(_AtomicValue):
     def inc(self, amount: float) -> None:
         with self._lock:
             if self._busy:  # a signal handler interrupted this thread's update
-                self._pending.append(amount)
+                self._pending.append(amount + 0.0)  # an int too large fails here, not later
                 return
             self._busy = True
-            self._value += amount
-            self._settle()
+            try:
+                self._value += amount
+            finally:
+                self._settle()
 
     def set(self, value: float, timestamp: Optional[float] = None) -> None:
         with self._lock:
@@ -116,8 +118,10 @@ class _LockedValue(_AtomicValue):
                 self._pending.append(_SetTo(value))
                 return
             self._busy = True
-            self._value = value
-            self._settle()
+            try:
+                self._value = value
+            finally:
+                self._settle()
 
     def _settle(self) -> None:
         """Apply what handlers deferred, then leave the update (lock held, ``_busy`` set)."""

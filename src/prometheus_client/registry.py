@@ -4,6 +4,7 @@ from threading import Lock
 from typing import Dict, Iterable, List, Optional, Protocol, Set, Tuple
 
 from .metrics_core import Metric
+from .values import fork_safe_lock
 
 # Suffixes each type's samples may carry; used to detect clashing registrations.
 _TYPE_SUFFIXES: Dict[str, Tuple[str, ...]] = {
@@ -64,7 +65,7 @@ class CollectorRegistry(Collector):
         self._collector_to_names: Dict[Collector, List[str]] = {}
         self._names_to_collectors: Dict[str, Collector] = {}
         self._auto_describe = auto_describe
-        self._lock = Lock()
+        self._lock = fork_safe_lock(self, Lock)
         self._target_info: Optional[Dict[str, str]] = {}
         self._support_collectors_without_names = support_collectors_without_names
         self._collectors_without_names: List[Collector] = []

@@ -27,6 +27,7 @@ from .._render import (
     series_labels,
     series_labels_split,
 )
+from .._skipped import encode_text
 from .._text import _sample_name
 from ..metrics_core import Metric
 from ..registry import Collector
@@ -483,7 +484,7 @@ def generate_latest_2_0(registry: Collector, escaping: str) -> bytes:
         {typ: _bind(fn, ctx) for typ, fn in _FAST.items()},
     )
     out.append("# EOF\n")
-    return "".join(out).encode("utf-8")
+    return encode_text(out, "openmetrics")
 
 
 def _bind(fn: Any, ctx: _Ctx) -> Any:

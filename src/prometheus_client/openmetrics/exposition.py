@@ -22,6 +22,7 @@ from .._render import (
     series_labels,
     series_labels_split,
 )
+from .._skipped import encode_text
 from .._text import _sample_name as _text_sample_name
 from ..metrics_core import Metric
 from ..registry import Collector
@@ -326,7 +327,7 @@ def generate_latest(registry: Collector, escaping: str = UNDERSCORES, version: s
         {typ: _bind(fn, escaping) for typ, fn in _FAST.items()},
     )
     out.append("# EOF\n")
-    return "".join(out).encode("utf-8")
+    return encode_text(out, "openmetrics")
 
 
 def _bind(fn: Any, escaping: str) -> Any:

@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from peers import (
+    PUSHGATEWAY_VERSIONS,
     Peer,
     bcrypt_hash,
     http_get,
@@ -74,7 +75,7 @@ def _reg(value: float = 7) -> CollectorRegistry:
         ("gw", "j", {"b": "a/ z", "a": "x"}, "http://gw/metrics/job/j/a/x/b@base64/YS8geg=="),
         ("gw", "j", {"label": "value with spaces"}, "http://gw/metrics/job/j/label@base64/dmFsdWUgd2l0aCBzcGFjZXM="),
         ("gw", "j", {"e": ""}, "http://gw/metrics/job/j/e@base64/="),
-        ("gw", "", None, "http://gw/metrics/job@base64/="),
+        ("gw", "..", {"d": ".", "e": "x."}, "http://gw/metrics/job@base64/Li4=/d@base64/Lg==/e/x."),
         ("gw", "j", {"u": "été", "n": 5, "q": "a+b&c"}, "http://gw/metrics/job/j/n/5/q/a%2Bb%26c/u/%C3%A9t%C3%A9"),
     ],
 )
@@ -226,9 +227,10 @@ def test_connection_refused_is_oserror() -> None:
 
 
 # ------------------------------------------------------------------------------- real Pushgateway
-@pytest.fixture(scope="module")
-def pgw() -> Iterator[Peer]:
-    with start_pushgateway() as peer:
+@pytest.fixture(scope="module", params=[b for _, b in PUSHGATEWAY_VERSIONS], ids=[v for v, _ in PUSHGATEWAY_VERSIONS])
+def pgw(request: pytest.FixtureRequest) -> Iterator[Peer]:
+    """Pushgateway 1.5 (Debian stable) and 1.11 (Debian unstable), in turn."""
+    with start_pushgateway(binary=request.param) as peer:
         yield peer
 
 
@@ -291,6 +293,45 @@ def test_real_push_pushadd_delete(pgw: Peer, gateway: str) -> None:
     assert status == 200 and b'pg_a{instance="",job="batch/job",plain="y"} 1.5' in body
 
 
+GROUPING_VALUES = ["a/b", "", "ü", "a b", ".", "..", "+", "%", "a?b#c", "x\ty", "été/☃ z"]
+
+
+@pytest.mark.parametrize("job", ["a/b", "ü", "..", "plain"])
+def test_real_grouping_keys_read_back_exactly(pgw: Peer, gateway: str, job: str) -> None:
+    key = {f"k{i}": v for i, v in enumerate(GROUPING_VALUES)}
+    r = CollectorRegistry()
+    Gauge("pg_key", "K", registry=r).set(7)
+    push_to_gateway(gateway, job, r, grouping_key=key)
+    g = _group(pushgateway_groups(pgw), {"job": job, **key})  # exact labels, via the API
+    assert _values(g, "pg_key") == [({"job": job, **key, "instance": ""}, 7.0)]
+    # and via the gateway's own /metrics, parsed with our parser
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, body = http_get(pgw.url + "/metrics")
+    assert status == 200
+    pushed = [s for f in text_string_to_metric_families(body.decode()) for s in f.samples if s.name == "pg_key"]
+    assert [(s.labels, s.value) for s in pushed] == [({"job": job, **key, "instance": ""}, 7.0)]
+    delete_from_gateway(gateway, job, grouping_key=key)
+    assert pushgateway_groups(pgw) == []
+
+
+@pytest.mark.parametrize("key,match", [
+    ({"a/b": "x"}, "'a/b' is not a valid label name"),
+    ({"a b": "x"}, "'a b'"),
+    ({"ü": "x"}, "'ü'"),
+    ({"": "x"}, "''"),
+    ({"__x": "x"}, "'__x'"),
+    ({"k": "\ud800"}, "grouping key 'k'.*lone surrogate at index 0"),
+])
+def test_grouping_key_names_the_gateway_refuses_fail_before_sending(key: Dict[str, str], match: str) -> None:
+    rec = Recorder()
+    with pytest.raises(ValueError, match=match):
+        push_to_gateway("gw", "j", _reg(), grouping_key=key, handler=rec)
+    with pytest.raises(ValueError, match="job name cannot be empty"):
+        delete_from_gateway("gw", "", handler=rec)
+    assert rec.calls == []
+
+
 def test_real_counter_summary_types(pgw: Peer, gateway: str) -> None:
     r = CollectorRegistry()
     Counter("pg_events", "Events", registry=r).inc(5)
@@ -319,12 +360,13 @@ def test_real_http_error_is_clear(pgw: Peer, gateway: str) -> None:
     assert "400" in str(info.value) and "pg_conflict" in str(info.value)
 
 
-@pytest.fixture(scope="module")
-def auth_pgw() -> Iterator[Tuple[Peer, str, str]]:
+@pytest.fixture(scope="module", params=[b for _, b in PUSHGATEWAY_VERSIONS], ids=[v for v, _ in PUSHGATEWAY_VERSIONS])
+def auth_pgw(request: pytest.FixtureRequest) -> Iterator[Tuple[Peer, str, str]]:
     user, password = "e2euser", "s3cret pässword"
     config = f"basic_auth_users:\n  {user}: {bcrypt_hash(password)}\n"
     auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-    with start_pushgateway(web_config=config, ready_headers={"Authorization": auth}) as peer:
+    with start_pushgateway(web_config=config, ready_headers={"Authorization": auth},
+                           binary=request.param) as peer:
         yield peer, user, password
 
 
@@ -349,7 +391,8 @@ def test_real_basic_auth(auth_pgw: Tuple[Peer, str, str]) -> None:
     assert pushgateway_groups(peer, headers={"Authorization": auth}) == []
 
 
-def test_real_tls_client_certificate(tmp_path: Path) -> None:
+@pytest.mark.parametrize("binary", [b for _, b in PUSHGATEWAY_VERSIONS], ids=[v for v, _ in PUSHGATEWAY_VERSIONS])
+def test_real_tls_client_certificate(tmp_path: Path, binary: str) -> None:
     certs = shared_certs()
     config = (
         "tls_server_config:\n"
@@ -358,7 +401,7 @@ def test_real_tls_client_certificate(tmp_path: Path) -> None:
         f"  client_ca_file: {certs['ca']}\n"
         "  client_auth_type: RequireAndVerifyClientCert\n"
     )
-    with start_pushgateway(web_config=config, scheme="https") as peer:
+    with start_pushgateway(web_config=config, scheme="https", binary=binary) as peer:
 
         def handler(url: str, method: str, timeout: Optional[float], headers: Any, data: bytes) -> Any:
             return tls_auth_handler(url, method, timeout, headers, data, certs["client_cert"],
@@ -394,7 +437,7 @@ def test_requests_match_official(run_official: Any) -> None:
         ["push", "gw:9091", "j", None, None],
         ["pushadd", "http://gw:1/", "my/job", {"path": "a/b c", "empty": "", "uni": "été", "n": "5"}, "gzip"],
         ["delete", "https://gw/base", "j", {"q": "a+b&c", "s": "x y"}, None],
-        ["push", "gw", "", {"e": ""}, None],
+        ["push", "gw", "j2", {"e": ""}, None],
     ]
     code = (
         "import json, sys, gzip\n"

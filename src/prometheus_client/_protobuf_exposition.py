@@ -41,6 +41,7 @@ from ._protobuf import (
     uint_count,
 )
 from ._render import FastFamily, iter_families
+from ._skipped import encodable_metric
 
 __all__ = ["CONTENT_TYPE", "metric_to_families", "encode_registry"]
 
@@ -481,14 +482,32 @@ def encode_registry(registry: Any, escaping: str = "underscores") -> bytes:
     out: List[bytes] = []
     for item in iter_families(registry):
         if type(item) is FastFamily:
-            _FAST[item.metric._type](item.metric, item.series, names, out)
+            try:
+                _FAST[item.metric._type](item.metric, item.series, names, out)
+            except UnicodeEncodeError:  # see _skipped; the fast encoders append nothing then
+                for metric in item.metric.collect():
+                    _encode_skipping(metric, names, out)
             continue
         try:
-            for fam in _metric_to_families(item, names):
-                msg = encode_family(fam)
-                out.append(_varint(len(msg)))
-                out.append(msg)
+            _encode_metric(item, names, out)
+        except UnicodeEncodeError:
+            _encode_skipping(item, names, out)
         except Exception as e:
             e.args = (*e.args, item)
             raise
     return b"".join(out)
+
+
+def _encode_metric(metric: Any, names: _Names, out: List[bytes]) -> None:
+    msgs = []
+    for fam in _metric_to_families(metric, names):
+        msg = encode_family(fam)
+        msgs.append(_varint(len(msg)))
+        msgs.append(msg)
+    out.extend(msgs)
+
+
+def _encode_skipping(metric: Any, names: _Names, out: List[bytes]) -> None:
+    usable = encodable_metric(metric, "protobuf")
+    if usable is not None:
+        _encode_metric(usable, names, out)

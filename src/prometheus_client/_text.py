@@ -26,6 +26,7 @@ from ._render import (
     series_labels_split,
     series_labels_split_created,
 )
+from ._skipped import encode_text
 from .metrics_core import Metric
 from .registry import REGISTRY, Collector
 from .validation import _is_valid_legacy_metric_name
@@ -271,7 +272,7 @@ def generate_latest(registry: Collector = REGISTRY, escaping: str = UNDERSCORES)
         lambda metric, out: _render_metric(metric, escaping, out),
         {typ: _bind(fn, escaping) for typ, fn in _FAST.items()},
     )
-    return "".join(out).encode("utf-8")
+    return encode_text(out, "text")
 
 
 def _bind(fn: Any, escaping: str) -> Any:

@@ -2,8 +2,8 @@
 
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from .samples import Exemplar, NativeHistogram, Sample, Timestamp
-from .validation import _validate_metric_name
+from .samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
+from .validation import _validate_metric_name, check_encodable, check_label_dict
 
 METRIC_TYPES = (
     "counter",
@@ -30,6 +30,7 @@ class Metric:
         if unit and not name.endswith("_" + unit):
             name += "_" + unit
         _validate_metric_name(name)
+        check_encodable(documentation, name, "HELP text")
         self.name: str = name
         self.documentation: str = documentation
         self.unit: str = unit
@@ -49,7 +50,16 @@ class Metric:
         exemplar: Optional[Exemplar] = None,
         native_histogram: Optional[NativeHistogram] = None,
     ) -> None:
-        """Add a sample to the metric (internal use only)."""
+        """Add a sample to the metric (internal use only).
+
+        A ``native_histogram`` must be consistent: its count equals ``zero_count`` plus all
+        bucket counts (at least that sum when the sum is NaN), the spans cover exactly the
+        deltas, and no bucket count is negative.  Prometheus 3 rejects the whole scrape of a
+        target serving anything else, so it is refused here with a ValueError.
+        """
+        _check_sample(self.name, labels, exemplar)
+        if native_histogram is not None:
+            _check_native_histogram(self.name, labels, native_histogram)
         self.samples.append(Sample(name, labels, value, timestamp, exemplar, native_histogram))
 
     def __eq__(self, other: object) -> bool:
@@ -79,6 +89,51 @@ class Metric:
         return m
 
 
+def _bucket_total(metric: str, labels: Dict[str, str], side: str, spans: Optional[Sequence[BucketSpan]],
+                  deltas: Optional[Sequence[float]]) -> float:
+    """Sum of the absolute bucket counts of one side of a native histogram (validated)."""
+    spans = spans or ()
+    deltas = deltas or ()
+    covered = sum(sp.length for sp in spans)
+    if covered != len(deltas):
+        raise ValueError(f"native histogram {metric!r} {labels!r}: the {side} spans cover {covered} "
+                         f"bucket(s) but there are {len(deltas)} {side} delta(s)")
+    total = 0.0
+    count = 0.0
+    for i, d in enumerate(deltas):
+        count += d
+        if count < 0:
+            raise ValueError(f"native histogram {metric!r} {labels!r}: {side} bucket {i} has a negative "
+                             f"count ({count}) after applying its delta")
+        total += count
+    return total
+
+
+def _check_native_histogram(metric: str, labels: Dict[str, str], nh: NativeHistogram) -> None:
+    buckets = _bucket_total(metric, labels, "positive", nh.pos_spans, nh.pos_deltas) + _bucket_total(
+        metric, labels, "negative", nh.neg_spans, nh.neg_deltas)
+    in_buckets = nh.zero_count + buckets
+    count = nh.count_value
+    if nh.sum_value != nh.sum_value:  # NaN sum: NaN observations count but sit in no bucket
+        ok = count >= in_buckets
+    elif float(count).is_integer() and float(in_buckets).is_integer():
+        ok = count == in_buckets
+    else:  # a float histogram: allow for rounding in the bucket sums
+        ok = abs(count - in_buckets) <= 1e-9 * max(abs(count), abs(in_buckets))
+    if not ok:
+        raise ValueError(
+            f"native histogram {metric!r} {labels!r}: count {count} disagrees with its buckets "
+            f"(zero_count {nh.zero_count} + bucket counts {buckets} = {in_buckets}); Prometheus 3 "
+            "rejects the whole scrape of a target serving such a histogram")
+
+
+def _check_sample(metric: str, labels: Dict[str, str], exemplar: Optional[Exemplar] = None) -> None:
+    """Refuse what no exposition format could encode (see ``validation.check_label_dict``)."""
+    check_label_dict(metric, labels)
+    if exemplar is not None and exemplar.labels:
+        check_label_dict(metric, exemplar.labels, "exemplar label")
+
+
 def _check_value_or_labels(name: str, value: object, labels: object, what: str = "value") -> None:
     if value is not None and labels is not None:
         raise ValueError(f"Can only specify at most one of {what} and labels. (metric {name!r})")
@@ -102,7 +157,9 @@ class UnknownMetricFamily(Metric):
             self.add_metric([], value)
 
     def add_metric(self, labels: Sequence[str], value: float, timestamp: _TS = None) -> None:
-        self.samples.append(Sample(self.name, dict(zip(self._labelnames, labels)), value, timestamp))
+        label_dict = dict(zip(self._labelnames, labels))
+        _check_sample(self.name, label_dict)
+        self.samples.append(Sample(self.name, label_dict, value, timestamp))
 
 
 UntypedMetricFamily = UnknownMetricFamily
@@ -138,6 +195,7 @@ class CounterMetricFamily(Metric):
         exemplar: Optional[Exemplar] = None,
     ) -> None:
         label_dict = dict(zip(self._labelnames, labels))
+        _check_sample(self.name, label_dict, exemplar)
         self.samples.append(Sample(self.name + "_total", label_dict, value, timestamp, exemplar))
         if created is not None:
             self.samples.append(Sample(self.name + "_created", label_dict, created, timestamp))
@@ -161,7 +219,9 @@ class GaugeMetricFamily(Metric):
             self.add_metric([], value)
 
     def add_metric(self, labels: Sequence[str], value: float, timestamp: _TS = None) -> None:
-        self.samples.append(Sample(self.name, dict(zip(self._labelnames, labels)), value, timestamp))
+        label_dict = dict(zip(self._labelnames, labels))
+        _check_sample(self.name, label_dict)
+        self.samples.append(Sample(self.name, label_dict, value, timestamp))
 
 
 class SummaryMetricFamily(Metric):
@@ -188,6 +248,7 @@ class SummaryMetricFamily(Metric):
         self, labels: Sequence[str], count_value: int, sum_value: float, timestamp: _TS = None
     ) -> None:
         label_dict = dict(zip(self._labelnames, labels))
+        _check_sample(self.name, label_dict)
         self.samples.append(Sample(self.name + "_count", label_dict, count_value, timestamp))
         self.samples.append(Sample(self.name + "_sum", label_dict, sum_value, timestamp))
 
@@ -198,9 +259,12 @@ _Buckets = Sequence[Union[Tuple[str, float], Tuple[str, float, Exemplar]]]
 def _bucket_samples(
     samples: List[Sample], name: str, label_dict: Dict[str, str], buckets: _Buckets, timestamp: _TS
 ) -> None:
+    _check_sample(name, label_dict)
     for b in buckets:
         bucket, value = b[0], b[1]
         exemplar = b[2] if len(b) == 3 else None
+        if exemplar is not None and exemplar.labels:
+            check_label_dict(name, exemplar.labels, "exemplar label")
         labels = dict(label_dict)
         labels["le"] = bucket
         samples.append(Sample(name + "_bucket", labels, value, timestamp, exemplar))
@@ -292,6 +356,7 @@ class InfoMetricFamily(Metric):
     def add_metric(self, labels: Sequence[str], value: Dict[str, str], timestamp: _TS = None) -> None:
         label_dict = dict(zip(self._labelnames, labels))
         label_dict.update(value)
+        _check_sample(self.name, label_dict)
         self.samples.append(Sample(self.name + "_info", label_dict, 1, timestamp))
 
 
@@ -313,6 +378,9 @@ class StateSetMetricFamily(Metric):
 
     def add_metric(self, labels: Sequence[str], value: Dict[str, bool], timestamp: _TS = None) -> None:
         base = tuple(zip(self._labelnames, labels))
+        _check_sample(self.name, dict(base, **{self.name: ""}))
+        for state, _ in value.items():
+            check_encodable(state, self.name, "state")
         for state, enabled in sorted(value.items()):
             label_dict = dict(base)
             label_dict[self.name] = state

@@ -27,6 +27,7 @@ from .._render import (
     series_labels,
     series_labels_split,
 )
+from .._skipped import encode_text
 from .._text import _sample_name
 from ..metrics_core import Metric
 from ..registry import Collector
@@ -335,6 +336,8 @@ def _render_counter(metric: Metric, ctx: _Ctx, out: List[str]) -> None:
         else:
             raise _fail(metric, s.labels, f"sample {s.name!r} has no OpenMetrics 2.0 form")
     for s in totals:
+        if not s.value >= 0:  # negative or NaN: no OpenMetrics 2.0 counter may carry it
+            raise _fail(metric, s.labels, f"counter value {s.value!r} is negative or NaN")
         start = created.get(tuple(sorted((s.labels or {}).items()))) if created else None
         ex = exemplars_text((s.exemplar,), ctx.escaping, ctx.stamp) if s.exemplar is not None else ""
         head = _head(total_name, ctx.inner(s.labels), ctx.escaping)
@@ -481,7 +484,7 @@ def generate_latest_2_0(registry: Collector, escaping: str) -> bytes:
         {typ: _bind(fn, ctx) for typ, fn in _FAST.items()},
     )
     out.append("# EOF\n")
-    return "".join(out).encode("utf-8")
+    return encode_text(out, "openmetrics")
 
 
 def _bind(fn: Any, ctx: _Ctx) -> Any:

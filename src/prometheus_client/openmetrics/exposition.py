@@ -24,6 +24,7 @@ from .._render import (
     series_labels_split,
     series_labels_split_created,
 )
+from .._skipped import encode_text
 from .._text import _sample_name as _text_sample_name
 from ..metrics_core import Metric
 from ..registry import Collector
@@ -336,7 +337,7 @@ def generate_latest(registry: Collector, escaping: str = UNDERSCORES, version: s
         {typ: _bind(fn, escaping) for typ, fn in _FAST.items()},
     )
     out.append("# EOF\n")
-    return "".join(out).encode("utf-8")
+    return encode_text(out, "openmetrics")
 
 
 def _bind(fn: Any, escaping: str) -> Any:

@@ -400,6 +400,10 @@ def test_exemplar_without_timestamp_is_stamped_with_the_scrape_time() -> None:
     (metric("s", "summary", [Sample("s_sum", {}, 1.0)]), "count and a sum"),
     (metric("c", "counter", [Sample("c", {}, 1.0)]), "no OpenMetrics 2.0 form"),
     (metric("c", "counter", [Sample("c_total", {}, -1e10)]), "negative or NaN"),
+    (metric("h", "histogram", [Sample("h", {}, None, None, None, NativeHistogram(0, 0, 0, float("nan"), 0))]),  # type: ignore[arg-type]
+     "finite zero_threshold"),
+    (metric("h", "histogram", [Sample("h", {}, None, None, None, NativeHistogram(  # type: ignore[arg-type]
+        2, 2, 0, 0.0, 0, (BucketSpan(0, 1), BucketSpan(-1, 1)), None, (1, 0)))]), "negative offset"),
     (metric("c", "counter", [Sample("c_total", {}, float("nan"))]), "negative or NaN"),
     (metric("g", "gauge", [Sample("g", {}, 1.0, None, Exemplar({}, 1, 1))]), "exemplars"),
     (metric("h", "histogram", [Sample("h", {}, None, None, None, NativeHistogram(1, 1, -53, 0, 0))]),  # type: ignore[arg-type]

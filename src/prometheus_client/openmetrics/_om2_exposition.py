@@ -150,6 +150,18 @@ def summary_value(count: float, total: float, quantiles: Sequence[Tuple[Any, flo
     return f"{{count:{fmt_num(count)},sum:{fmt_value(total)},quantile:[{qs}]}}"
 
 
+def native_problem(nh: NativeHistogram) -> Optional[str]:
+    """What makes ``nh`` impossible to write in OpenMetrics 2.0, or None."""
+    if type(nh.schema) is not int or not -4 <= nh.schema <= 8:
+        return f"native histograms need a schema in -4..8, got {nh.schema!r}"
+    if not 0 <= nh.zero_threshold < math.inf:
+        return f"native histograms need a finite zero_threshold >= 0, got {nh.zero_threshold!r}"
+    for spans in (nh.neg_spans, nh.pos_spans):
+        if spans and any(s[0] < 0 for s in spans[1:]):
+            return f"a span after the first has a negative offset: {tuple(spans)!r}"
+    return None
+
+
 def _native_part(nh: NativeHistogram) -> str:
     """``schema:…,zero_threshold:…,zero_count:…`` and the spans and absolute bucket counts."""
     if type(nh.schema) is not int or not -4 <= nh.schema <= 8:
@@ -303,8 +315,9 @@ def _render_composite(metric: Metric, ctx: _Ctx, out: List[str]) -> None:
         if g.buckets and g.buckets[-1][0] != "+Inf":
             raise _fail(metric, g.labels, "the last bucket must be +Inf")
         nh = g.native
-        if nh is not None and (type(nh.schema) is not int or not -4 <= nh.schema <= 8):
-            raise _fail(metric, g.labels, f"native histograms need a schema in -4..8, got {nh.schema!r}")
+        problem = native_problem(nh) if nh is not None else None
+        if problem is not None:
+            raise _fail(metric, g.labels, problem)
         if not g.buckets and nh is None:
             raise _fail(metric, g.labels, "a histogram needs classic buckets or a native histogram")
         count = g.count

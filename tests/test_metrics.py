@@ -394,3 +394,25 @@ def test_decorators_with_clashing_names_fall_back(registry):
         _pc_func_(1)
     assert registry.get_sample_value("cl_count") == 1
     assert c._value.get() == 1
+
+
+def test_label_less_metrics_keep_no_instance_dict(registry):
+    """Construction and scrapes leave a label-less metric without an instance __dict__: once
+    created, CPython's fast method lookup for inc/observe no longer applies to the object."""
+    import gc
+
+    from prometheus_client import generate_latest
+    from prometheus_client.openmetrics.exposition import generate_latest as om_latest
+
+    metrics = [
+        Counter("nd_c", "h", registry=registry), Gauge("nd_g", "h", registry=registry),
+        Histogram("nd_h", "h", registry=registry), Summary("nd_s", "h", registry=registry),
+    ]
+    if not values._GIL_ATOMIC_ADD:
+        metrics.pop(2)  # a Histogram without atomic += sets its observe() on the instance
+    generate_latest(registry)
+    om_latest(registry)
+    for m in metrics:
+        assert not any(type(x) is dict for x in gc.get_referents(m)), m
+    metrics[0].__dict__  # noqa: B018 - the check above does see a created dict
+    assert any(type(x) is dict for x in gc.get_referents(metrics[0]))

@@ -230,6 +230,7 @@ class MetricWrapperBase(Collector, metaclass=MetricType):
         unit: str = "",
         registry: Optional[CollectorRegistry] = REGISTRY,
         _labelvalues: Optional[Sequence[str]] = None,
+        _init_kwargs: Optional[Dict[str, Any]] = None,
     ) -> None:
         self._fam = _Family()
         self._original_name = name
@@ -240,9 +241,11 @@ class MetricWrapperBase(Collector, metaclass=MetricType):
             labelnames = (labelnames,)
         self._fam.set_labelnames(_validate_labelnames(self, labelnames))
         self._labelvalues = tuple(_labelvalues or ())
-        # Subclasses hand their extra constructor settings over before calling us, so that
-        # _metric_init (run below for label-less metrics) already sees them.
-        self._kwargs = self.__dict__.pop("_init_kwargs", None) or {}
+        # Subclasses hand their extra constructor settings over as ``_init_kwargs``, so that
+        # _metric_init (run below for label-less metrics) already sees them. Not through an
+        # instance attribute: a label-less metric whose __dict__ was ever created loses the
+        # interpreter's fast method lookup (inc/observe cost ~15% more instructions).
+        self._kwargs = _init_kwargs or {}
         self._documentation = documentation
         self._unit = unit
         _validate_metric_name(self._name)
@@ -464,9 +467,12 @@ class MetricWrapperBase(Collector, metaclass=MetricType):
         """The observable series (children, or this metric) or None if collection is
         customised on the instance. Snapshot taken like ``_multi_samples``.
         ``quantiles``: the encoder also renders ``_expo_quantiles()`` of summaries."""
-        attrs = self.__dict__
-        if attrs and any(n in attrs for n in _EXPO_METHODS):
-            return None
+        # Instance overrides are found by attribute lookup, not by reading self.__dict__:
+        # that would create the dict of a label-less metric and slow down its inc/observe.
+        cls = type(self)
+        for n in _EXPO_METHODS:
+            if getattr(getattr(self, n), "__func__", None) is not getattr(cls, n):
+                return None
         if self._is_parent():
             with self._lock:
                 return list(self._metrics.values())
@@ -617,7 +623,6 @@ class Gauge(MetricWrapperBase):
             raise ValueError(f"Invalid multiprocess mode: {multiprocess_mode} (gauge {name!r})")
         self._mostrecent = multiprocess_mode in self._MOST_RECENT_MODES
         self._function: Optional[Callable[[], float]] = None
-        self._init_kwargs = {"multiprocess_mode": multiprocess_mode}
         super().__init__(
             name=name,
             documentation=documentation,
@@ -627,6 +632,7 @@ class Gauge(MetricWrapperBase):
             unit=unit,
             registry=registry,
             _labelvalues=_labelvalues,
+            _init_kwargs={"multiprocess_mode": multiprocess_mode},
         )
 
     def _child_setup(self, parent: MetricWrapperBase) -> None:
@@ -744,9 +750,10 @@ class Summary(MetricWrapperBase):
         """``objectives`` ({quantile: allowed rank error}, e.g. ``{0.5: 0.05, 0.99: 0.001}``)
         turns on streaming quantiles over a sliding window of ``max_age`` seconds made of
         ``age_buckets`` rotating streams. Without it, only ``_count`` and ``_sum``."""
+        init_kwargs: Optional[Dict[str, Any]] = None
         if objectives:
             _check_objectives(name, objectives, max_age, age_buckets)
-            self._init_kwargs = {"objectives": dict(objectives), "max_age": max_age, "age_buckets": age_buckets}
+            init_kwargs = {"objectives": dict(objectives), "max_age": max_age, "age_buckets": age_buckets}
         super().__init__(
             name=name,
             documentation=documentation,
@@ -756,6 +763,7 @@ class Summary(MetricWrapperBase):
             unit=unit,
             registry=registry,
             _labelvalues=_labelvalues,
+            _init_kwargs=init_kwargs,
         )
 
     def _metric_init(self) -> None:
@@ -1092,7 +1100,6 @@ class Histogram(MetricWrapperBase):
         except ValueError as e:
             raise ValueError(f"{e.args[0]} (histogram {name!r})") from None
         self._le = tuple(floatToGoString(b) for b in self._upper_bounds)
-        self._init_kwargs = {"buckets": buckets, **(native or {})}
         super().__init__(
             name=name,
             documentation=documentation,
@@ -1102,6 +1109,7 @@ class Histogram(MetricWrapperBase):
             unit=unit,
             registry=registry,
             _labelvalues=_labelvalues,
+            _init_kwargs={"buckets": buckets, **(native or {})},
         )
 
     def _child_setup(self, parent: MetricWrapperBase) -> None:
@@ -1338,7 +1346,6 @@ class Enum(MetricWrapperBase):
         for pos, s in enumerate(states):
             check_encodable(s, name, f"Enum state {pos}")
         self._states = list(states)
-        self._init_kwargs = {"states": states}
         super().__init__(
             name=name,
             documentation=documentation,
@@ -1348,6 +1355,7 @@ class Enum(MetricWrapperBase):
             unit=unit,
             registry=registry,
             _labelvalues=_labelvalues,
+            _init_kwargs={"states": states},
         )
 
     def _child_setup(self, parent: MetricWrapperBase) -> None:

@@ -255,7 +255,7 @@ def _compress(data: bytes, kind: str) -> Tuple[bytes, str]:
     return bytes(compressor.compress(data)), "snappy"
 
 
-def _compress_payload(data: bytes, compression: CompressionType) -> Tuple[bytes, List[Tuple[str, str]]]:
+def _compress_payload(data: bytes, compression: Optional[str]) -> Tuple[bytes, List[Tuple[str, str]]]:
     """``(body, headers)`` of a push: Content-Type, plus Content-Encoding when compressed.
 
     ``compression`` is None, ``'gzip'`` or ``'snappy'`` (case-insensitive); anything else is a

@@ -130,6 +130,18 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         start_http_server as start_http_server,
         start_wsgi_server as start_wsgi_server,
     )
+    from ._http import (
+        _get_best_family as _get_best_family,
+        _get_ssl_ctx as _get_ssl_ctx,
+        _SilentHandler as _SilentHandler,
+    )
+    from ._push import (
+        _compress_payload as _compress_payload,
+        _escape_grouping_key as _escape_grouping_key,
+        _make_handler as _make_handler,
+        _PrometheusRedirectHandler as _PrometheusRedirectHandler,
+        _use_gateway as _use_gateway,
+    )
     from ._push import (
         SNAPPY_AVAILABLE as SNAPPY_AVAILABLE,
         CompressionType as CompressionType,

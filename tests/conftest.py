@@ -37,14 +37,14 @@ PKG = SRC / "prometheus_client"
 os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 os.environ.pop("prometheus_multiproc_dir", None)
 
-# When the project is not pip-installed (e.g. the dev venv), make child Python processes
-# started by tests import it from src/ as well (pytest itself uses `pythonpath = ["src"]`).
-try:
-    importlib.metadata.distribution("prometheus-client")
-except importlib.metadata.PackageNotFoundError:
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
-    )
+# Child Python processes started by tests import the package from this checkout's src/, as
+# pytest itself does (`pythonpath = ["src"]`): always, whatever is installed. (Deciding from
+# installed metadata was wrong: a stale src/*.egg-info is "installed" metadata found through
+# pythonpath, which left children without the package.) An editable install of this checkout
+# points at the same directory, so this changes nothing for it.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    dict.fromkeys(p for p in (str(SRC), *os.environ.get("PYTHONPATH", "").split(os.pathsep)) if p)
+)
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -787,7 +787,7 @@ class _Buffered:
     __slots__ = ("_sketch", "_buf", "_lock", "_batch", "_last_drain", "_folded")
     MIN_BATCH = 64
     MAX_BATCH = 16384
-    clock: Callable[[], float] = staticmethod(time.monotonic)
+    clock = staticmethod(time.monotonic)  # time source; a class attribute so it can be replaced
 
     def __init__(self, sketch: Any) -> None:
         self._sketch = sketch

@@ -6,6 +6,7 @@ functions are measured across the awaited call, not just coroutine creation.
 
 from timeit import default_timer
 from types import TracebackType
+from typing import TYPE_CHECKING as TYPE_CHECKING  # noqa: F401  (the reference module has it)
 from typing import Any, Callable, Literal, Optional, Tuple, Type, TypeVar, Union
 
 from .decorator import decorate

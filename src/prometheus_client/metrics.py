@@ -9,10 +9,12 @@ no lock; see ``values`` for why that is exact.
 
 import os
 import time
+import types as types  # noqa: F401  (the reference module's names: types, Lock, Type, F)
 import warnings
 from array import array
 from bisect import bisect_left
 from operator import itemgetter
+from threading import Lock as Lock  # noqa: F401
 from threading import RLock
 from typing import (
     Any,
@@ -27,6 +29,7 @@ from typing import (
     TypeVar,
     Union,
 )
+from typing import Type as Type  # noqa: F401
 
 from . import values  # values.ValueClass is looked up at child creation (callers swap it)
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
@@ -41,6 +44,7 @@ from .validation import (
 )
 
 T = TypeVar("T", bound="MetricWrapperBase")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _get_use_created() -> bool:

@@ -14,7 +14,16 @@ import sys
 from threading import RLock
 from typing import Any, Callable, List, Optional, Sequence
 
+from . import _lazy
 from .samples import Exemplar
+
+# The reference module's other names, loaded on first use (mmap_dict is only for multiprocess).
+__getattr__, __dir__ = _lazy.install(__name__, {
+    "Lock": "threading:Lock",
+    "warnings": "warnings",
+    "MmapedDict": ".mmap_dict:MmapedDict",
+    "mmap_key": ".mmap_dict:mmap_key",
+})
 
 _GIL_ATOMIC_ADD = (
     sys.implementation.name == "cpython"
@@ -83,6 +92,7 @@ class _LockedValue(_AtomicValue):
 MutexValue = _AtomicValue if _GIL_ATOMIC_ADD else _LockedValue
 
 _cleanups: List[Callable[[], None]] = []
+_multi_process_cleanups = _cleanups  # the reference module's name for the same list
 
 
 def close_all_multiprocess_files() -> None:

@@ -9,7 +9,24 @@ import itertools
 from contextlib import AbstractContextManager
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, TypeVar
 
+from . import _lazy
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The reference module's other names (it vendors the ``decorator`` library), loaded on first use.
+__getattr__, __dir__ = _lazy.install(__name__, {
+    "collections": "collections",
+    "inspect": "inspect",
+    "operator": "operator",
+    "re": "re",
+    "sys": "sys",
+    "print_function": "__future__:print_function",
+    "_GeneratorContextManager": "contextlib:_GeneratorContextManager",
+    **{n: "._decorator_compat:" + n for n in (
+        "ContextManager", "DEF", "FunctionMaker", "append", "contextmanager", "dispatch_on", "get_init", "init",
+        "n_args",
+    )},
+})
 
 
 

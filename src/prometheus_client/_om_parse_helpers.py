@@ -14,7 +14,15 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from ._parse_helpers import _last_unquoted_char, _next_unquoted_char, _parse_timestamp, _parse_value
+from ._parse_helpers import (
+    _is_character_escaped,
+    _last_unquoted_char,
+    _next_term,
+    _next_unquoted_char,
+    _parse_timestamp,
+    _parse_value,
+    _unquote_unescape,
+)
 from .samples import BucketSpan, Exemplar, NativeHistogram, Sample
 from .validation import _is_valid_legacy_metric_name
 
@@ -22,9 +30,43 @@ _MAX_EXEMPLAR_LABEL_CHARS = 128
 
 
 def _labels(body: str) -> Dict[str, str]:
-    from .parser import parse_labels
+    """The reference ``parse_labels(body, openmetrics=True)``: terms split at unquoted commas,
+    a term without ``=`` is the (quoted) metric name, stored as ``__name__`` in its place."""
+    from .validation import _validate_labelname, _validate_metric_name
 
-    return parse_labels(body, True)
+    labels: Dict[str, str] = {}
+    rest = body.strip()
+    if rest.startswith(","):
+        raise ValueError("leading comma: " + body)
+    try:
+        while rest:
+            name_term, value_term, rest = _next_term(rest, True)
+            if not value_term:
+                raise ValueError("empty term in line: " + body)
+            name, quoted = _unquote_unescape(name_term)
+            if not quoted and not _is_valid_legacy_metric_name(name):
+                raise ValueError("unquoted UTF-8 metric name")
+            if value_term[0] != '"':
+                raise ValueError
+            close = 1
+            while close < len(value_term):
+                close = value_term.index('"', close)
+                if not _is_character_escaped(value_term[:close], close):
+                    break
+                close += 1
+            if close + 1 != len(value_term):
+                raise ValueError("unexpected text after quote: " + body)
+            value, _ = _unquote_unescape(value_term)
+            if name == "__name__":
+                _validate_metric_name(name)
+            else:
+                _validate_labelname(name)
+            if name in labels:
+                raise ValueError("invalid line, duplicate label name: " + body)
+            labels[name] = value
+        return labels
+    except ValueError:
+        raise ValueError("Invalid labels: " + body) from None
 
 
 def _parse_sample(text: str) -> Sample:

@@ -21,7 +21,7 @@ import re
 import socket
 import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 from urllib.parse import unquote, urlparse
 
 import pytest
@@ -95,6 +95,23 @@ def _package_problems() -> list[str]:
         elif dist.files is not None:
             problems.append(f"prometheus-client {dist.version} is installed but not from this repository")
     return problems
+
+
+# The "fast" subset (scripts/test runs it on Python 3.10, 3.11 and 3.12): unit, namespace and
+# differential tests that need no real server process and no long property runs. Every test
+# of these modules is marked ``fast``; `-m "fast and not slow"` selects them.
+FAST_MODULES = frozenset({
+    "test_asgi_inline", "test_errors", "test_exposition_text", "test_metrics", "test_mmap_dict",
+    "test_multiprocess_liveness", "test_namespace_parity", "test_native_histogram_metric",
+    "test_openmetrics_exposition", "test_parser", "test_private_helpers_differential", "test_private_names",
+    "test_protobuf", "test_quantiles", "test_registry", "test_snappy", "test_textfile",
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in FAST_MODULES:
+            item.add_marker(pytest.mark.fast)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Iterable, List, Optional, Tuple, Union
 
 ESCAPE_SEQUENCES = {"\\\\": "\\", "\\n": "\n", '\\"': '"'}
 ESCAPING_RE = re.compile(r'\\[\\n"]')
@@ -39,32 +39,30 @@ def _is_character_escaped(s: str, charpos: int) -> bool:
     return run % 2 == 1
 
 
-def _next_unquoted_char(text: str, chs: Optional[str], startidx: int = 0) -> int:
-    """Index of the first character of ``chs`` (default: whitespace) at or after ``startidx``
-    that is outside double quotes, or -1. ``text[startidx]`` is taken to be outside quotes."""
+def _scan_unquoted(text: str, chs: Optional[str], indices: Iterable[int]) -> int:
+    """The first index of ``indices`` holding a character of ``chs`` (default: whitespace)
+    outside double quotes (an unescaped ``"`` toggles quoting as it is passed), or -1."""
     targets = string.whitespace if chs is None else chs
     quoted = False
-    for i in range(startidx, len(text)):
+    for i in indices:
         c = text[i]
         if c == '"' and not _is_character_escaped(text, i):
             quoted = not quoted
         if not quoted and c in targets:
             return i
     return -1
+
+
+def _next_unquoted_char(text: str, chs: Optional[str], startidx: int = 0) -> int:
+    """Index of the first character of ``chs`` (default: whitespace) at or after ``startidx``
+    that is outside double quotes, or -1. ``text[startidx]`` is taken to be outside quotes."""
+    return _scan_unquoted(text, chs, range(startidx, len(text)))
 
 
 def _last_unquoted_char(text: str, chs: Optional[str]) -> int:
     """Index of the last character of ``chs`` (default: whitespace) outside double quotes,
     scanning back to index 1 (index 0 is never reported), or -1."""
-    targets = string.whitespace if chs is None else chs
-    quoted = False
-    for i in range(len(text) - 1, 0, -1):
-        c = text[i]
-        if c == '"' and not _is_character_escaped(text, i):
-            quoted = not quoted
-        if not quoted and c in targets:
-            return i
-    return -1
+    return _scan_unquoted(text, chs, range(len(text) - 1, 0, -1))
 
 
 def _split_quoted(text: str, separator: str, maxsplit: int = 0) -> List[str]:

@@ -101,10 +101,11 @@ def _package_problems() -> list[str]:
 # differential tests that need no real server process and no long property runs. Every test
 # of these modules is marked ``fast``; `-m "fast and not slow"` selects them.
 FAST_MODULES = frozenset({
-    "test_asgi_inline", "test_errors", "test_exposition_text", "test_metrics", "test_mmap_dict",
-    "test_multiprocess_liveness", "test_namespace_parity", "test_native_histogram_metric",
-    "test_openmetrics_exposition", "test_parser", "test_private_helpers_differential", "test_private_names",
-    "test_protobuf", "test_quantiles", "test_registry", "test_snappy", "test_textfile",
+    "test_asgi", "test_asgi_inline", "test_collectors", "test_concurrency", "test_errors", "test_exposition_text",
+    "test_http_limits", "test_metrics", "test_mmap_dict", "test_multiprocess_liveness", "test_namespace_parity",
+    "test_native_histogram_metric", "test_official_sidecar", "test_openmetrics_exposition", "test_parser",
+    "test_private_helpers_differential", "test_private_names", "test_protobuf_exposition", "test_protobuf_parser",
+    "test_push", "test_quantile_summary", "test_quantiles", "test_registry",
 })
 
 

@@ -1,4 +1,4 @@
-"""Strict parser for the OpenMetrics 1.0 text format.
+"""Strict parser for the OpenMetrics 1.0 text format (2.0 with ``version="2.0.0"``).
 
 ``text_string_to_metric_families(text)`` / ``text_fd_to_metric_families(fd)`` yield one
 :class:`~prometheus_client.metrics_core.Metric` per family as soon as the family is complete
@@ -138,14 +138,30 @@ def _ts_key(ts: _TS) -> int:
 
 def _label_fail(line: str, pos: int, rule: str) -> NoReturn:
     if pos < len(line) and line[pos].isspace():
-        fail("whitespace inside a label set (OpenMetrics allows none)")
+        fail("whitespace inside a label set (OpenMetrics allows spaces only after '{', around ',' "
+             "and before '}')")
     fail(rule)
 
 
-def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str], int]:
-    """Labels whose ``{`` is at ``pos``: (labels, quoted metric name inside or None, end)."""
+def _skip_ws(line: str, pos: int, n: int, lenient: bool) -> int:
+    """Index of the first character at or after ``pos`` that is not a space or tab (the
+    optional whitespace the reference reads after ``{``, around ``,`` and before ``}``)."""
+    if lenient:
+        while pos < n and (line[pos] == " " or line[pos] == "\t"):
+            pos += 1
+    return pos
+
+
+def _parse_labels_at(
+    line: str, pos: int, lenient: bool = True
+) -> Tuple[Dict[str, str], Optional[str], int]:
+    """Labels whose ``{`` is at ``pos``: (labels, quoted metric name inside or None, end).
+
+    ``lenient`` (OpenMetrics 1.0, as the reference parser reads it): spaces and tabs may
+    follow ``{``, surround ``,`` and precede ``}``. OpenMetrics 2.0 allows none.
+    """
     n = len(line)
-    pos += 1
+    pos = _skip_ws(line, pos + 1, n, lenient)
     labels: Dict[str, str] = {}
     name: Optional[str] = None
     if pos < n and line[pos] == "}":
@@ -166,11 +182,14 @@ def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str]
                     fail("a quoted metric name must come first inside the braces")
                 name = key
                 first = False
-                if line[pos] == "}":
+                pos = _skip_ws(line, pos, n, lenient)
+                if pos < n and line[pos] == "}":
                     return labels, name, pos + 1
-                if line[pos] != ",":
+                if pos >= n or line[pos] != ",":
                     _label_fail(line, pos, "expected ',' or '}' after the metric name")
-                pos += 1
+                pos = _skip_ws(line, pos + 1, n, lenient)
+                if pos < n and line[pos] == "}":
+                    fail("trailing ',' after the last label")
                 continue
         else:
             nm = OM_LABEL_NAME_AT_RE.match(line, pos)
@@ -192,7 +211,7 @@ def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str]
         m = QUOTED_RE.match(line, pos)
         if m is None:
             fail(f"unterminated value of label {key!r}")
-        pos = m.end()
+        pos = _skip_ws(line, m.end(), n, lenient)
         if key.startswith("__"):
             fail(f"label name {key!r} is reserved (starts with '__')")
         if key in labels:
@@ -206,7 +225,7 @@ def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str]
             return labels, name, pos + 1
         if c != ",":
             _label_fail(line, pos, "labels must be separated by ','")
-        pos += 1
+        pos = _skip_ws(line, pos + 1, n, lenient)
         if pos < n and line[pos] == "}":
             fail("trailing ',' after the last label")
         if pos < n and line[pos].isspace():
@@ -327,6 +346,8 @@ def _parse_sample_line(line: str) -> Tuple[Sample, bool]:
                 fail("metric name given more than once")
             name = inner
             quoted = True
+            if not labels and line.startswith(" {", pos):
+                labels = None  # `{"name"} {count:...}`: no label set, as the reference reads it
         if not name:
             fail("missing metric name")
     else:
@@ -721,8 +742,25 @@ def _finish(fam: _Family) -> Metric:
 # Driver
 
 
-def text_fd_to_metric_families(fd: Iterable[str]) -> Iterator[Metric]:
-    """Parse OpenMetrics from a file-like object (any iterable of lines) family by family."""
+def _wants_2_0(version: str) -> bool:
+    if version == "1.0.0":
+        return False
+    if version.split(".")[0] == "2":
+        return True
+    raise ValueError(f"unsupported OpenMetrics version {version!r} (1.0.0 or 2.0.0)")
+
+
+def text_fd_to_metric_families(fd: Iterable[str], *, version: str = "1.0.0") -> Iterator[Metric]:
+    """Parse OpenMetrics from a file-like object (any iterable of lines) family by family.
+
+    ``version="2.0.0"`` reads OpenMetrics 2.0 (``_om2_parser``); there is no detection, as
+    the same text can mean different families in 1.0 and 2.0.
+    """
+    if _wants_2_0(version):
+        from ._om2_parser import text_fd_to_metric_families_2_0
+
+        yield from text_fd_to_metric_families_2_0(fd)
+        return
     fam: Optional[_Family] = None
     claimed: Set[str] = set()
     eof = False
@@ -804,9 +842,12 @@ def text_fd_to_metric_families(fd: Iterable[str]) -> Iterator[Metric]:
         raise line_error(_FMT, lineno, line, str(e)) from None
 
 
-def text_string_to_metric_families(text: str) -> Iterator[Metric]:
-    """Parse an OpenMetrics exposition held in a string; yields one Metric per family."""
-    yield from text_fd_to_metric_families(io.StringIO(text))
+def text_string_to_metric_families(text: str, *, version: str = "1.0.0") -> Iterator[Metric]:
+    """Parse an OpenMetrics exposition held in a string; yields one Metric per family.
+
+    ``version="2.0.0"`` reads OpenMetrics 2.0 text instead of 1.0.
+    """
+    yield from text_fd_to_metric_families(io.StringIO(text), version=version)
 
 
 # -- the reference module's other names (helpers and imports), loaded on first use ----------

@@ -156,7 +156,7 @@ SIGNATURE_NAMES = [
 ] + [
     ("mmap_dict", n) for n in ("_read_all_values", "_pack_integer", "_pack_two_doubles", "mmap_key")
 ] + [
-    ("decorator", n) for n in ("append", "dispatch_on", "get_init", "contextmanager")
+    ("decorator", n) for n in ("append", "dispatch_on", "get_init", "contextmanager", "decorate", "decorator")
 ] + [("values", "mmap_key"), ("asgi", "_bake_output")]
 
 SIG_RUNNER = r'''
@@ -181,6 +181,20 @@ def test_helper_signatures_match_official(official_python: str) -> None:
     got = dict(zip(map(str, SIGNATURE_NAMES), json.loads(ours.stdout)))
     want = dict(zip(map(str, SIGNATURE_NAMES), json.loads(official.stdout)))
     assert got == want
+
+
+def test_decorate_calls_the_caller_with_the_function_as_the_official() -> None:
+    from prometheus_client import decorator
+
+    def caller(f: Any, *a: Any, **k: Any) -> Any:
+        return ("wrapped", f(*a, **k))
+
+    def g(x: int, y: int = 2) -> int:
+        return x * y
+
+    d = decorator.decorate(g, caller)
+    assert d(3) == ("wrapped", 6) and d(3, y=4) == ("wrapped", 12)
+    assert d.__name__ == "g" and list(inspect.signature(d).parameters) == ["x", "y"]
 
 
 def test_function_maker_and_contextmanager() -> None:

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING as TYPE_CHECKING  # noqa: F401  (the reference module has it)
 from typing import Any, Callable, Literal, Optional, Tuple, Type, TypeVar, Union
 
-from .decorator import decorate
+from .decorator import _decorate_in_context
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,7 +33,7 @@ class ExceptionCounter:
         return False
 
     def __call__(self, f: F) -> F:
-        return decorate(f, lambda: self)
+        return _decorate_in_context(f, lambda: self)
 
 
 class InprogressTracker:
@@ -52,7 +52,7 @@ class InprogressTracker:
         self._gauge.dec()
 
     def __call__(self, f: F) -> F:
-        return decorate(f, lambda: self)
+        return _decorate_in_context(f, lambda: self)
 
 
 class Timer:
@@ -90,4 +90,4 @@ class Timer:
 
     def __call__(self, f: F) -> F:
         # A fresh Timer per call keeps concurrent and nested calls independent.
-        return decorate(f, self._new_timer)
+        return _decorate_in_context(f, self._new_timer)

@@ -87,7 +87,14 @@ def _signature_source(func: Callable[..., Any]) -> "tuple[str, str]":
     return ", ".join(params), ", ".join(call)
 
 
-def decorate(func: F, caller: Callable[[], "AbstractContextManager[Any]"]) -> F:
+def decorate(func: F, caller: Callable[..., Any]) -> F:
+    """The reference ``decorate``: ``func`` with its own signature, each call going through
+    ``caller(func, *args, **kwargs)``."""
+    result: F = decorator(caller)(func)
+    return result
+
+
+def _decorate_in_context(func: F, caller: Callable[[], "AbstractContextManager[Any]"]) -> F:
     """Wrap ``func`` so every call runs inside a fresh ``caller()`` context manager.
 
     Works for ``async def`` functions too: the context then spans the awaited call.

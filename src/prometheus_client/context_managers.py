@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING as TYPE_CHECKING  # noqa: F401  (the reference 
 from typing import Any, Callable, Literal, Optional, Tuple, Type, TypeVar, Union
 
 from .decorator import _decorate_in_context
+from .decorator import decorate as decorate  # noqa: F401  (the reference module has it)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

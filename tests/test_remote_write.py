@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pb_descriptors import remote_write_classes
-from peers import Peer, free_ports, make_certs, prom_api, prom_query, start_prometheus, wait_until
+from peers import PROMETHEUS_VERSIONS, Peer, free_ports, make_certs, prom_api, prom_query, start_prometheus, wait_until
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -739,15 +739,17 @@ def test_pusher_flushes_at_interpreter_exit() -> None:
 
 
 # ---------------------------------------------------------------------------
-# A real Prometheus 2.42 with its remote-write receiver
+# A real Prometheus (2.42 and 3.5) with its remote-write receiver
 # ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def prometheus() -> Iterator[Peer]:
+@pytest.fixture(scope="module", params=[b for _, b in PROMETHEUS_VERSIONS], ids=[v for v, _ in PROMETHEUS_VERSIONS])
+def prometheus(request: pytest.FixtureRequest) -> Iterator[Peer]:
+    """Prometheus 2.42 and 3.5 (whose receiver accepts 1.0 and 2.0 by default), in turn."""
     peer = start_prometheus(
         "global:\n  scrape_interval: 1m\n",
         flags=["--web.enable-remote-write-receiver",
                "--enable-feature=native-histograms,exemplar-storage"],
+        binary=request.param,
     )
     try:
         yield peer

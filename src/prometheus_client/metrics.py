@@ -32,6 +32,7 @@ from typing import (
 from typing import Type as Type  # noqa: F401
 
 from . import values  # values.ValueClass is looked up at child creation (callers swap it)
+from ._redefine import MetricType
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .metrics_core import Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
@@ -159,7 +160,7 @@ def _family_attr(field: str) -> Any:
     return property(get, set, doc=f"The family's {field} (shared with label children).")
 
 
-class MetricWrapperBase(Collector):
+class MetricWrapperBase(Collector, metaclass=MetricType):
     """Base of every metric class: naming, labels, registration and collection."""
 
     # Per-series state lives in slots; settings shared by a family and all its

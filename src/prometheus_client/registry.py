@@ -16,6 +16,11 @@ _TYPE_SUFFIXES: Dict[str, Tuple[str, ...]] = {
 }
 
 
+# Set once any registry opts in to get-or-create (see ``_redefine``); until then constructing
+# a metric skips that machinery entirely.
+_get_or_create_used = False
+
+
 class Collector(Protocol):
     """Anything with a ``collect()`` yielding Metric families may be registered."""
 
@@ -43,6 +48,10 @@ class CollectorRegistry(Collector):
 
     Use a fresh ``CollectorRegistry()`` when you don't want the default
     process/platform/gc collectors (tests, textfile, Pushgateway).
+
+    ``get_or_create=True``: constructing a metric that is already registered here with the
+    same definition returns the registered one instead of raising (module reloads,
+    notebook re-runs); a different definition raises, saying what differs.
     """
 
     def __init__(
@@ -50,6 +59,8 @@ class CollectorRegistry(Collector):
         auto_describe: bool = False,
         target_info: Optional[Dict[str, str]] = None,
         support_collectors_without_names: bool = False,
+        *,
+        get_or_create: bool = False,
     ) -> None:
         self._collector_to_names: Dict[Collector, List[str]] = {}
         self._names_to_collectors: Dict[str, Collector] = {}
@@ -59,6 +70,21 @@ class CollectorRegistry(Collector):
         self._support_collectors_without_names = support_collectors_without_names
         self._collectors_without_names: List[Collector] = []
         self.set_target_info(target_info)
+        self._get_or_create = False
+        if get_or_create:
+            self.get_or_create = True
+
+    @property
+    def get_or_create(self) -> bool:
+        """Whether re-defining an identical metric returns the registered one (off by default)."""
+        return self._get_or_create
+
+    @get_or_create.setter
+    def get_or_create(self, enabled: bool) -> None:
+        global _get_or_create_used
+        if enabled:
+            _get_or_create_used = True
+        self._get_or_create = bool(enabled)
 
     def register(self, collector: Collector) -> None:
         """Add a collector; raises DuplicateTimeseries if any of its names is taken."""
@@ -66,6 +92,10 @@ class CollectorRegistry(Collector):
             names = self._get_names(collector)
             duplicates = set(self._names_to_collectors).intersection(names)
             if duplicates:
+                if _get_or_create_used:
+                    from ._redefine import resolve
+
+                    resolve(self, collector, duplicates)  # hands back an identical twin, or explains
                 raise DuplicateTimeseries(duplicates)
             for name in names:
                 self._names_to_collectors[name] = collector

@@ -1,4 +1,8 @@
-"""Push metrics straight into Prometheus-compatible storage with remote write 1.0.
+"""Push metrics straight into Prometheus-compatible storage with remote write 1.0 or 2.0.
+
+Remote write 2.0 (``protobuf_message="io.prometheus.write.v2.Request"``; encoder in
+``_remote_write_v2``) is described at :func:`push_to_remote_write`; what follows is 1.0, the
+default.
 
 Prometheus (``--web.enable-remote-write-receiver``), Mimir, Cortex, Thanos receive,
 VictoriaMetrics and others accept the Prometheus remote-write protocol: an HTTP ``POST`` of a
@@ -71,16 +75,16 @@ from typing import (
     Union,
 )
 
+from . import _remote_write_v2 as _v2
 from . import _snappy
 from ._protobuf import encode_varint
 from ._remote_write_pb import (
     METRIC_TYPE_BY_NAME,
-    RESET_HINT_GAUGE,
-    RESET_HINT_UNKNOWN,
     STALE_NAN,
-    Histogram,
     exemplar_record,
+    histogram_from_native,
     histogram_record,
+    label_plan,
     label_record,
     metadata_record,
 )
@@ -91,6 +95,8 @@ from .samples import Sample
 
 __all__ = [
     "CONTENT_TYPE",
+    "PROTOBUF_MESSAGE_V1",
+    "PROTOBUF_MESSAGE_V2",
     "REMOTE_WRITE_VERSION",
     "USER_AGENT",
     "RemoteWriteError",
@@ -102,6 +108,14 @@ __all__ = [
 
 CONTENT_TYPE = "application/x-protobuf"
 REMOTE_WRITE_VERSION = "0.1.0"
+#: ``protobuf_message`` values: 1.0 (the default) and 2.0.
+PROTOBUF_MESSAGE_V1 = "prometheus.WriteRequest"
+PROTOBUF_MESSAGE_V2 = _v2.PROTOBUF_MESSAGE
+_WRITTEN_HEADERS = (
+    ("samples", "X-Prometheus-Remote-Write-Samples-Written"),
+    ("histograms", "X-Prometheus-Remote-Write-Histograms-Written"),
+    ("exemplars", "X-Prometheus-Remote-Write-Exemplars-Written"),
+)
 USER_AGENT = "prometheus-client-python/0.27.0"
 _RESERVED_HEADERS = frozenset(
     {"content-encoding", "content-type", "x-prometheus-remote-write-version", "user-agent"}
@@ -131,12 +145,15 @@ class RemoteWriteError(OSError):
     """
 
     def __init__(self, message: str, *, url: str = "", status: Optional[int] = None,
-                 body: str = "", attempts: int = 0) -> None:
+                 body: str = "", attempts: int = 0, only_v1: bool = False) -> None:
         super().__init__(message)
         self.url = url
         self.status = status
         self.body = body
         self.attempts = attempts
+        #: A 2.0 request was refused because the receiver only speaks remote write 1.0 (415,
+        #: or a 2xx without the ``Written`` headers, which a 1.x receiver gives).
+        self.only_v1 = only_v1
 
 
 # ---------------------------------------------------------------------------
@@ -261,25 +278,10 @@ class _Encoder:
         return rec
 
     def _slots(self, shape: Sequence[str]) -> List[Tuple[str, str, Any]]:
-        """Sorted ``(output name, kind, arg)`` of a series' labels, ``__name__`` included.
-
-        kind ``sample``: arg = index of the sample label in ``shape``; ``const``: arg = the
-        encoded target label; ``name``: the ``__name__`` slot.
-        """
-        slots: Dict[str, Tuple[str, Any]] = {}
-        for i, k in enumerate(shape):
-            slots[_escape_label_name(k)] = ("sample", i)
-        for k, v in self.target.items():
-            if k in slots:
-                if self.honor_labels:
-                    continue
-                exported = "exported_" + k
-                while exported in slots:
-                    exported = "exported_" + exported
-                slots[exported] = slots.pop(k)
-            slots[k] = ("const", label_record(k, v))
-        slots["__name__"] = ("name", None)
-        return [(k, *slots[k]) for k in sorted(slots)]
+        """Sorted ``(output name, kind, arg)`` of a series' labels (see ``label_plan``); the
+        arg of a ``const`` slot is the encoded target label."""
+        return [(k, kind, label_record(k, arg) if kind == "const" else arg)
+                for k, kind, arg in label_plan(shape, self.target, self.honor_labels, _escape_label_name)]
 
     def _shape(self, shape: Tuple[str, ...]) -> _LabelFn:
         """Build the label encoder for samples whose label names are ``shape``."""
@@ -418,20 +420,7 @@ class _Encoder:
         elif nh is None:
             out.append(_sample(s.value, ts_ms))
         else:
-            count = nh.count_value
-            zc = nh.zero_count
-            is_float = not (float(count).is_integer() and float(zc).is_integer())
-            h = Histogram(
-                count, nh.sum_value, nh.schema, nh.zero_threshold, zc, ts_ms,
-                negative_spans=[(sp.offset, sp.length) for sp in nh.neg_spans or ()],
-                negative_deltas=list(nh.neg_deltas or ()) if not is_float else (),
-                positive_spans=[(sp.offset, sp.length) for sp in nh.pos_spans or ()],
-                positive_deltas=list(nh.pos_deltas or ()) if not is_float else (),
-                negative_counts=_absolute(nh.neg_deltas) if is_float else (),
-                positive_counts=_absolute(nh.pos_deltas) if is_float else (),
-                reset_hint=RESET_HINT_GAUGE if m.type == "gaugehistogram" else RESET_HINT_UNKNOWN,
-                is_float=is_float,
-            )
+            h = histogram_from_native(nh, ts_ms, m.type == "gaugehistogram")
             out.append(histogram_record(h))
         if not stale:
             exemplars = list(nh.nh_exemplars or ()) if nh is not None else []
@@ -446,15 +435,6 @@ class _Encoder:
 def _sample(value: float, ts_ms: int) -> bytes:
     tail = b"\x10" + encode_varint(ts_ms)
     return b"\x12" + _SMALL[9 + len(tail)] + b"\x09" + _pack_double(value) + tail
-
-
-def _absolute(deltas: Optional[Sequence[int]]) -> List[float]:
-    out: List[float] = []
-    acc = 0
-    for d in deltas or ():
-        acc += d
-        out.append(float(acc))
-    return out
 
 
 # -- pure-Python snappy that knows the request layout (used when cramjam is missing) -------
@@ -721,14 +701,20 @@ def write_request_from_registry(
     timestamp: Optional[float] = None,
     honor_labels: bool = False,
     send_metadata: bool = True,
+    protobuf_message: str = PROTOBUF_MESSAGE_V1,
 ) -> bytes:
-    """The uncompressed protobuf ``WriteRequest`` that :func:`push_to_remote_write` would send.
+    """The uncompressed protobuf ``WriteRequest`` (or, with ``protobuf_message=
+    "io.prometheus.write.v2.Request"``, the 2.0 ``Request``) that :func:`push_to_remote_write`
+    would send.
 
     ``timestamp`` (seconds since the epoch, default now) is given to samples without one.
     """
-    enc = _Encoder(_target_labels(job, instance, extra_labels), honor_labels, send_metadata)
-    now = time.time() if timestamp is None else timestamp
-    return enc.encode(iter_families(registry), _ms(now))
+    v2 = _is_v2(protobuf_message)
+    target = _target_labels(job, instance, extra_labels)
+    now_ms = _ms(time.time() if timestamp is None else timestamp)
+    if v2:
+        return _v2.V2Encoder(target, honor_labels).encode(iter_families(registry), now_ms)[0]
+    return _Encoder(target, honor_labels, send_metadata).encode(iter_families(registry), now_ms)
 
 
 # ---------------------------------------------------------------------------
@@ -748,13 +734,14 @@ _opener = urllib.request.build_opener(_NoRedirect())
 
 def _urllib_handler(opener: urllib.request.OpenerDirector) -> Handler:
     def handler(url: str, method: str, timeout: Optional[float], headers: List[Tuple[str, str]],
-                data: bytes) -> Callable[[], None]:
-        def handle() -> None:
+                data: bytes) -> Callable[[], Any]:
+        def handle() -> Any:
             req = urllib.request.Request(url, data=data, method=method)
             for k, v in headers:
                 req.add_header(k, v)
             with opener.open(req, timeout=timeout) as resp:
                 resp.read()
+                return resp.headers
 
         return handle
 
@@ -762,11 +749,14 @@ def _urllib_handler(opener: urllib.request.OpenerDirector) -> Handler:
 
 
 def default_handler(url: str, method: str, timeout: Optional[float], headers: List[Tuple[str, str]],
-                    data: bytes) -> Callable[[], None]:
+                    data: bytes) -> Callable[[], Any]:
     """Send one request with urllib.  Same calling convention as the Pushgateway handlers:
     ``handler(url=..., method=..., timeout=..., headers=[(name, value), ...], data=...)``
     returns a callable that performs the request and raises on failure
     (:class:`urllib.error.HTTPError` for answers >= 300, ``OSError`` for connection errors).
+    The callable returns the response headers (anything with ``get(name)``); remote write 2.0
+    reads the ``X-Prometheus-Remote-Write-*-Written`` headers from them.  A custom handler
+    that returns None skips that check.
     """
     return _default(url, method, timeout, headers, data)
 
@@ -784,13 +774,27 @@ def _handler_for(handler: Handler, ssl_context: Optional[ssl.SSLContext]) -> Han
                                                        urllib.request.HTTPSHandler(context=ssl_context)))
 
 
-def _headers(headers: Optional[Headers], basic_auth: Optional[Tuple[str, str]] = None) -> List[Tuple[str, str]]:
-    out = [
+def _protocol_headers(v2: bool) -> List[Tuple[str, str]]:
+    return [
         ("Content-Encoding", "snappy"),
-        ("Content-Type", CONTENT_TYPE),
-        ("X-Prometheus-Remote-Write-Version", REMOTE_WRITE_VERSION),
+        ("Content-Type", _v2.CONTENT_TYPE if v2 else CONTENT_TYPE),
+        ("X-Prometheus-Remote-Write-Version", _v2.REMOTE_WRITE_VERSION if v2 else REMOTE_WRITE_VERSION),
         ("User-Agent", USER_AGENT),
     ]
+
+
+def _is_v2(protobuf_message: str) -> bool:
+    if protobuf_message == PROTOBUF_MESSAGE_V2:
+        return True
+    if protobuf_message == PROTOBUF_MESSAGE_V1:
+        return False
+    raise ValueError(f"remote write: protobuf_message must be {PROTOBUF_MESSAGE_V1!r} (1.0) or "
+                     f"{PROTOBUF_MESSAGE_V2!r} (2.0), got {protobuf_message!r}")
+
+
+def _headers(headers: Optional[Headers], basic_auth: Optional[Tuple[str, str]] = None,
+             v2: bool = False) -> List[Tuple[str, str]]:
+    out = _protocol_headers(v2)
     if headers:
         items = headers.items() if isinstance(headers, Mapping) else headers
         for k, v in items:
@@ -857,9 +861,10 @@ class _Policy:
 
 
 def _send(url: str, body: bytes, headers: List[Tuple[str, str]], handler: Handler, policy: _Policy,
-          wait: Callable[[float], bool]) -> int:
-    """POST ``body`` with retries; return the number of attempts.  ``wait(s)`` sleeps and
-    returns True when the caller wants to give up early (pusher being stopped)."""
+          wait: Callable[[float], bool]) -> Tuple[int, Any]:
+    """POST ``body`` with retries; return the number of attempts and what the handler's
+    callable returned (the response headers for the default handler).  ``wait(s)`` sleeps
+    and returns True when the caller wants to give up early (pusher being stopped)."""
     start = time.monotonic()
     deadline = start + policy.timeout
     attempt = 0
@@ -870,8 +875,9 @@ def _send(url: str, body: bytes, headers: List[Tuple[str, str]], handler: Handle
         status: Optional[int] = None
         hint: Optional[float] = None
         try:
-            handler(url=url, method="POST", timeout=max(remaining, 0.001), headers=headers, data=body)()
-            return attempt
+            result = handler(url=url, method="POST", timeout=max(remaining, 0.001), headers=headers,
+                             data=body)()
+            return attempt, result
         except urllib.error.HTTPError as e:
             status = e.code
             msg = _error_body(e)
@@ -927,6 +933,45 @@ def _sleep(delay: float) -> bool:
     return False
 
 
+def _only_v1(url: str, status: Optional[int], detail: str, attempts: int) -> RemoteWriteError:
+    return RemoteWriteError(
+        f"remote write to {url}: the receiver only speaks remote write 1.0 ({detail}); "
+        f"push with protobuf_message={PROTOBUF_MESSAGE_V1!r}", url=url, status=status,
+        attempts=attempts, only_v1=True)
+
+
+def _send_v2(url: str, body: bytes, counts: _v2.Counts, headers: List[Tuple[str, str]], handler: Handler,
+             policy: _Policy, wait: Callable[[float], bool]) -> None:
+    """Send a 2.0 request; check the ``Written`` headers of the answer against ``counts``."""
+    try:
+        attempts, result = _send(url, body, headers, handler, policy, wait)
+    except RemoteWriteError as e:
+        if e.status == 415:
+            raise _only_v1(url, 415, f"HTTP 415: {e.body}" if e.body else "HTTP 415", e.attempts) from e
+        raise
+    get = getattr(result, "get", None)
+    if get is None:  # a custom handler that returns nothing: no headers to check
+        return
+    written = {kind: get(name) for kind, name in _WRITTEN_HEADERS}
+    if all(v is None for v in written.values()):
+        # what a 1.x receiver does: it ignores Content-Type and decodes an empty 1.0 request
+        raise _only_v1(url, None, "its 2xx answer has no X-Prometheus-Remote-Write-*-Written headers",
+                       attempts)
+    short = []
+    for kind, _name in _WRITTEN_HEADERS:
+        sent = getattr(counts, kind)
+        try:
+            n = int(written[kind] or 0)  # a missing header means 0 written
+        except ValueError:
+            raise RemoteWriteError(f"remote write to {url}: invalid {kind}-written header {written[kind]!r}",
+                                   url=url, attempts=attempts) from None
+        if n < sent:
+            short.append(f"{n} of {sent} {kind}")
+    if short:
+        raise RemoteWriteError(f"remote write to {url}: the receiver wrote only {', '.join(short)}",
+                               url=url, attempts=attempts)
+
+
 def push_to_remote_write(
     url: str,
     registry: Collector = REGISTRY,
@@ -946,6 +991,7 @@ def push_to_remote_write(
     max_attempts: Optional[int] = None,
     basic_auth: Optional[Tuple[str, str]] = None,
     ssl_context: Optional[ssl.SSLContext] = None,
+    protobuf_message: str = PROTOBUF_MESSAGE_V1,
 ) -> None:
     """Push every sample of ``registry`` to a remote-write receiver, once.
 
@@ -959,13 +1005,28 @@ def push_to_remote_write(
     authentication; ``ssl_context`` configures TLS (custom CA, client certificate) for the
     default handler.
 
+    ``protobuf_message="io.prometheus.write.v2.Request"`` sends remote write 2.0 (string
+    table, metadata on every series, whatever ``send_metadata`` says, created timestamps,
+    UTF-8 names unescaped) and checks the
+    receiver's ``X-Prometheus-Remote-Write-*-Written`` headers: a receiver that wrote fewer
+    samples, histograms or exemplars than sent raises :class:`RemoteWriteError`; one that
+    only speaks 1.0 (HTTP 415, or a 2xx without those headers) raises it with ``only_v1``
+    set.  The default, ``"prometheus.WriteRequest"``, is remote write 1.0.
+
     Raises :class:`RemoteWriteError` (an ``OSError``) when the receiver refuses the data
     (4xx: at once, with its message) or is still failing when ``timeout`` is used up.
     """
     _check_url(url)
+    v2 = _is_v2(protobuf_message)
     policy = _Policy(timeout, min_backoff, max_backoff, max_attempts, retry_on_http_429)
-    hdrs = _headers(headers, basic_auth)
+    hdrs = _headers(headers, basic_auth, v2)
     handler = _handler_for(handler, ssl_context)
+    if v2:
+        target = _target_labels(job, instance, extra_labels)
+        now_ms = _ms(time.time() if timestamp is None else timestamp)
+        raw, counts = _v2.V2Encoder(target, honor_labels).encode(iter_families(registry), now_ms)
+        _send_v2(url, _snappy.compress(raw), counts, hdrs, handler, policy, _sleep)
+        return
     enc = _Encoder(_target_labels(job, instance, extra_labels), honor_labels, send_metadata)
     now = time.time() if timestamp is None else timestamp
     # one push: without cramjam, the general pure-Python compressor (slower than the
@@ -989,6 +1050,11 @@ class RemoteWritePusher:
     and with ``stale_on_stop=True`` then marks every pushed series stale, as Prometheus does
     for a target that went away, so queries stop showing them at once.  A pusher still running
     when the interpreter exits is stopped (and so flushed) by an ``atexit`` hook.
+
+    ``protobuf_message="io.prometheus.write.v2.Request"`` pushes remote write 2.0 (see
+    :func:`push_to_remote_write`).  When the receiver answers that it only speaks 1.0, the
+    pusher logs a warning, switches to 1.0 for good and sends that push again as 1.0 (once;
+    :attr:`protobuf_message` then reads ``"prometheus.WriteRequest"``).
     """
 
     def __init__(
@@ -1014,8 +1080,10 @@ class RemoteWritePusher:
         on_error: Optional[Callable[[BaseException], None]] = None,
         basic_auth: Optional[Tuple[str, str]] = None,
         ssl_context: Optional[ssl.SSLContext] = None,
+        protobuf_message: str = PROTOBUF_MESSAGE_V1,
     ) -> None:
         _check_url(url)
+        self._v2 = _is_v2(protobuf_message)
         if not interval > 0:
             raise ValueError(f"remote write: interval must be > 0 seconds, got {interval!r}")
         self.url = url
@@ -1023,9 +1091,12 @@ class RemoteWritePusher:
         self.interval = float(interval)
         self._policy = _Policy(self.interval if timeout is None else timeout, min_backoff, max_backoff,
                                max_attempts, retry_on_http_429)
-        self._headers = _headers(headers, basic_auth)
+        self._headers = _headers(headers, basic_auth, self._v2)
+        self._v1_headers = _headers(headers, basic_auth) if self._v2 else self._headers
         self._handler = _handler_for(handler, ssl_context)
-        self._encoder = _Encoder(_target_labels(job, instance, extra_labels), honor_labels, send_metadata)
+        target = _target_labels(job, instance, extra_labels)
+        self._encoder = _Encoder(target, honor_labels, send_metadata)
+        self._v2_encoder = _v2.V2Encoder(target, honor_labels) if self._v2 else None
         self._push_on_stop = push_on_stop
         self._stale_on_stop = stale_on_stop
         self._on_error = on_error
@@ -1045,18 +1116,44 @@ class RemoteWritePusher:
         self._last_ms = ms
         return ms
 
+    @property
+    def protobuf_message(self) -> str:
+        """The message this pusher sends: 2.0 until a 1.0-only receiver made it fall back."""
+        return PROTOBUF_MESSAGE_V2 if self._v2 else PROTOBUF_MESSAGE_V1
+
     def _body(self, stale: bool = False) -> bytes:
-        """Collect, encode and compress one push."""
+        """Collect, encode and compress one push (remote write 1.0)."""
         items = self.registry.collect() if stale else iter_families(self.registry)
         return self._encoder.encode_snappy(items, self._now_ms(), stale=stale)
+
+    def _body_v2(self, stale: bool = False) -> Tuple[bytes, _v2.Counts]:
+        """Collect, encode and compress one remote write 2.0 push."""
+        assert self._v2_encoder is not None
+        items = self.registry.collect() if stale else iter_families(self.registry)
+        raw, counts = self._v2_encoder.encode(items, self._now_ms(), stale=stale)
+        return _snappy.compress(raw), counts
+
+    def _send_once(self, stale: bool, wait: Callable[[float], bool]) -> None:
+        if self._v2:
+            body, counts = self._body_v2(stale)
+            try:
+                _send_v2(self.url, body, counts, self._headers, self._handler, self._policy, wait)
+                return
+            except RemoteWriteError as e:
+                if not e.only_v1:
+                    raise
+                logger.warning("%s; falling back to remote write 1.0 for this pusher", e)
+                self._v2 = False
+                self._v2_encoder = None
+                self._headers = self._v1_headers
+        _send(self.url, self._body(stale), self._headers, self._handler, self._policy, wait)
 
     def push(self, *, stale: bool = False, interruptible: bool = False) -> None:
         """Collect and push now (in the calling thread); raises :class:`RemoteWriteError`."""
         wait: Callable[[float], bool] = self._stop.wait if interruptible else _sleep
         with self._lock:
-            body = self._body(stale)
             try:
-                _send(self.url, body, self._headers, self._handler, self._policy, wait)
+                self._send_once(stale, wait)
             except BaseException as e:
                 self.pushes_failed += 1
                 self.last_error = e

@@ -190,3 +190,22 @@ def test_inline_matches_official(run_official: Any) -> None:
     assert official["done"] is True
     assert official["types"] == ["http.response.start", "http.response.body"]
     assert ours == official
+
+
+def test_communicator_driven_step_by_step_from_sync_code() -> None:
+    # How synchronous test suites drive an ASGI app: one run_until_complete per step, each
+    # receive_output with timeout=0. The response must be ready by the first receive.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        comm = ApplicationCommunicator(make_asgi_app(_small()), dict(SCOPE))
+        loop.run_until_complete(comm.send_input({"type": "http.request", "body": b"", "more_body": False}))
+        start = loop.run_until_complete(comm.receive_output(0))
+        body = loop.run_until_complete(comm.receive_output(0))
+        loop.run_until_complete(comm.wait())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    assert start["type"] == "http.response.start" and start["status"] == 200
+    assert body["type"] == "http.response.body"
+    assert b'inline_requests_total{path="/x"} 3.0' in body["body"]

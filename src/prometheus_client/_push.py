@@ -20,8 +20,9 @@ import sys
 import urllib.error
 from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
 from urllib.parse import quote_plus, urlparse
-from urllib.request import HTTPHandler, HTTPRedirectHandler, HTTPSHandler, Request, build_opener
+from urllib.request import HTTPHandler, HTTPRedirectHandler, HTTPSHandler, Request
 
+from . import exposition as _exposition
 from .registry import REGISTRY, Collector
 from .validation import _unencodable_at
 
@@ -92,7 +93,8 @@ def _make_handler(
         request.get_method = lambda: method  # type: ignore[method-assign]
         for k, v in headers:
             request.add_header(k, v)
-        opener = build_opener(base_handler)
+        # Looked up through ``exposition`` at call time: tests patch ``exposition.build_opener``.
+        opener = _exposition.build_opener(base_handler)
         try:
             resp = opener.open(request, timeout=timeout)
         except urllib.error.HTTPError as exc:
@@ -110,14 +112,14 @@ def default_handler(
     url: str, method: str, timeout: Optional[float], headers: Headers, data: bytes
 ) -> Callable[[], None]:
     """Plain HTTP(S) with urllib; the default handler."""
-    return _make_handler(url, method, timeout, headers, data, HTTPHandler)
+    return _exposition._make_handler(url, method, timeout, headers, data, HTTPHandler)
 
 
 def passthrough_redirect_handler(
     url: str, method: str, timeout: Optional[float], headers: Headers, data: bytes
 ) -> Callable[[], None]:
     """Like ``default_handler`` but follows redirects keeping method, headers and body."""
-    return _make_handler(url, method, timeout, headers, data, _PrometheusRedirectHandler)
+    return _exposition._make_handler(url, method, timeout, headers, data, _PrometheusRedirectHandler)
 
 
 def basic_auth_handler(
@@ -136,7 +138,7 @@ def basic_auth_handler(
             auth_value = f"{username}:{password}".encode()
             auth_header = b"Basic " + base64.b64encode(auth_value)
             headers.append(("Authorization", auth_header))
-        default_handler(url, method, timeout, headers, data)()
+        _exposition.default_handler(url, method, timeout, headers, data)()
 
     return handle
 
@@ -166,7 +168,7 @@ def tls_auth_handler(
             context.verify_mode = ssl.CERT_NONE
         context.load_cert_chain(certfile=certfile, keyfile=keyfile)
         tls_handler = HTTPSHandler(context=context)
-        return _make_handler(url, method, timeout, headers, data, tls_handler)()
+        return _exposition._make_handler(url, method, timeout, headers, data, tls_handler)()
 
     return handle
 
@@ -230,15 +232,14 @@ def _use_gateway(
     handler: Handler,
     compression: Optional[str] = None,
 ) -> None:
-    from . import exposition
-
+    exposition = _exposition  # helpers looked up at call time, so patching them there works
     gateway_url = urlparse(gateway)
     if not gateway_url.scheme or gateway_url.scheme not in ("http", "https"):
         gateway = f"http://{gateway}"
     gateway = gateway.rstrip("/")
     if str(job) == "":
         raise ValueError("Pushgateway job name cannot be empty (the Pushgateway answers 400)")
-    url = "{}/metrics/{}/{}".format(gateway, *_escape_grouping_key("job", str(job)))
+    url = "{}/metrics/{}/{}".format(gateway, *exposition._escape_grouping_key("job", str(job)))
 
     data = b""
     headers: Headers = [("Content-Type", exposition.CONTENT_TYPE_PLAIN_0_0_4)]
@@ -249,15 +250,13 @@ def _use_gateway(
                 raise ValueError(f"Unsupported compression type: {compression}")
         if registry is None:
             registry = REGISTRY
-        data = exposition.generate_latest(registry)
-        if compression is not None:
-            data, encoding = _compress(data, compression.lower())
-            headers.append(("Content-Encoding", encoding))
+        data, headers = exposition._compress_payload(exposition.generate_latest(registry), compression)
 
     if grouping_key is None:
         grouping_key = {}
     url += "".join(
-        "/{}/{}".format(*_escape_grouping_key(str(k), str(v))) for k, v in sorted(grouping_key.items())
+        "/{}/{}".format(*exposition._escape_grouping_key(str(k), str(v)))
+        for k, v in sorted(grouping_key.items())
     )
     handler(url=url, method=method, timeout=timeout, headers=headers, data=data)()
 
@@ -280,6 +279,23 @@ def _compress(data: bytes, kind: str) -> Tuple[bytes, str]:
     return bytes(compressor.compress(data)), "snappy"
 
 
+def _compress_payload(data: bytes, compression: Optional[str]) -> Tuple[bytes, List[Tuple[str, str]]]:
+    """``(body, headers)`` of a push: Content-Type, plus Content-Encoding when compressed.
+
+    ``compression`` is None, ``'gzip'`` or ``'snappy'`` (case-insensitive); anything else is a
+    ValueError, snappy without a snappy library a RuntimeError.
+    """
+    headers = [("Content-Type", _exposition.CONTENT_TYPE_PLAIN_0_0_4)]
+    if compression is None:
+        return data, headers
+    kind = compression.lower()
+    if kind not in ("gzip", "snappy"):
+        raise ValueError(f"Unsupported compression type: {compression}")
+    data, encoding = _compress(data, kind)
+    headers.append(("Content-Encoding", encoding))
+    return data, headers
+
+
 def push_to_gateway(
     gateway: str,
     job: str,
@@ -295,7 +311,7 @@ def push_to_gateway(
     containing ``/``, spaces, or empty are sent base64-encoded); ``compression`` may be
     ``'gzip'`` (or ``'snappy'`` with python-snappy).
     """
-    _use_gateway("PUT", gateway, job, registry, grouping_key, timeout, handler, compression)
+    _exposition._use_gateway("PUT", gateway, job, registry, grouping_key, timeout, handler, compression)
 
 
 def pushadd_to_gateway(
@@ -308,7 +324,7 @@ def pushadd_to_gateway(
     compression: CompressionType = None,
 ) -> None:
     """Push ``registry``, replacing only the metric names it contains (HTTP POST)."""
-    _use_gateway("POST", gateway, job, registry, grouping_key, timeout, handler, compression)
+    _exposition._use_gateway("POST", gateway, job, registry, grouping_key, timeout, handler, compression)
 
 
 def delete_from_gateway(
@@ -319,7 +335,7 @@ def delete_from_gateway(
     handler: Handler = default_handler,
 ) -> None:
     """Delete the group ``job`` + ``grouping_key`` from the gateway (HTTP DELETE)."""
-    _use_gateway("DELETE", gateway, job, None, grouping_key, timeout, handler)
+    _exposition._use_gateway("DELETE", gateway, job, None, grouping_key, timeout, handler)
 
 
 def instance_ip_grouping_key() -> Dict[str, Any]:

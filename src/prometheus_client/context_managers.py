@@ -6,9 +6,11 @@ functions are measured across the awaited call, not just coroutine creation.
 
 from timeit import default_timer
 from types import TracebackType
+from typing import TYPE_CHECKING as TYPE_CHECKING  # noqa: F401  (the reference module has it)
 from typing import Any, Callable, Literal, Optional, Tuple, Type, TypeVar, Union
 
-from .decorator import decorate, decorate_inline
+from .decorator import _decorate_in_context, decorate_inline
+from .decorator import decorate as decorate  # noqa: F401  (the reference module has it)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,7 +41,7 @@ class ExceptionCounter:
             )
             if wrapper is not None:
                 return wrapper
-        return decorate(f, lambda: self)
+        return _decorate_in_context(f, lambda: self)
 
 
 class InprogressTracker:
@@ -62,7 +64,7 @@ class InprogressTracker:
             wrapper = decorate_inline(f, "_pc_target_.inc()", "_pc_target_.dec()", "", {"_pc_target_": self._gauge})
             if wrapper is not None:
                 return wrapper
-        return decorate(f, lambda: self)
+        return _decorate_in_context(f, lambda: self)
 
 
 class Timer:
@@ -111,4 +113,4 @@ class Timer:
             )
             if wrapper is not None:
                 return wrapper
-        return decorate(f, self._new_timer)
+        return _decorate_in_context(f, self._new_timer)

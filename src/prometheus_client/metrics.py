@@ -10,10 +10,12 @@ no lock; see ``values`` for why that is exact.
 import numbers
 import os
 import time
+import types as types  # noqa: F401  (the reference module's names: types, Lock, Type, F)
 import warnings
 from array import array
 from bisect import bisect_left
 from operator import itemgetter
+from threading import Lock as Lock  # noqa: F401
 from typing import (
     Any,
     Callable,
@@ -27,6 +29,7 @@ from typing import (
     TypeVar,
     Union,
 )
+from typing import Type as Type  # noqa: F401
 
 from . import values  # values.ValueClass is looked up at child creation (callers swap it)
 from ._redefine import MetricType
@@ -46,6 +49,7 @@ from .validation import (
 from .values import _AtomicValue
 
 T = TypeVar("T", bound="MetricWrapperBase")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _get_use_created() -> bool:
@@ -879,7 +883,7 @@ class _Buffered:
     __slots__ = ("_sketch", "_buf", "_lock", "_batch", "_last_drain", "_folded", "__weakref__")
     MIN_BATCH = 64
     MAX_BATCH = 16384
-    clock: Callable[[], float] = staticmethod(time.monotonic)
+    clock = staticmethod(time.monotonic)  # time source; a class attribute so it can be replaced
 
     def __init__(self, sketch: Any) -> None:
         self._sketch = sketch

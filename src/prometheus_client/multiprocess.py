@@ -20,12 +20,23 @@ from operator import add as _add
 from operator import itemgetter
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
+from . import _lazy
 from . import _mp_files as mpf
 from .metrics_core import Metric
 from .mmap_dict import read_file_bytes, read_used
 from .registry import Collector, CollectorRegistry
 from .samples import Sample
 from .utils import floatToGoString
+
+# The reference module's other names, loaded on first use.
+__getattr__, __dir__ = _lazy.install(__name__, {
+    "Gauge": ".metrics:Gauge",
+    "MmapedDict": ".mmap_dict:MmapedDict",
+    "defaultdict": "collections:defaultdict",
+    "glob": "glob",
+    "warnings": "warnings",
+})
+_LIVE_GAUGE_MULTIPROCESS_MODES = set(mpf.LIVE_GAUGE_MODES)
 
 log = logging.getLogger("prometheus_client.multiprocess")
 

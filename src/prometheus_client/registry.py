@@ -1,5 +1,6 @@
 """The collector registry: who is registered, name clashes, and collection order."""
 
+import copy as copy  # noqa: F401  (the reference module has it)
 from threading import Lock
 from typing import Dict, Iterable, List, Optional, Protocol, Set, Tuple
 

@@ -19,7 +19,16 @@ import weakref
 from threading import RLock
 from typing import Any, Callable, List, Optional, Sequence, Union
 
+from . import _lazy
 from .samples import Exemplar
+
+# The reference module's other names, loaded on first use (mmap_dict is only for multiprocess).
+__getattr__, __dir__ = _lazy.install(__name__, {
+    "Lock": "threading:Lock",
+    "warnings": "warnings",
+    "MmapedDict": ".mmap_dict:MmapedDict",
+    "mmap_key": ".mmap_dict:mmap_key",
+})
 
 # Interpreter versions on which tests/test_concurrency.py proved lock-free ``+=`` exact.
 LOCK_FREE_VERSIONS = ((3, 10), (3, 13))
@@ -179,6 +188,7 @@ if hasattr(os, "register_at_fork"):
 MutexValue = _AtomicValue if _GIL_ATOMIC_ADD else _LockedValue
 
 _cleanups: List[Callable[[], None]] = []
+_multi_process_cleanups = _cleanups  # the reference module's name for the same list
 
 
 def close_all_multiprocess_files() -> None:

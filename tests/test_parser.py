@@ -208,3 +208,66 @@ def test_hostile_lines_fail_cleanly(line: str) -> None:
         parse(line + "\n")
     except ValueError:
         pass
+
+
+_SHAPE_VARIANTS = [
+    'a_total{x="1",y="2"} 3',
+    'a_total{x="1",y="2",} 3.5 17',
+    'a_total{x="1",y="2"} -4',
+    'a_total{x="1",y="2"} +Inf',
+    'a_total{x="1",y="2"} NaN -5',
+    'a_total{x="1",y="2"} 1e3',
+    'a_total{x="1",y="2"} 12345678901234567890',
+    'a_total{x="1",y="2"} 1 12345678901234567890',
+    'a_total{x="1",y="2"}\t7\t8',
+    'a_total{x="1",y="2"} 1 2 3',
+    'a_total{x="1",y="2"} 0x10',
+    'a_total{x="1",y="2"}',
+    'a_total{y="2",x="1"} 3',
+    'a_total{x="1"} 3',
+    'a_total{x="1",y="2",z="3"} 3',
+    'a_total{x="1",x="2"} 3',
+    'a_total{x="1",y="2\\"q"} 3',
+    'a_total{x="1",y="a\\\\b"} 3',
+    'a_total{x="1", y="2"} 3',
+    'a_total{x="1",y="2",,} 3',
+    'a_total{x="1",__y="2"} 3',
+    'a_total{x="1",__name__="b"} 3',
+    'a_total{x="1",y="' + "v" * 9000 + '"} 3',
+    'a_total_x{x="1",y="2"} 3',
+    'a_tota{x="1",y="2"} 3',
+    'a_total 3',
+    'a_total{} 3',
+    '{"a_total",x="1",y="2"} 3',
+    '{"a.total",x="1",y="2"} 3',
+    'a.total{x="1",y="2"} 3',
+    'a_total{"x"="1",y="2"} 3',
+    'a_total{if="1",y="2"} 3',
+]
+
+
+@pytest.mark.parametrize("variant", _SHAPE_VARIANTS)
+def test_lines_after_a_run_of_one_shape_read_like_a_fresh_parse(
+    variant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After a run of one shape the parser reads lines with a pattern specialised to that
+    # shape; every line that differs from it in any way must read (or fail) exactly as
+    # without the specialisation.
+    from prometheus_client import parser as parser_module
+
+    def outcome(text: str) -> object:
+        try:
+            return repr([(m.name, m.type, m.documentation, m.samples) for m in parse(text)])  # NaN != NaN
+        except ValueError as e:
+            return str(e)
+
+    for head in ("# TYPE a_total counter\n", "# TYPE a summary\n", ""):
+        run = "".join(f'a_total{{x="{i}",y="{i % 3}"}} {i}\n' for i in range(4))
+        more = 'a_total 1\na_total{x="9",y="9"} 2\n'
+        text = head + run + variant + "\n" + run + variant + "\n" + more + variant + "\n"
+        specialised = outcome(text)
+        monkeypatch.setattr(parser_module, "_SHAPES_MAX", 0)
+        plain = outcome(text)
+        monkeypatch.undo()
+        assert specialised == plain, (variant, head)
+    assert outcome(run + 'a_total{x="1",y="2"} 3\n').startswith("[")

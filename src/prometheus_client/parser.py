@@ -183,6 +183,9 @@ def _timestamp(tok: str) -> float:
         fail(f"timestamp {tok[:30]!r}... out of range")
 
 
+_new_sample = tuple.__new__  # Sample(...) without the Python-level namedtuple __new__ frame
+
+
 def _parse_sample(line: str) -> Sample:
     """Parse a (stripped, non-comment) sample line."""
     m = _FAST_SAMPLE_RE.match(line) if len(line) < _FAST_MAX else None
@@ -196,10 +199,25 @@ def _parse_sample(line: str) -> Sample:
         else:
             labels = {}
         v: float = int(iv) if iv is not None else float(fv)
-        if ts is None:
-            return Sample(name, labels, v)
-        return Sample(name, labels, v, int(ts) / 1000)
+        return _new_sample(Sample, (name, labels, v, None if ts is None else int(ts) / 1000, None, None))
     return _parse_sample_slow(line)
+
+
+# A run of sample lines usually repeats one shape (metric name and label names in order).
+# Once a shape has been seen on the fast path, a pattern specialised to it reads the next
+# lines of that shape in one match: the label values come out as named groups, so no
+# second scan of the label block. It accepts exactly the lines _FAST_SAMPLE_RE accepts with
+# that name and those label names (the names were validated by that match).
+_Shape = Tuple[str, Tuple[str, ...]]
+_SHAPES_MAX = 256  # specialised patterns per parse; more shapes than this read the general way
+
+
+def _shape_pattern(name: str, keys: Tuple[str, ...]) -> "re.Pattern[str]":
+    if keys:
+        block = r"\{" + ",".join(f'{k}="(?P<{k}>[^"\\\\]*)"' for k in keys) + r",?\}"
+    else:
+        block = r"(?:\{\})?"
+    return re.compile(re.escape(name) + block + rf"[ \t]+{_FAST_VALUE}(?:[ \t]+([+-]?[0-9]{{1,18}}))?\Z")
 
 
 def _parse_sample_slow(line: str) -> Sample:
@@ -313,13 +331,32 @@ def text_fd_to_metric_families(fd: Iterable[str]) -> Iterator[Metric]:
     allowed: Tuple[str, ...] = ()
     lineno = 0
     line = ""
+    shapes: Dict[_Shape, re.Pattern[str]] = {}
+    spec: Optional[re.Pattern[str]] = None  # the pattern of the last shape read
+    spec_name = ""
+    spec_i = 0  # group number of the integer value in ``spec``
     try:
         for lineno, raw in enumerate(fd, 1):  # noqa: B007 - read in the except clause
             line = raw.strip()
             if not line:
                 continue
             if line[0] != "#":
-                sample = _parse_sample(line)
+                m = spec.match(line) if spec is not None and len(line) < _FAST_MAX else None
+                if m is not None:
+                    iv, fv, ts = m.group(spec_i, spec_i + 1, spec_i + 2)
+                    sample = _new_sample(Sample, (
+                        spec_name, m.groupdict(), int(iv) if iv is not None else float(fv),
+                        None if ts is None else int(ts) / 1000, None, None))
+                else:
+                    sample = _parse_sample(line)
+                    if len(line) < _FAST_MAX:
+                        shape = (sample.name, tuple(sample.labels))
+                        found = shapes.get(shape)
+                        if found is None:
+                            if len(shapes) < _SHAPES_MAX and _FAST_SAMPLE_RE.match(line) is not None:
+                                found = shapes[shape] = _shape_pattern(*shape)
+                        if found is not None:
+                            spec, spec_name, spec_i = found, shape[0], len(shape[1]) + 1
                 if sample.name in allowed:
                     samples.append(sample)
                 else:

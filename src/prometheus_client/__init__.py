@@ -1,5 +1,7 @@
 """A fast, drop-in Python client for Prometheus."""
 
+from __future__ import annotations
+
 from typing import TYPE_CHECKING, Any, List
 
 from . import (  # noqa: F401 - submodules callers reach as attributes of the package

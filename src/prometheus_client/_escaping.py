@@ -4,6 +4,8 @@ Public names live in ``openmetrics.exposition``; the encoders use the cached hel
 A legacy rune is an ASCII letter, ``_``, a digit when not first, and (metric names only) ``:``.
 """
 
+from __future__ import annotations
+
 from typing import Callable, Dict
 
 from .validation import _is_valid_legacy_labelname, _is_valid_legacy_metric_name

@@ -6,6 +6,8 @@ the 1.0.0 text format, or delimited protobuf (``_protobuf.encode_registry``, wit
 ``escaping`` if any); else the 0.0.4 text format. ``_bake_output`` renders, restricts to ``name[]`` and gzips.
 """
 
+from __future__ import annotations
+
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 

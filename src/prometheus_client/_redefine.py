@@ -11,6 +11,8 @@ anyway) compares the new definition with the registered one; an identical one is
 and becomes the constructor's result. Label children never get here.
 """
 
+from __future__ import annotations
+
 import functools
 import threading
 from typing import Any, Callable, Dict, List, Set, Tuple, Type, TypeVar

@@ -7,6 +7,8 @@ each series' label string cached on the series object (``_expo_labels``, one sch
 time), so a scrape does not build a Sample per number nor re-escape unchanged labels.
 """
 
+from __future__ import annotations
+
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from ._escaping import escape_label_value, escaped_label_name, label_name_escaper

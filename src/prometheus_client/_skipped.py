@@ -12,7 +12,8 @@ once something was skipped, so normal output is unchanged.
 Everything here runs only after an encode failed: the normal path costs nothing.
 """
 
-import logging
+from __future__ import annotations
+
 import threading
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
@@ -22,7 +23,6 @@ from .validation import _unencodable_at
 NAME = "prometheus_client_scrape_skipped_samples"
 HELP = "Samples left out of scrapes because they could not be encoded as UTF-8 (see the log)."
 
-log = logging.getLogger("prometheus_client")
 
 _lock = threading.Lock()
 _counts: Dict[str, float] = {}
@@ -37,7 +37,9 @@ def note(fmt: str, samples: int, where: str, example: str) -> None:
         if first:
             _warned.add((fmt, where))
     if first:
-        log.warning(
+        import logging  # only here: ``import prometheus_client`` does not load logging
+
+        logging.getLogger("prometheus_client").warning(
             "scrape (%s): left out %d sample(s) of %s that cannot be encoded as UTF-8 "
             "(lone surrogate), e.g. %s; counted in %s_total",
             fmt, samples, where, example, NAME,

@@ -10,6 +10,8 @@ The library's own metric objects are rendered from raw numbers (``_fast_*``, see
 everything else sample by sample (``_render_metric``). Both give the same bytes.
 """
 
+from __future__ import annotations
+
 from typing import Any, Dict, List, Optional, Tuple
 
 from ._escaping import ALLOWUTF8, UNDERSCORES, escape_metric_name, label_name_escaper

@@ -4,7 +4,9 @@ Each is usable as ``with`` block and as a decorator; decorated ``async def``
 functions are measured across the awaited call, not just coroutine creation.
 """
 
-from timeit import default_timer
+from __future__ import annotations
+
+from time import perf_counter as default_timer  # what timeit.default_timer is
 from types import TracebackType
 from typing import TYPE_CHECKING as TYPE_CHECKING  # noqa: F401  (the reference module has it)
 from typing import Any, Callable, Literal, Optional, Tuple, Type, TypeVar, Union
@@ -28,7 +30,7 @@ class ExceptionCounter:
         typ: Optional[Type[BaseException]],
         value: Optional[BaseException],
         traceback: Optional[TracebackType],
-    ) -> "Literal[False]":
+    ) -> Literal[False]:
         if isinstance(value, self._exception):
             self._counter.inc()
         return False
@@ -79,10 +81,10 @@ class Timer:
         self.duration: Optional[float] = None
         self._start = 0.0
 
-    def _new_timer(self) -> "Timer":
+    def _new_timer(self) -> Timer:
         return self.__class__(self._metric, self._callback_name)
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self._start = default_timer()
         return self
 

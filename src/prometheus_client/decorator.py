@@ -5,6 +5,8 @@
 wrapper with the wrapped function's own parameter list instead.
 """
 
+from __future__ import annotations
+
 import itertools
 from contextlib import AbstractContextManager
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, TypeVar
@@ -53,7 +55,7 @@ def getargspec(f: Callable[..., Any]) -> ArgSpec:
 _counter = itertools.count()
 
 
-def _signature_source(func: Callable[..., Any]) -> "tuple[str, str]":
+def _signature_source(func: Callable[..., Any]) -> tuple[str, str]:
     """Parameter list and call arguments reproducing ``func``'s signature."""
     params, call = [], []
     star_done = False
@@ -94,7 +96,7 @@ def decorate(func: F, caller: Callable[..., Any]) -> F:
     return result
 
 
-def _decorate_in_context(func: F, caller: Callable[[], "AbstractContextManager[Any]"]) -> F:
+def _decorate_in_context(func: F, caller: Callable[[], AbstractContextManager[Any]]) -> F:
     """Wrap ``func`` so every call runs inside a fresh ``caller()`` context manager.
 
     Works for ``async def`` functions too: the context then spans the awaited call.

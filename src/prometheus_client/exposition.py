@@ -7,6 +7,8 @@ Everything here is re-exported from private modules, one concern each:
 Integrations call ``exposition._bake_output`` through this module, so patching it here works.
 """
 
+from __future__ import annotations
+
 # isort: off
 from importlib import import_module
 from typing import (  # noqa: F401  (the reference module has these names)

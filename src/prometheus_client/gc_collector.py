@@ -1,5 +1,7 @@
 """Garbage-collector statistics per generation (CPython only)."""
 
+from __future__ import annotations
+
 import gc
 import platform
 from typing import Iterable

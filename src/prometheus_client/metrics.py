@@ -7,6 +7,8 @@ for an in-process Histogram. Where it is formatted: ``exposition`` and
 no lock; see ``values`` for why that is exact.
 """
 
+from __future__ import annotations
+
 import numbers
 import os
 import time
@@ -92,7 +94,7 @@ def _build_full_name(metric_type: str, name: str, namespace: str, subsystem: str
 _INF = float("inf")
 
 
-def _number(metric: "MetricWrapperBase", amount: Any, strings: bool = False) -> float:
+def _number(metric: MetricWrapperBase, amount: Any, strings: bool = False) -> float:
     """``amount`` as a float, for an update of ``metric`` (the slow path: callers test
     ``type(amount) is float`` first).
 
@@ -132,7 +134,7 @@ def _removal_supported() -> bool:
     return bool(getattr(values.ValueClass, "_supports_remove", False))
 
 
-def _retire_storage(children: Iterable["MetricWrapperBase"]) -> None:
+def _retire_storage(children: Iterable[MetricWrapperBase]) -> None:
     """Tell the file-backed storage of removed children that they are gone (multiprocess)."""
     for child in children:
         parts = [getattr(child, a, None) for a in ("_value", "_count", "_sum", "_store")]
@@ -143,7 +145,7 @@ def _retire_storage(children: Iterable["MetricWrapperBase"]) -> None:
                 retire()
 
 
-def _file_store(metric: "MetricWrapperBase", factory: str, *args: Any) -> Any:
+def _file_store(metric: MetricWrapperBase, factory: str, *args: Any) -> Any:
     """Multiprocess storage for an Info/Enum child (None with in-process values)."""
     make = getattr(values.ValueClass, factory, None)
     if make is None:
@@ -160,7 +162,7 @@ class _MissingLabels:
 
     __slots__ = ("_message",)
 
-    def __init__(self, metric: "MetricWrapperBase") -> None:
+    def __init__(self, metric: MetricWrapperBase) -> None:
         self._message = (
             f"{metric._type} metric is missing label values "
             f"(metric {metric._name!r} has label names {metric._labelnames}; call .labels() first)"
@@ -193,10 +195,10 @@ class _Family:
 
 
 def _family_attr(field: str) -> Any:
-    def get(self: "MetricWrapperBase") -> Any:
+    def get(self: MetricWrapperBase) -> Any:
         return getattr(self._fam, field)
 
-    def set(self: "MetricWrapperBase", value: Any) -> None:
+    def set(self: MetricWrapperBase, value: Any) -> None:
         setattr(self._fam, field, value)
 
     return property(get, set, doc=f"The family's {field} (shared with label children).")
@@ -359,7 +361,7 @@ class MetricWrapperBase(Collector, metaclass=MetricType):
         )
         return child
 
-    def _child_setup(self, parent: "MetricWrapperBase") -> None:
+    def _child_setup(self, parent: MetricWrapperBase) -> None:
         """Copy per-family settings a subclass keeps outside ``_kwargs``."""
 
     def remove(self, *labelvalues: object) -> None:
@@ -467,7 +469,7 @@ class MetricWrapperBase(Collector, metaclass=MetricType):
             getattr(cls, n) is f for n, f in zip(_EXPO_METHODS + ("_expo_values",), originals)
         )
 
-    def _expo_series(self, quantiles: bool = False) -> Optional[List["MetricWrapperBase"]]:
+    def _expo_series(self, quantiles: bool = False) -> Optional[List[MetricWrapperBase]]:
         """The observable series (children, or this metric) or None if collection is
         customised on the instance. Snapshot taken like ``_multi_samples``.
         ``quantiles``: the encoder also renders ``_expo_quantiles()`` of summaries."""
@@ -790,7 +792,7 @@ class Summary(MetricWrapperBase):
         self._count = self._sum = _MissingLabels(self)
         self._quantiles = None
 
-    def _expo_series(self, quantiles: bool = False) -> Optional[List["MetricWrapperBase"]]:
+    def _expo_series(self, quantiles: bool = False) -> Optional[List[MetricWrapperBase]]:
         if "objectives" in self._kwargs and not quantiles:
             return None  # this encoder has no fast path for quantile samples
         return super()._expo_series()
@@ -1008,7 +1010,7 @@ class _BucketView:
 
     __slots__ = ("_counts", "_index")
 
-    def __init__(self, counts: "array[float]", index: int) -> None:
+    def __init__(self, counts: array[float], index: int) -> None:
         self._counts = counts
         self._index = index
 
@@ -1162,7 +1164,7 @@ class Histogram(MetricWrapperBase):
         self._sum_value = None
         self._native = None
 
-    def _expo_series(self, quantiles: bool = False) -> Optional[List["MetricWrapperBase"]]:
+    def _expo_series(self, quantiles: bool = False) -> Optional[List[MetricWrapperBase]]:
         if "native_histogram_bucket_factor" in self._kwargs:
             return None  # native-histogram samples: the encoders take the generic path
         return super()._expo_series()

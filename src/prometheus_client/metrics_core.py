@@ -1,5 +1,7 @@
 """Metric families: what collectors yield and encoders render."""
 
+from __future__ import annotations
+
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
@@ -79,7 +81,7 @@ class Metric:
             f"Metric({self.name}, {self.documentation}, {self.type}, {self.unit}, {self.samples})"
         )
 
-    def _restricted_metric(self, names: "set[str] | frozenset[str]") -> Optional["Metric"]:
+    def _restricted_metric(self, names: set[str] | frozenset[str]) -> Optional[Metric]:
         """A copy holding only the samples whose name is requested, or None."""
         samples = [s for s in self.samples if s.name in names]
         if not samples:

@@ -1,5 +1,7 @@
 """The ``python_info`` metric: interpreter version and implementation."""
 
+from __future__ import annotations
+
 import platform as pf
 from typing import Any, Dict, Iterable, Optional
 

@@ -1,5 +1,7 @@
 """Process metrics (CPU, memory, file descriptors, start time) read from Linux /proc."""
 
+from __future__ import annotations
+
 import os
 from typing import Callable, Iterable, List, Optional, Union
 

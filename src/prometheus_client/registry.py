@@ -1,9 +1,11 @@
 """The collector registry: who is registered, name clashes, and collection order."""
 
-import copy as copy  # noqa: F401  (the reference module has it)
+from __future__ import annotations
+
 from threading import Lock
 from typing import Dict, Iterable, List, Optional, Protocol, Set, Tuple
 
+from . import _lazy
 from .metrics_core import Metric
 from .values import fork_safe_lock
 
@@ -15,6 +17,9 @@ _TYPE_SUFFIXES: Dict[str, Tuple[str, ...]] = {
     "gaugehistogram": ("_bucket", "_gsum", "_gcount"),
     "info": ("_info",),
 }
+
+# The reference module imports ``copy``; offered on first access (import stays cheap).
+__getattr__, __dir__ = _lazy.install(__name__, {"copy": "copy"})
 
 
 # Set once any registry opts in to get-or-create (see ``_redefine``); until then constructing
@@ -141,7 +146,7 @@ class CollectorRegistry(Collector):
         for collector in collectors:
             yield from collector.collect()
 
-    def restricted_registry(self, names: Iterable[str]) -> "RestrictedRegistry":
+    def restricted_registry(self, names: Iterable[str]) -> RestrictedRegistry:
         """A view of this registry that collects only the given sample names.
 
         Experimental, as in the official client.

@@ -1,5 +1,7 @@
 """Numeric helpers shared by every encoder: Go-compatible float formatting."""
 
+from __future__ import annotations
+
 import math
 from typing import Any, List, Tuple, Union
 

@@ -1,5 +1,7 @@
 """Name and label validation: UTF-8 names by default, the legacy regexes on request."""
 
+from __future__ import annotations
+
 import os
 import re
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple

@@ -13,6 +13,8 @@ child. Multiprocess values live in memory-mapped files (see
 ``PROMETHEUS_MULTIPROC_DIR``.
 """
 
+from __future__ import annotations
+
 import os
 import sys
 import weakref
@@ -157,8 +159,8 @@ class _LockedValue(_AtomicValue):
         self._settle()
 
 
-_LOCKED_VALUES: "weakref.WeakSet[_LockedValue]" = weakref.WeakSet()
-_LOCK_OWNERS: "weakref.WeakKeyDictionary[Any, Callable[[], Any]]" = weakref.WeakKeyDictionary()
+_LOCKED_VALUES: weakref.WeakSet[_LockedValue] = weakref.WeakSet()
+_LOCK_OWNERS: weakref.WeakKeyDictionary[Any, Callable[[], Any]] = weakref.WeakKeyDictionary()
 
 
 def fork_safe_lock(owner: Any, factory: Callable[[], Any] = RLock) -> Any:

@@ -532,7 +532,7 @@ class Counter(MetricWrapperBase):
 
         A call that raises changes nothing: the amount and the exemplar are checked first.
         """
-        if type(amount) is not float and type(amount) is not int:
+        if type(amount) is not int and type(amount) is not float:  # int first: the default 1
             amount = _number(self, amount)
         if amount < 0:
             raise ValueError(
@@ -657,7 +657,7 @@ class Gauge(MetricWrapperBase):
 
     def inc(self, amount: float = 1) -> None:
         """Increment gauge by the given amount."""
-        if type(amount) is not float and type(amount) is not int:
+        if type(amount) is not int and type(amount) is not float:  # int first: the default 1
             amount = _number(self, amount)
         if self._mostrecent:
             raise RuntimeError(f"inc must not be used with the mostrecent mode (gauge {self._name!r})")

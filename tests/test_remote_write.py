@@ -287,7 +287,7 @@ def _sorted_series(data: bytes) -> List[pb.TimeSeries]:
 def test_fast_path_equals_the_sample_path(honor_labels: bool) -> None:
     """Metric objects are encoded from raw values with cached label records; the result must
     be exactly what encoding their collected samples gives."""
-    from prometheus_client._render import FastFamily, iter_families
+    from prometheus_client._family import Family
     from prometheus_client.remote_write import _Encoder, _target_labels
 
     r = CollectorRegistry()
@@ -309,40 +309,37 @@ def test_fast_path_equals_the_sample_path(honor_labels: bool) -> None:
     Summary("rw_fast_plain_bytes", "s", registry=r).observe(1)
     Info("rw_fast_build", "i", registry=r).info({"version": "1"})
 
-    assert any(type(x) is FastFamily for x in iter_families(r))
+    assert any(type(x) is Family for x in r.families())
     target = _target_labels("j", "host", {"path": "extra"})
-    fast = _Encoder(target, honor_labels, True).encode(iter_families(r), TS_MS)
+    fast = _Encoder(target, honor_labels, True).encode(r.families(), TS_MS)
     slow = _Encoder(target, honor_labels, True).encode(r.collect(), TS_MS)
     assert _sorted_series(fast) == _sorted_series(slow)
     assert sorted(pb.decode_write_request(fast).metadata) == sorted(pb.decode_write_request(slow).metadata)
     # a warm encoder (a pusher's second push) gives the same bytes again
     enc = _Encoder(target, honor_labels, True)
-    first = enc.encode(iter_families(r), TS_MS)
-    assert enc.encode(iter_families(r), TS_MS) == first == fast
+    first = enc.encode(r.families(), TS_MS)
+    assert enc.encode(r.families(), TS_MS) == first == fast
     # children removed since the last push leave the cache (once enough of them are gone)
     many = Gauge("rw_fast_many", "g", ["i"], registry=r)
     for i in range(300):
         many.labels(str(i)).set(i)
-    enc.encode(iter_families(r), TS_MS)
-    assert len(enc.children) > 300
+    enc.encode(r.families(), TS_MS)
+    assert len(enc.series) > 300
     many.clear()
     c.remove("EU", "200", "inner", "/a")
-    assert enc.encode(iter_families(r), TS_MS) == enc.encode(iter_families(r), TS_MS)
-    assert len(enc.children) < 20
-    assert all(child._labelvalues != ("EU", "200", "inner", "/a") for child in enc.children)
-    assert _sorted_series(enc.encode(iter_families(r), TS_MS)) == _sorted_series(
+    assert enc.encode(r.families(), TS_MS) == enc.encode(r.families(), TS_MS)
+    assert len(enc.series) < 20
+    assert _sorted_series(enc.encode(r.families(), TS_MS)) == _sorted_series(
         _Encoder(target, honor_labels, True).encode(r.collect(), TS_MS))
 
 
 def _pure_snappy_pushes(r: CollectorRegistry, enc: Any, pushes: int, between: Any = None) -> None:
     """Each pure-Python snappy body decompresses (cramjam and ours) to the uncompressed request."""
-    from prometheus_client._render import iter_families
-
     for i in range(pushes):
         if between is not None:
             between(i)
-        raw = enc.encode(iter_families(r), TS_MS + i)
-        body = enc.encode_snappy(iter_families(r), TS_MS + i)
+        raw = enc.encode(r.families(), TS_MS + i)
+        body = enc.encode_snappy(r.families(), TS_MS + i)
         assert bytes(cramjam.snappy.decompress_raw(body)) == raw
         assert _snappy.decompress_py(body) == raw
         assert len(body) <= len(raw) + len(raw) // 16 + 16  # never much more than literals
@@ -379,9 +376,7 @@ def test_pure_python_snappy_of_requests(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def iter_families_of(r: CollectorRegistry) -> Any:
-    from prometheus_client._render import iter_families
-
-    return iter_families(r)
+    return r.families()
 
 
 @settings(max_examples=60, deadline=None)

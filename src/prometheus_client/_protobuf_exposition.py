@@ -20,9 +20,19 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, cast
 
 from ._escaping import ALLOWUTF8, escape_label_name, escape_metric_name
+from ._family import (
+    CounterNumbers,
+    Family,
+    FamilyInfo,
+    GaugeNumbers,
+    HistogramNumbers,
+    LabelValues,
+    SeriesCache,
+    SummaryNumbers,
+)
 from ._protobuf import (
     COUNTER,
     GAUGE,
@@ -40,7 +50,7 @@ from ._protobuf import (
     encode_varint,
     uint_count,
 )
-from ._render import FastFamily, iter_families
+from ._render import walk
 
 __all__ = ["CONTENT_TYPE", "metric_to_families", "encode_registry"]
 
@@ -300,32 +310,20 @@ def _label_pair(name: str, value: str) -> bytes:
     return _ld(b"\x0a", _ld(b"\x0a", nb) + _ld(b"\x12", vb))
 
 
-def _series_labels(metric: Any, names: _Names, nseries: int) -> Callable[[Any], bytes]:
-    """A function child -> encoded LabelPair records, cached on the metric object."""
-    labelnames = metric._labelnames
+_PB_LABELS: SeriesCache[bytes] = SeriesCache()
+_PB_FRAMES: SeriesCache[Tuple[Optional[float], bytes, bytes]] = SeriesCache()
+
+
+def _series_labels(info: FamilyInfo[object], names: _Names, nseries: int) -> Callable[[LabelValues], bytes]:
+    """A function label values -> encoded LabelPair records (cached per family)."""
+    labelnames = info.labelnames
     if not labelnames:
-        return lambda child: b""
-    key = names.escaping
-    cache: Optional[Dict[Tuple[str, ...], bytes]] = None
-    try:
-        held = metric._pb_label_cache
-        if held[0] == key:
-            cache = held[1]
-    except AttributeError:
-        pass
-    if cache is None:
-        cache = {}
-        try:
-            metric._pb_label_cache = (key, cache)
-        except AttributeError:  # pragma: no cover - a metric class without __dict__
-            pass
+        return lambda values: b""
+    cache = _PB_LABELS.get(info, names.escaping, nseries)
     escaped = [names.label(n) for n in labelnames]
     order = sorted(range(len(labelnames)), key=lambda i: labelnames[i])  # as _Names.labels
-    if len(cache) > 2 * nseries + 1024:  # entries of removed series
-        cache.clear()
 
-    def get(child: Any) -> bytes:
-        values = child._labelvalues
+    def get(values: LabelValues) -> bytes:
         b = cache.get(values)
         if b is None:
             b = cache[values] = b"".join([_label_pair(escaped[i], values[i]) for i in order])
@@ -348,26 +346,6 @@ def _exemplar_field(tag: bytes, e: Any) -> bytes:
     return _ld(tag, body)
 
 
-def _counter_frames(metric: Any, key: Optional[str], nseries: int) -> Dict[Any, Tuple[Any, bytes, bytes]]:
-    """child -> (created, bytes before the value, bytes after it), cached on the metric: a
-    Metric message of a counter without exemplar differs between scrapes only in its value."""
-    try:
-        held = metric._pb_frame_cache
-        if held[0] == key:
-            frames: Dict[Any, Tuple[Any, bytes, bytes]] = held[1]
-            if len(frames) > 2 * nseries + 1024:  # entries of removed series
-                frames.clear()
-            return frames
-    except AttributeError:
-        pass
-    frames = {}
-    try:
-        metric._pb_frame_cache = (key, frames)
-    except AttributeError:  # pragma: no cover - a metric class without __dict__
-        pass
-    return frames
-
-
 def _counter_frame(label_bytes: bytes, created: Optional[float]) -> Tuple[Any, bytes, bytes]:
     tail = b"" if created is None else _created_field(b"\x1a", created)
     n_inner = 9 + len(tail)  # tag 0x09 + double, then the created timestamp
@@ -376,83 +354,95 @@ def _counter_frame(label_bytes: bytes, created: Optional[float]) -> Tuple[Any, b
     return created, b"\x22" + _varint(body_len) + head, tail
 
 
-def _fast_counter(metric: Any, series: List[Any], names: _Names, out: List[bytes]) -> None:
-    labels = _series_labels(metric, names, len(series))
-    frames = _counter_frames(metric, names.escaping, len(series))
-    parts = [_header(metric._name + "_total", metric._documentation, COUNTER, names, metric._unit)]
+def _fast_counter(fam: Family, names: _Names, out: List[bytes]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], CounterNumbers], info.numbers)
+    labels = _series_labels(info, names, len(series))
+    # A Metric message of a counter without exemplar differs between scrapes only in its
+    # value: its bytes before and after the value are kept per series.
+    frames = _PB_FRAMES.get(info, names.escaping, len(series))
+    parts = [_header(info.name + "_total", info.help, COUNTER, names, info.unit)]
     append = parts.append
-    for child in series:
-        value, exemplar, created = child._expo_values()
+    for values, child in series:
+        value, exemplar, created = numbers(child)
         if exemplar is None:
-            frame = frames.get(child)
+            frame = frames.get(values)
             if frame is None or frame[0] != created:
-                frame = frames[child] = _counter_frame(labels(child), created)
+                frame = frames[values] = _counter_frame(labels(values), created)
             append(frame[1])
             append(_pack_d(value))
             append(frame[2])
             continue
-        inner = _TAG_DOUBLE(0x09, value)
-        if exemplar is not None:
-            inner += _exemplar_field(b"\x12", exemplar)
+        inner = _TAG_DOUBLE(0x09, value) + _exemplar_field(b"\x12", exemplar)
         if created is not None:
             inner += _created_field(b"\x1a", created)
-        body = labels(child) + b"\x1a" + _SMALL[len(inner)] + inner if len(inner) < 0x80 else (
-            labels(child) + _ld(b"\x1a", inner))
+        body = labels(values) + b"\x1a" + _SMALL[len(inner)] + inner if len(inner) < 0x80 else (
+            labels(values) + _ld(b"\x1a", inner))
         n = len(body)
         append(b"\x22" + (_SMALL[n] if n < 0x80 else _varint(n)) + body)
     _emit(parts, out)
 
 
-def _fast_gauge(metric: Any, series: List[Any], names: _Names, out: List[bytes]) -> None:
-    labels = _series_labels(metric, names, len(series))
-    parts = [_header(metric._name, metric._documentation, GAUGE, names, metric._unit)]
+def _fast_gauge(fam: Family, names: _Names, out: List[bytes]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], GaugeNumbers], info.numbers)
+    labels = _series_labels(info, names, len(series))
+    parts = [_header(info.name, info.help, GAUGE, names, info.unit)]
     append = parts.append
-    for child in series:
-        body = labels(child) + b"\x12\x09\x09" + _pack_d(child._expo_values())
+    for values, child in series:
+        body = labels(values) + b"\x12\x09\x09" + _pack_d(numbers(child))
         n = len(body)
         append(b"\x22" + (_SMALL[n] if n < 0x80 else _varint(n)) + body)
     _emit(parts, out)
 
 
-def _fast_summary(metric: Any, series: List[Any], names: _Names, out: List[bytes]) -> None:
-    labels = _series_labels(metric, names, len(series))
-    parts = [_header(metric._name, metric._documentation, SUMMARY, names, metric._unit)]
+def _fast_summary(fam: Family, names: _Names, out: List[bytes]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], SummaryNumbers], info.numbers)
+    labels = _series_labels(info, names, len(series))
+    parts = [_header(info.name, info.help, SUMMARY, names, info.unit)]
     append = parts.append
-    for child in series:
-        count, total, created = child._expo_values()
+    for values, child in series:
+        count, total, created = numbers(child)
         inner = b"\x08" + _varint(uint_count(count)) + _TAG_DOUBLE(0x11, total)
         if created is not None:
             inner += _created_field(b"\x22", created)
-        body = labels(child) + _ld(b"\x22", inner)
+        body = labels(values) + _ld(b"\x22", inner)
         append(_ld(b"\x22", body))
     _emit(parts, out)
 
 
-def _fast_histogram(metric: Any, series: List[Any], names: _Names, out: List[bytes]) -> None:
-    labels = _series_labels(metric, names, len(series))
-    parts = [_header(metric._name, metric._documentation, HISTOGRAM, names, metric._unit)]
+def _fast_histogram(fam: Family, names: _Names, out: List[bytes]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], HistogramNumbers], info.numbers)
+    labels = _series_labels(info, names, len(series))
+    parts = [_header(info.name, info.help, HISTOGRAM, names, info.unit)]
     append = parts.append
-    ub_tags: Optional[List[bytes]] = None
-    for child in series:
-        _, counts, total, exemplars, created, with_sum = child._expo_values()
-        if ub_tags is None:
-            # per bucket: "cumulative_count" varint follows, then this upper-bound field
-            ub_tags = [_TAG_DOUBLE(0x11, ub) for ub in child._upper_bounds]
+    # per bucket: "cumulative_count" varint follows, then this upper-bound field
+    ub_tags = [_TAG_DOUBLE(0x11, ub) for ub in info.upper_bounds]
+    for values, child in series:
+        _, counts, total, exemplars, created, with_sum = numbers(child)
         buckets = []
         acc = 0.0
         for i, c in enumerate(counts):
             acc += c
             ia = int(acc)
             b = (b"\x08" + _varint(ia) if ia == acc else _TAG_DOUBLE(0x21, acc)) + ub_tags[i]
-            if exemplars is not None and exemplars[i] is not None:
-                b += _exemplar_field(b"\x1a", exemplars[i])
+            if exemplars is not None:
+                exemplar = exemplars[i]
+                if exemplar is not None:
+                    b += _exemplar_field(b"\x1a", exemplar)
             buckets.append(b"\x1a" + _SMALL[len(b)] + b if len(b) < 0x80 else _ld(b"\x1a", b))
         ia = int(acc)
         head = b"\x08" + _varint(ia) if ia == acc else _TAG_DOUBLE(0x21, acc)
         inner = head + _TAG_DOUBLE(0x11, total if with_sum else 0.0) + b"".join(buckets)
         if created is not None:
             inner += _created_field(b"\x7a", created)
-        body = labels(child) + _ld(b"\x3a", inner)
+        body = labels(values) + _ld(b"\x3a", inner)
         append(_ld(b"\x22", body))
     _emit(parts, out)
 
@@ -463,7 +453,7 @@ def _emit(parts: List[bytes], out: List[bytes]) -> None:
     out.append(msg)
 
 
-_FAST = {
+_FAST: Dict[str, Callable[[Family, _Names, List[bytes]], None]] = {
     "counter": _fast_counter,
     "gauge": _fast_gauge,
     "summary": _fast_summary,
@@ -479,9 +469,9 @@ def encode_registry(registry: Any, escaping: str = "underscores") -> bytes:
     """
     names = _Names(escaping)
     out: List[bytes] = []
-    for item in iter_families(registry):
-        if type(item) is FastFamily:
-            _FAST[item.metric._type](item.metric, item.series, names, out)
+    for item in walk(registry):
+        if type(item) is Family:
+            _FAST[item.info.type](item, names, out)
             continue
         try:
             for fam in _metric_to_families(item, names):

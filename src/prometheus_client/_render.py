@@ -1,17 +1,18 @@
 """Pieces shared by the text encoders: number and label rendering, and the walk over a registry.
 
 The walk yields either a plain ``Metric`` (rendered sample by sample) or, for the metric
-objects of ``metrics.py`` whose collection is not customised, a ``FastFamily``: the metric
-object plus its observable series. Encoders render those directly from raw values, with
-each series' label string cached on the series object (``_expo_labels``, one scheme at a
-time), so a scrape does not build a Sample per number nor re-escape unchanged labels.
+objects of ``metrics.py`` whose collection is not customised, a ``Family`` answer (see
+``_family``). Encoders render those directly from raw values, with each series' label
+string in a cache of theirs keyed by family and label values, so a scrape does not build a
+Sample per number nor re-escape unchanged labels.
 """
 
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union
 
 from ._escaping import escape_label_value, escaped_label_name, label_name_escaper
+from ._family import Family, FamilyInfo, LabelValues, Quantiles, SeriesCache
 from .metrics_core import Metric
-from .registry import CollectorRegistry
+from .registry import Collector, CollectorRegistry
 from .utils import floatToGoString
 
 _INF = float("inf")
@@ -110,20 +111,21 @@ def exemplar_labels(labels: Dict[str, str]) -> str:
     return ",".join([f'{k}="{escape_label_value(v)}"' for k, v in sorted(labels.items())])
 
 
-# -- fast path ------------------------------------------------------------------------
+# -- fast path: the Family answers of metric objects ------------------------------------
 
 
-class FastFamily(NamedTuple):
-    """A metric object of ``metrics.py`` and its observable series (children)."""
+def walk(registry: Collector, quantiles: bool = False) -> Iterable[Union[Metric, Family]]:
+    """The registry's families (``CollectorRegistry.families``), or ``collect()`` of any
+    other collector."""
+    if isinstance(registry, CollectorRegistry):
+        return registry.families(quantiles)
+    return registry.collect()
 
-    metric: Any  # MetricWrapperBase
-    series: List[Any]
 
-
-def _child_label_parts(metric: Any, child: Any, escaping: str, split: str = "le") -> Tuple[str, str]:
+def _label_parts(info: FamilyInfo[object], values: LabelValues, escaping: str, split: str) -> Tuple[str, str]:
     """(label pairs sorting before ``split``, pairs sorting after), rendered, no braces."""
     names = label_name_escaper(escaping)
-    pairs = sorted(zip(metric._labelnames, child._labelvalues))
+    pairs = sorted(zip(info.labelnames, values))
     before = ",".join(
         [f'{escaped_label_name(names, k, escaping)}="{escape_label_value(v)}"' for k, v in pairs if k < split]
     )
@@ -133,104 +135,96 @@ def _child_label_parts(metric: Any, child: Any, escaping: str, split: str = "le"
     return before, after
 
 
-def series_labels(metric: Any, child: Any, escaping: str) -> str:
-    """The child's rendered label pairs (cached on the child per escaping scheme)."""
-    try:
-        cached = child._expo_labels
-        if cached[0] == escaping:
-            return cached[1]  # type: ignore[no-any-return]
-    except AttributeError:
-        pass
-    before, after = _child_label_parts(metric, child, escaping)
-    inner = f"{before},{after}" if before and after else before or after
-    child._expo_labels = (escaping, inner)
-    return inner
+# Rendered label pairs per family and escaping scheme, keyed by label values; shared by the
+# text and OpenMetrics encoders (they render labels alike).
+_LABELS: SeriesCache[str] = SeriesCache()
+_LABELS_SPLIT: SeriesCache[Tuple[str, str]] = SeriesCache()
+# Summary quantile lines: label values -> (line starts, the answer rendered, its text, labels).
+_QUANTILES: SeriesCache[Tuple[List[str], Quantiles, str, str]] = SeriesCache()
 
 
-def series_labels_split(metric: Any, child: Any, escaping: str, split: str = "le") -> Tuple[str, str]:
-    """Like ``series_labels`` but split around where ``split`` sorts: ``le`` for histogram
-    buckets, ``quantile`` for summaries (a child always uses the same split)."""
-    try:
-        cached = child._expo_labels
-        if cached[0] == escaping:
-            return cached[1], cached[2]
-    except AttributeError:
-        pass
-    before, after = _child_label_parts(metric, child, escaping, split)
-    child._expo_labels = (escaping, before, after)
-    return before, after
+def labels_of(info: FamilyInfo[object], escaping: str, nseries: int) -> Callable[[LabelValues], str]:
+    """A function label values -> the series' rendered label pairs (no braces)."""
+    cache = _LABELS.get(info, escaping, nseries)
+    get = cache.get
+
+    def labels(values: LabelValues) -> str:
+        inner = get(values)
+        if inner is None:
+            before, after = _label_parts(info, values, escaping, "le")
+            inner = cache[values] = f"{before},{after}" if before and after else before or after
+        return inner
+
+    return labels
 
 
-def quantile_lines(
-    metric: Any, child: Any, escaping: str, open_: str, quantiles: List[Tuple[float, float]]
-) -> Tuple[str, str]:
-    """(the ``{quantile="q"}`` sample lines of one summary child, its other labels rendered
-    without braces); ``open_`` is the sample name and ``{``."""
-    # Cached on the summary child: the line starts per escaping, and the rendered lines for
-    # the last answer (``queries()`` returns the same list while nothing changed).
-    holder = child._expo_quantile_cache()
-    cached = holder._expo_prefixes
-    if cached is None or cached[0] != escaping or cached[1] != open_:
-        before, after = series_labels_split(metric, child, escaping, "quantile")
-        pre = f'{open_}{before},quantile="' if before else f'{open_}quantile="'
-        post = f'",{after}}} ' if after else '"} '
-        starts = [f"{pre}{floatToGoString(q)}{post}" for q, _ in quantiles]
-        inner = f"{before},{after}" if before and after else before or after
-    elif cached[3] is quantiles:
-        return cached[4], cached[5]
-    else:
-        starts, inner = cached[2], cached[5]
-    text = "".join([f"{start}{fmt_value(v)}\n" for start, (_, v) in zip(starts, quantiles)])
-    holder._expo_prefixes = (escaping, open_, starts, quantiles, text, inner)  # one atomic store
-    return text, inner
+def split_labels_of(
+    info: FamilyInfo[object], escaping: str, nseries: int, split: str = "le"
+) -> Callable[[LabelValues], Tuple[str, str]]:
+    """Like ``labels_of`` but split around where ``split`` sorts: ``le`` for histogram
+    buckets, ``quantile`` for summaries (a family always uses the same split)."""
+    cache = _LABELS_SPLIT.get(info, (escaping, split), nseries)
+    get = cache.get
+
+    def labels(values: LabelValues) -> Tuple[str, str]:
+        parts = get(values)
+        if parts is None:
+            parts = cache[values] = _label_parts(info, values, escaping, split)
+        return parts
+
+    return labels
 
 
-def _fast_supported(cls: type) -> bool:
-    # Checked on every scrape (not cached): tests patch metric classes.
-    check = getattr(cls, "_expo_supported", None)
-    return check is not None and bool(check())
+def quantile_lines_of(
+    info: FamilyInfo[object], escaping: str, nseries: int, open_: str
+) -> Callable[[LabelValues, Quantiles], Tuple[str, str]]:
+    """A function (label values, quantiles) -> (the ``{quantile="q"}`` sample lines of one
+    summary series, its other labels rendered without braces); ``open_`` is the sample
+    name and ``{``. The last answer's lines are reused while ``queries()`` returns it."""
+    cache = _QUANTILES.get(info, (escaping, open_), nseries)
+    split = split_labels_of(info, escaping, nseries, "quantile")
+
+    def lines(values: LabelValues, quantiles: Quantiles) -> Tuple[str, str]:
+        held = cache.get(values)
+        if held is None:
+            before, after = split(values)
+            pre = f'{open_}{before},quantile="' if before else f'{open_}quantile="'
+            post = f'",{after}}} ' if after else '"} '
+            starts = [f"{pre}{floatToGoString(q)}{post}" for q, _ in quantiles]
+            inner = f"{before},{after}" if before and after else before or after
+        elif held[1] is quantiles:
+            return held[2], held[3]
+        else:
+            starts, inner = held[0], held[3]
+        text = "".join([f"{start}{fmt_value(v)}\n" for start, (_, v) in zip(starts, quantiles)])
+        cache[values] = (starts, quantiles, text, inner)
+        return text, inner
+
+    return lines
 
 
-def iter_families(registry: Any, quantiles: bool = False) -> Iterator[Union[Metric, FastFamily]]:
-    """What ``registry.collect()`` yields, with metric objects turned into FastFamily items.
-
-    Only a plain CollectorRegistry (``collect`` not overridden) is walked directly, with the
-    same snapshot semantics as ``CollectorRegistry.collect``; anything else is collected.
-    """
-    if type(registry).collect is not CollectorRegistry.collect or "collect" in vars(registry):
-        yield from registry.collect()
-        return
-    try:
-        with registry._lock:
-            collectors = list(registry._collector_to_names)
-            target_info = registry._target_info_metric() if registry._target_info else None
-    except AttributeError:  # pragma: no cover - registry internals changed: be generic
-        yield from registry.collect()
-        return
-    if target_info is not None:
-        yield target_info
-    for collector in collectors:
-        if _fast_supported(type(collector)):
-            series = collector._expo_series(True) if quantiles else collector._expo_series()
-            if series is not None:
-                yield FastFamily(collector, series)
-                continue
-        yield from collector.collect()
+Renderer = Callable[[Family, List[str]], None]
+S = TypeVar("S")
 
 
-def render(
-    registry: Any,
-    generic: Callable[[Metric, List[str]], None],
-    fast: Dict[str, Callable[[Any, List[Any], List[str]], None]],
-) -> List[str]:
+def bind(fns: Dict[str, Callable[[Family, S, List[str]], None]], setting: S) -> Dict[str, Renderer]:
+    """The encoder's per-type functions with their setting (escaping...) bound."""
+
+    def one(fn: Callable[[Family, S, List[str]], None]) -> Renderer:
+        return lambda family, out: fn(family, setting, out)
+
+    return {typ: one(fn) for typ, fn in fns.items()}
+
+
+def render(registry: Collector, generic: Callable[[Metric, List[str]], None], fast: Dict[str, Renderer]) -> List[str]:
     """Walk ``registry``; render each item with ``fast[type]`` or ``generic`` into one list.
 
     An exception while rendering a Metric gets the Metric appended to its ``args``.
     """
     out: List[str] = []
-    for item in iter_families(registry, quantiles=True):
-        if type(item) is FastFamily:
-            fast[item.metric._type](item.metric, item.series, out)
+    for item in walk(registry, quantiles=True):
+        if type(item) is Family:
+            fast[item.info.type](item, out)
             continue
         try:
             generic(item, out)  # type: ignore[arg-type]

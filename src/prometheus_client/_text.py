@@ -10,19 +10,22 @@ The library's own metric objects are rendered from raw numbers (``_fast_*``, see
 everything else sample by sample (``_render_metric``). Both give the same bytes.
 """
 
-from typing import Any, Dict, List, Optional, Tuple
+from functools import partial
+from typing import Callable, Dict, List, Optional, Tuple, cast
 
 from ._escaping import ALLOWUTF8, UNDERSCORES, escape_metric_name, label_name_escaper
+from ._family import CounterNumbers, Family, GaugeNumbers, HistogramNumbers, SummaryNumbers
 from ._render import (
+    bind,
     escape_help,
     fmt_stable,
     fmt_value,
     label_set_cache,
     labels_cached,
-    quantile_lines,
+    labels_of,
+    quantile_lines_of,
     render,
-    series_labels,
-    series_labels_split,
+    split_labels_of,
 )
 from .metrics_core import Metric
 from .registry import REGISTRY, Collector
@@ -78,7 +81,7 @@ def _header(name: str, doc: str, typ: str, escaping: str) -> str:
 # -- generic: any Metric ----------------------------------------------------------------
 
 
-def _render_metric(metric: Metric, escaping: str, out: List[str]) -> None:
+def _render_metric(metric: Metric, out: List[str], escaping: str) -> None:
     name = metric.name
     suffix, typ = _TYPES.get(metric.type, ("", metric.type))
     doc = escape_help(metric.documentation)
@@ -124,72 +127,85 @@ def _render_metric(metric: Metric, escaping: str, out: List[str]) -> None:
                 out.extend(held[suffix])
 
 
-# -- fast: the metric objects of metrics.py --------------------------------------------
+# -- fast: the Family answers of metric objects (see _family) ----------------------------
 
 
-def _created_family(metric: Any, doc: str, escaping: str, lines: List[str], out: List[str]) -> None:
+def _created_family(name: str, doc: str, escaping: str, lines: List[str], out: List[str]) -> None:
     if lines:
-        out.append(_header(metric._name + "_created", doc, "gauge", escaping))
+        out.append(_header(name + "_created", doc, "gauge", escaping))
         out.extend(lines)
 
 
-def _fast_counter(metric: Any, series: List[Any], escaping: str, out: List[str]) -> None:
-    name = metric._name
-    doc = escape_help(metric._documentation)
+def _fast_counter(fam: Family, escaping: str, out: List[str]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], CounterNumbers], info.numbers)
+    name = info.name
+    doc = escape_help(info.help)
     out.append(_header(name + "_total", doc, "counter", escaping))
     t_open, t_bare = _sample_name(name + "_total", escaping)
     c_open, c_bare = _sample_name(name + "_created", escaping)
     created: List[str] = []
     append = out.append
     add_created = created.append
-    labelled = bool(metric._labelnames)
-    for child in series:
-        value, _, cr = child._expo_values()
-        if labelled:
-            inner = series_labels(metric, child, escaping)
+    if info.labelnames:
+        labels = labels_of(info, escaping, len(series))
+        for values, child in series:
+            value, _, cr = numbers(child)
+            inner = labels(values)
             append(f"{t_open}{inner}}} {fmt_value(value)}\n")
             if cr is not None:
                 add_created(f"{c_open}{inner}}} {fmt_stable(cr)}\n")
-        else:
+    else:
+        for _, child in series:
+            value, _, cr = numbers(child)
             append(f"{t_bare}{fmt_value(value)}\n")
             if cr is not None:
                 add_created(f"{c_bare}{fmt_stable(cr)}\n")
-    _created_family(metric, doc, escaping, created, out)
+    _created_family(name, doc, escaping, created, out)
 
 
-def _fast_gauge(metric: Any, series: List[Any], escaping: str, out: List[str]) -> None:
-    name = metric._name
-    out.append(_header(name, escape_help(metric._documentation), "gauge", escaping))
-    g_open, g_bare = _sample_name(name, escaping)
+def _fast_gauge(fam: Family, escaping: str, out: List[str]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], GaugeNumbers], info.numbers)
+    out.append(_header(info.name, escape_help(info.help), "gauge", escaping))
+    g_open, g_bare = _sample_name(info.name, escaping)
     append = out.append
-    if metric._labelnames:
-        for child in series:
-            value = child._expo_values()
-            append(f"{g_open}{series_labels(metric, child, escaping)}}} {fmt_value(value)}\n")
+    if info.labelnames:
+        labels = labels_of(info, escaping, len(series))
+        for values, child in series:
+            append(f"{g_open}{labels(values)}}} {fmt_value(numbers(child))}\n")
     else:
-        for child in series:
-            append(f"{g_bare}{fmt_value(child._expo_values())}\n")
+        for _, child in series:
+            append(f"{g_bare}{fmt_value(numbers(child))}\n")
 
 
-def _fast_summary(metric: Any, series: List[Any], escaping: str, out: List[str]) -> None:
-    name = metric._name
-    doc = escape_help(metric._documentation)
+def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], SummaryNumbers], info.numbers)
+    quantiles_of = info.quantiles
+    name = info.name
+    doc = escape_help(info.help)
     out.append(_header(name, doc, "summary", escaping))
     n_open, n_bare = _sample_name(name + "_count", escaping)
     s_open, s_bare = _sample_name(name + "_sum", escaping)
     c_open, c_bare = _sample_name(name + "_created", escaping)
-    q_open = _sample_name(name, escaping)[0]
+    q_lines = quantile_lines_of(info, escaping, len(series), _sample_name(name, escaping)[0])
+    labelled = bool(info.labelnames)
+    labels = labels_of(info, escaping, len(series))
     created: List[str] = []
     append = out.append
-    labelled = bool(metric._labelnames)
-    for child in series:
-        count, total, cr = child._expo_values()
-        quantiles = child._expo_quantiles()
+    inner = ""
+    for values, child in series:
+        count, total, cr = numbers(child)
+        quantiles = quantiles_of(child) if quantiles_of is not None else None
         if quantiles:
-            lines, inner = quantile_lines(metric, child, escaping, q_open, quantiles)
+            lines, inner = q_lines(values, quantiles)
             append(lines)
         elif labelled:
-            inner = series_labels(metric, child, escaping)
+            inner = labels(values)
         if labelled:
             append(f"{n_open}{inner}}} {fmt_value(count)}\n{s_open}{inner}}} {fmt_value(total)}\n")
             if cr is not None:
@@ -198,12 +214,15 @@ def _fast_summary(metric: Any, series: List[Any], escaping: str, out: List[str])
             append(f"{n_bare}{fmt_value(count)}\n{s_bare}{fmt_value(total)}\n")
             if cr is not None:
                 created.append(f"{c_bare}{fmt_stable(cr)}\n")
-    _created_family(metric, doc, escaping, created, out)
+    _created_family(name, doc, escaping, created, out)
 
 
-def _fast_histogram(metric: Any, series: List[Any], escaping: str, out: List[str]) -> None:
-    name = metric._name
-    doc = escape_help(metric._documentation)
+def _fast_histogram(fam: Family, escaping: str, out: List[str]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], HistogramNumbers], info.numbers)
+    name = info.name
+    doc = escape_help(info.help)
     out.append(_header(name, doc, "histogram", escaping))
     b_open = _sample_name(name + "_bucket", escaping)[0]
     n_open, n_bare = _sample_name(name + "_count", escaping)
@@ -211,11 +230,12 @@ def _fast_histogram(metric: Any, series: List[Any], escaping: str, out: List[str
     c_open, c_bare = _sample_name(name + "_created", escaping)
     created: List[str] = []
     append = out.append
-    labelled = bool(metric._labelnames)
-    for child in series:
-        les, counts, total, _, cr, with_sum = child._expo_values()
+    labelled = bool(info.labelnames)
+    split = split_labels_of(info, escaping, len(series))
+    for values, child in series:
+        les, counts, total, _, cr, with_sum = numbers(child)
         if labelled:
-            before, after = series_labels_split(metric, child, escaping)
+            before, after = split(values)
             inner = f"{before},{after}" if before and after else before or after
             pre = f'{b_open}{before},le="' if before else f'{b_open}le="'
             post = f'",{after}}} ' if after else '"} '
@@ -237,10 +257,10 @@ def _fast_histogram(metric: Any, series: List[Any], escaping: str, out: List[str
             append(f"{sum_line}{fmt_value(total)}\n")
         if cr is not None:
             created.append(f"{created_line}{fmt_stable(cr)}\n")
-    _created_family(metric, doc, escaping, created, out)
+    _created_family(name, doc, escaping, created, out)
 
 
-_FAST = {
+_FAST: Dict[str, Callable[[Family, str, List[str]], None]] = {
     "counter": _fast_counter,
     "gauge": _fast_gauge,
     "summary": _fast_summary,
@@ -254,13 +274,5 @@ def generate_latest(registry: Collector = REGISTRY, escaping: str = UNDERSCORES)
     ``escaping`` (``underscores`` by default; ``allow-utf-8``, ``dots``, ``values``) decides
     how metric and label names outside the legacy character set are written.
     """
-    out = render(
-        registry,
-        lambda metric, out: _render_metric(metric, escaping, out),
-        {typ: _bind(fn, escaping) for typ, fn in _FAST.items()},
-    )
+    out = render(registry, partial(_render_metric, escaping=escaping), bind(_FAST, escaping))
     return "".join(out).encode("utf-8")
-
-
-def _bind(fn: Any, escaping: str) -> Any:
-    return lambda metric, series, out: fn(metric, series, escaping, out)

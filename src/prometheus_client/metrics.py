@@ -29,6 +29,7 @@ from typing import (
 )
 
 from . import values  # values.ValueClass is looked up at child creation (callers swap it)
+from ._family import Family, FamilyInfo
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .metrics_core import Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
@@ -130,8 +131,11 @@ class _Family:
 
     __slots__ = (
         "name", "documentation", "labelnames", "kwargs", "unit", "original_name", "namespace", "subsystem",
-        "kwkey",
+        "kwkey", "info",
     )
+
+    def __init__(self) -> None:
+        self.info: Optional[FamilyInfo[Any]] = None  # the exposition answer's fixed part
 
     def set_labelnames(self, labelnames: Tuple[str, ...]) -> None:
         self.labelnames = labelnames
@@ -151,6 +155,7 @@ def _family_attr(field: str) -> Any:
 
     def set(self: "MetricWrapperBase", value: Any) -> None:
         setattr(self._fam, field, value)
+        self._fam.info = None
 
     return property(get, set, doc=f"The family's {field} (shared with label children).")
 
@@ -160,8 +165,7 @@ class MetricWrapperBase(Collector):
 
     # Per-series state lives in slots; settings shared by a family and all its
     # children live once, in ``_fam``. Parents keep ``_metrics``/``_lock`` in __dict__.
-    # ``_expo_labels``: a cache owned by the text encoders (the series' rendered labels).
-    __slots__ = ("__dict__", "__weakref__", "_labelvalues", "_fam", "_expo_labels")
+    __slots__ = ("__dict__", "__weakref__", "_labelvalues", "_fam")
     _type: Optional[str] = None
     _reserved_labelnames: Sequence[str] = ()
     # The collection methods of the class whose _expo_values mirrors _child_samples, as
@@ -413,17 +417,39 @@ class MetricWrapperBase(Collector):
             getattr(cls, n) is f for n, f in zip(_EXPO_METHODS + ("_expo_values",), originals)
         )
 
-    def _expo_series(self, quantiles: bool = False) -> Optional[List["MetricWrapperBase"]]:
-        """The observable series (children, or this metric) or None if collection is
+    def _expo_series(self, quantiles: bool = False) -> Optional[List[Tuple[Tuple[str, ...], Any]]]:
+        """The observable series as (label values, child) pairs, or None if collection is
         customised on the instance. Snapshot taken like ``_multi_samples``.
-        ``quantiles``: the encoder also renders ``_expo_quantiles()`` of summaries."""
+        ``quantiles``: the encoder also renders the quantiles of summaries."""
         attrs = self.__dict__
         if attrs and any(n in attrs for n in _EXPO_METHODS):
             return None
         if self._is_parent():
             with self._lock:
-                return list(self._metrics.values())
-        return [self]
+                return list(self._metrics.items())
+        return [((), self)]
+
+    def _expo_info(self) -> "FamilyInfo[Any]":
+        cls = type(self)
+        return FamilyInfo(
+            self._name, self._type or "unknown", self._documentation, self._unit, self._labelnames,
+            cls._expo_values,  # type: ignore[attr-defined]
+            tuple(getattr(self, "_upper_bounds", ())),
+            cls._expo_quantiles if self._type == "summary" else None,  # type: ignore[attr-defined]
+        )
+
+    def _expo_family(self, quantiles: bool = False) -> Optional[Family]:
+        """This family's exposition answer (``_family``), or None when the encoders must
+        call ``collect()`` (collection customised)."""
+        if not type(self)._expo_supported():
+            return None
+        series = self._expo_series(quantiles)
+        if series is None:
+            return None
+        info = self._fam.info
+        if info is None:
+            info = self._fam.info = self._expo_info()
+        return Family(info, series)
 
     # -- helpers --------------------------------------------------------------------
     def _is_observable(self) -> bool:
@@ -698,18 +724,14 @@ class Summary(MetricWrapperBase):
         self._count = self._sum = _MissingLabels(self)
         self._quantiles = None
 
-    def _expo_series(self, quantiles: bool = False) -> Optional[List["MetricWrapperBase"]]:
+    def _expo_series(self, quantiles: bool = False) -> Optional[List[Tuple[Tuple[str, ...], Any]]]:
         if "objectives" in self._kwargs and not quantiles:
             return None  # this encoder has no fast path for quantile samples
-        return super()._expo_series()
+        return super()._expo_series(quantiles)
 
     def _expo_quantiles(self) -> Optional[List[Tuple[float, float]]]:
         """(quantile, estimate) per objective, or None without objectives."""
         return self._quantiles.queries() if self._quantiles is not None else None
-
-    def _expo_quantile_cache(self) -> Any:
-        """The object on which encoders may cache rendered quantile line starts."""
-        return self._quantiles
 
     def _observe_with_quantiles(self, amount: float) -> None:
         self._count.inc(1)
@@ -824,7 +846,7 @@ class _Buffered:
 class _SummaryQuantiles(_Buffered):
     """The quantile window of one Summary child."""
 
-    __slots__ = ("_answer", "_expo_prefixes")
+    __slots__ = ("_answer",)
 
     def __init__(self, objectives: Dict[float, float], max_age: float, age_buckets: int) -> None:
         from ._quantiles import QuantileWindow
@@ -832,7 +854,6 @@ class _SummaryQuantiles(_Buffered):
         super().__init__(QuantileWindow(objectives, max_age, age_buckets, clock=self.clock))
         # (batches folded, answer, clock time until which it holds): reused while valid
         self._answer: Optional[Tuple[int, List[Tuple[float, float]], float]] = None
-        self._expo_prefixes: Any = None  # owned by the text encoders (rendered line starts)
 
     @property
     def _window(self) -> Any:
@@ -1061,10 +1082,10 @@ class Histogram(MetricWrapperBase):
         self._sum_value = None
         self._native = None
 
-    def _expo_series(self, quantiles: bool = False) -> Optional[List["MetricWrapperBase"]]:
+    def _expo_series(self, quantiles: bool = False) -> Optional[List[Tuple[Tuple[str, ...], Any]]]:
         if "native_histogram_bucket_factor" in self._kwargs:
             return None  # native-histogram samples: the encoders take the generic path
-        return super()._expo_series()
+        return super()._expo_series(quantiles)
 
     @property
     def _buckets(self) -> List[Any]:

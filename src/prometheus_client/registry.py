@@ -1,8 +1,9 @@
 """The collector registry: who is registered, name clashes, and collection order."""
 
 from threading import Lock
-from typing import Dict, Iterable, List, Optional, Protocol, Set, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Protocol, Set, Tuple, Union
 
+from ._family import Family
 from .metrics_core import Metric
 
 # Suffixes each type's samples may carry; used to detect clashing registrations.
@@ -134,6 +135,30 @@ class CollectorRegistry(Collector):
         m = Metric("target", "Target metadata", "info")
         m.add_sample("target_info", self._target_info or {}, 1)
         return m
+
+    def families(self, quantiles: bool = False) -> Iterator[Union[Metric, Family]]:
+        """What ``collect()`` yields, for the encoders: a ``Family`` answer (``_family``) for
+        each metric object of this library whose collection is not customised, the
+        ``Metric``s of ``collect()`` for every other collector.
+
+        ``quantiles``: the encoder renders summary quantiles from the answer. A registry whose
+        ``collect`` is overridden yields its ``collect()``.
+        """
+        if type(self).collect is not CollectorRegistry.collect or "collect" in vars(self):
+            yield from self.collect()
+            return
+        with self._lock:
+            collectors = list(self._collector_to_names)
+            target_info = self._target_info_metric() if self._target_info else None
+        if target_info is not None:
+            yield target_info
+        for collector in collectors:
+            answer = getattr(collector, "_expo_family", None)
+            family = answer(quantiles) if answer is not None else None
+            if family is not None:
+                yield family
+            else:
+                yield from collector.collect()
 
     def get_sample_value(self, name: str, labels: Optional[Dict[str, str]] = None) -> Optional[float]:
         """The value of one sample, or None. Meant for unit tests, not for hot paths."""

@@ -69,9 +69,19 @@ from typing import (
     Sequence,
     Tuple,
     Union,
+    cast,
 )
 
 from . import _snappy
+from ._family import (
+    CounterNumbers,
+    Family,
+    GaugeNumbers,
+    HistogramNumbers,
+    LabelValues,
+    SeriesCache,
+    SummaryNumbers,
+)
 from ._protobuf import encode_varint
 from ._remote_write_pb import (
     METRIC_TYPE_BY_NAME,
@@ -84,7 +94,7 @@ from ._remote_write_pb import (
     label_record,
     metadata_record,
 )
-from ._render import FastFamily, iter_families
+from ._render import walk
 from .metrics_core import Metric
 from .registry import REGISTRY, Collector
 from .samples import Sample
@@ -230,7 +240,7 @@ class _Encoder:
 
     Two paths, producing the same bytes:
 
-    * metric objects of ``metrics.py`` (``FastFamily`` items of the exposition walk) are
+    * metric objects of ``metrics.py`` (``Family`` answers of the exposition walk, see ``_family``) are
       encoded from their raw numbers.  The label records of each child are built once (three
       segments around the places where ``__name__`` and ``le`` go) and kept while the child
       is alive, so a pusher re-encodes nothing but values and timestamps;
@@ -250,7 +260,8 @@ class _Encoder:
         self.values: Dict[str, _ValueRecords] = {}
         self.shapes: Dict[Tuple[str, ...], _LabelFn] = {}
         self.splits: Dict[Tuple[str, ...], _SplitFn] = {}
-        self.children: Dict[Any, Any] = {}  # live child -> record prefixes of its series
+        # per family, label values -> record prefixes of the series (see _fast_*)
+        self.series: SeriesCache[Any] = SeriesCache(slack=64)
         # series prefix -> (its neighbours, compressed prefix); see _snappy_series
         self.snappy_cache: _SnappyCache = {}
 
@@ -282,21 +293,23 @@ class _Encoder:
         return [(k, *slots[k]) for k in sorted(slots)]
 
     def _shape(self, shape: Tuple[str, ...]) -> _LabelFn:
-        """Build the label encoder for samples whose label names are ``shape``."""
-        ns: Dict[str, Any] = {}
-        exprs = []
-        for i, (out_name, kind, arg) in enumerate(self._slots(shape)):
+        """Build the label encoder for samples whose label names are ``shape`` (in dict
+        order): per output slot, the encoded record of ``__name__``, of a target label, or of
+        the sample label at that position."""
+        spec: List[Tuple[int, Any]] = []  # (position in the label values, or -1: name, -2: const)
+        for out_name, kind, arg in self._slots(shape):
             if kind == "name":
-                ns[f"c{i}"] = self._records("__name__")
-                exprs.append(f"c{i}[name]")
+                spec.append((-1, self._records("__name__")))
             elif kind == "const":
-                ns[f"c{i}"] = arg
-                exprs.append(f"c{i}")
+                spec.append((-2, arg))
             else:
-                ns[f"c{i}"] = self._records(out_name)
-                ns[f"k{i}"] = shape[arg]
-                exprs.append(f"c{i}[labels[k{i}]]")
-        fn: _LabelFn = _compile("labels, name", ns, f"b''.join(({', '.join(exprs)},))")
+                spec.append((arg, self._records(out_name)))
+        plan = tuple(spec)
+
+        def fn(labels: Mapping[str, str], name: str) -> bytes:
+            values = tuple(labels.values())
+            return b"".join([rec if i == -2 else rec[name] if i < 0 else rec[values[i]] for i, rec in plan])
+
         self.shapes[shape] = fn
         return fn
 
@@ -306,29 +319,27 @@ class _Encoder:
         fn = self.splits.get(labelnames)
         if fn is not None:
             return fn
-        ns: Dict[str, Any] = {}
-        segments: List[List[str]] = [[], [], []]
-        for i, (out_name, kind, arg) in enumerate(self._slots(labelnames)):
+        segments: Tuple[List[Tuple[int, Any]], ...] = ([], [], [])
+        for out_name, kind, arg in self._slots(labelnames):
             if kind == "name":
                 continue
             seg = segments[0 if out_name < "__name__" else 1 if out_name < "le" else 2]
-            if kind == "const":
-                ns[f"c{i}"] = arg
-                seg.append(f"c{i}")
-            else:
-                ns[f"c{i}"] = self._records(out_name)
-                seg.append(f"c{i}[values[{arg}]]")
-        body = ", ".join(f"b''.join(({', '.join(seg)},))" if seg else "b''" for seg in segments)
-        made: _SplitFn = _compile("values", ns, f"({body})")
+            seg.append((-2, arg) if kind == "const" else (arg, self._records(out_name)))
+        plans = tuple(tuple(seg) for seg in segments)
+
+        def made(values: Sequence[str]) -> Tuple[bytes, bytes, bytes]:
+            a, b, c = [b"".join([rec if i < 0 else rec[values[i]] for i, rec in plan]) for plan in plans]
+            return a, b, c
+
         self.splits[labelnames] = made
         return made
 
-    def encode(self, items: Iterable[Union[Metric, FastFamily]], now_ms: int, stale: bool = False) -> bytes:
+    def encode(self, items: Iterable[Union[Metric, Family]], now_ms: int, stale: bool = False) -> bytes:
         """The ``WriteRequest`` of every series of ``items``; samples without timestamp get
-        ``now_ms``.  ``items``: what ``_render.iter_families`` yields (or ``Metric`` objects)."""
+        ``now_ms``.  ``items``: what ``_render.walk`` yields (or ``Metric`` objects)."""
         return b"".join(self.encode_parts(items, now_ms, stale)[0])
 
-    def encode_snappy(self, items: Iterable[Union[Metric, FastFamily]], now_ms: int,
+    def encode_snappy(self, items: Iterable[Union[Metric, Family]], now_ms: int,
                       stale: bool = False) -> bytes:
         """:meth:`encode`, snappy block-compressed: with cramjam when installed, else with
         :func:`_snappy_series`, which knows where the series records start."""
@@ -340,7 +351,7 @@ class _Encoder:
         self.snappy_cache = new_cache
         return out
 
-    def encode_parts(self, items: Iterable[Union[Metric, FastFamily]], now_ms: int,
+    def encode_parts(self, items: Iterable[Union[Metric, Family]], now_ms: int,
                      stale: bool = False) -> Tuple[List[bytes], int]:
         """The request as a list of bytes: ``2 * n_series`` items that alternate a series'
         record head + labels and the rest of its record (samples, exemplars, histograms),
@@ -349,7 +360,7 @@ class _Encoder:
             self.values.clear()
             self.shapes.clear()
             self.splits.clear()
-            self.children.clear()
+            self.series = SeriesCache(slack=64)
             self.snappy_cache.clear()
         ts_tail = b"\x10" + encode_varint(now_ms)
         samp_len = 11 + len(ts_tail)  # 12 len 09 <8 bytes> 10 <varint>
@@ -359,30 +370,19 @@ class _Encoder:
         meta: List[bytes] = []
         send_meta = self.send_metadata
         type_ids = METRIC_TYPE_BY_NAME
-        children = self.children
-        live: List[List[Any]] = []  # the series lists of this push, to prune ``children``
         for item in items:
-            metrics: Iterable[Metric]
-            if type(item) is FastFamily:
-                metric = item.metric
-                fast = _FAST.get(metric._type)
-                if fast is not None and not stale:
-                    if send_meta:
-                        meta.append(metadata_record(type_ids.get(metric._type, 0), metric._name,
-                                                    metric._documentation, metric._unit))
-                    fast(self, metric, item.series, ctx, parts, children)
-                    live.append(item.series)
-                    continue
-                metrics = metric.collect()
-            else:
-                metrics = (item,)  # type: ignore[assignment]
-            for m in metrics:
+            if type(item) is Family:
+                info = item.info
+                if stale:
+                    raise ValueError("stale markers are encoded from collect(), not from families")
                 if send_meta:
-                    meta.append(metadata_record(type_ids.get(m.type, 0), m.name, m.documentation, m.unit))
-                self._generic(m, ctx, parts, stale)
-        n_live = sum(map(len, live))
-        if len(children) > n_live + (n_live >> 2) + 64:  # children removed since: drop them
-            self.children = {c: children[c] for series in live for c in series if c in children}
+                    meta.append(metadata_record(type_ids.get(info.type, 0), info.name, info.help, info.unit))
+                _FAST[info.type](self, item, ctx, parts)
+                continue
+            m = cast(Metric, item)
+            if send_meta:
+                meta.append(metadata_record(type_ids.get(m.type, 0), m.name, m.documentation, m.unit))
+            self._generic(m, ctx, parts, stale)
         n_series = len(parts)
         parts.extend(meta)
         return parts, n_series
@@ -579,19 +579,10 @@ class _Ctx(NamedTuple):
     now_ms: int
 
 
-def _compile(params: str, ns: Dict[str, Any], expr: str) -> Any:
-    """``lambda params: expr`` with the names of ``ns`` bound as defaults (no source text from
-    user data: label names and values only travel as bound constants)."""
-    defaults = "".join(f", {k}={k}" for k in ns)
-    scope = dict(ns)
-    exec(f"def _fn({params}{defaults}):\n    return {expr}\n", scope)
-    return scope["_fn"]
-
-
-def _prefixes(enc: _Encoder, metric: Any, child: Any, names: Sequence[bytes], samp_len: int) -> List[bytes]:
-    """Record head + labels of each series of ``child`` whose ``__name__`` records are ``names``
-    (everything of a series but its Sample record)."""
-    a, b, c = enc._split(metric._labelnames)(child._labelvalues)
+def _prefixes(split: _SplitFn, values: LabelValues, names: Sequence[bytes], samp_len: int) -> List[bytes]:
+    """Record head + labels of each series of label ``values`` whose ``__name__`` records are
+    ``names`` (everything of a series but its Sample record)."""
+    a, b, c = split(values)
     bc = b + c
     out = []
     for name in names:
@@ -614,17 +605,21 @@ def _exemplar_bytes(e: Any, now_ms: int) -> bytes:
     return exemplar_record(sorted(e.labels.items()), e.value, ms)
 
 
-def _fast_counter(enc: _Encoder, metric: Any, series: List[Any], ctx: _Ctx, parts: List[bytes],
-                  children: Dict[Any, Any]) -> None:
+def _fast_counter(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], CounterNumbers], info.numbers)
+    cache: Dict[LabelValues, List[bytes]] = enc.series.get(info, None, len(series))
     names = enc._records("__name__")
-    nrec = (names[metric._name + "_total"], names[metric._name + "_created"])
+    nrec = (names[info.name + "_total"], names[info.name + "_created"])
+    split = enc._split(info.labelnames)
     extend = parts.extend
     pack, head, tail, samp_len = ctx.pack, ctx.head, ctx.tail, ctx.samp_len
-    for child in series:
-        pre = children.get(child)
+    for values, child in series:
+        pre = cache.get(values)
         if pre is None:
-            pre = children[child] = _prefixes(enc, metric, child, nrec, samp_len)
-        value, exemplar, created = child._expo_values()
+            pre = cache[values] = _prefixes(split, values, nrec, samp_len)
+        value, exemplar, created = numbers(child)
         if exemplar is None:
             extend((pre[0], pack(head, value, tail)))
         else:
@@ -633,55 +628,67 @@ def _fast_counter(enc: _Encoder, metric: Any, series: List[Any], ctx: _Ctx, part
             extend((pre[1], pack(head, created, tail)))
 
 
-def _fast_gauge(enc: _Encoder, metric: Any, series: List[Any], ctx: _Ctx, parts: List[bytes],
-                children: Dict[Any, Any]) -> None:
-    nrec = (enc._records("__name__")[metric._name],)
+def _fast_gauge(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], GaugeNumbers], info.numbers)
+    cache: Dict[LabelValues, List[bytes]] = enc.series.get(info, None, len(series))
+    nrec = (enc._records("__name__")[info.name],)
+    split = enc._split(info.labelnames)
     extend = parts.extend
     pack, head, tail, samp_len = ctx.pack, ctx.head, ctx.tail, ctx.samp_len
-    for child in series:
-        pre = children.get(child)
+    for values, child in series:
+        pre = cache.get(values)
         if pre is None:
-            pre = children[child] = _prefixes(enc, metric, child, nrec, samp_len)
-        extend((pre[0], pack(head, child._expo_values(), tail)))
+            pre = cache[values] = _prefixes(split, values, nrec, samp_len)
+        extend((pre[0], pack(head, numbers(child), tail)))
 
 
-def _fast_summary(enc: _Encoder, metric: Any, series: List[Any], ctx: _Ctx, parts: List[bytes],
-                  children: Dict[Any, Any]) -> None:
+def _fast_summary(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], SummaryNumbers], info.numbers)
+    cache: Dict[LabelValues, List[bytes]] = enc.series.get(info, None, len(series))
     names = enc._records("__name__")
-    nrec = (names[metric._name + "_count"], names[metric._name + "_sum"], names[metric._name + "_created"])
+    name = info.name
+    nrec = (names[name + "_count"], names[name + "_sum"], names[name + "_created"])
+    split = enc._split(info.labelnames)
     extend = parts.extend
     pack, head, tail, samp_len = ctx.pack, ctx.head, ctx.tail, ctx.samp_len
-    for child in series:
-        pre = children.get(child)
+    for values, child in series:
+        pre = cache.get(values)
         if pre is None:
-            pre = children[child] = _prefixes(enc, metric, child, nrec, samp_len)
-        count, total, created = child._expo_values()
+            pre = cache[values] = _prefixes(split, values, nrec, samp_len)
+        count, total, created = numbers(child)
         extend((pre[0], pack(head, count, tail), pre[1], pack(head, total, tail)))
         if created is not None:
             extend((pre[2], pack(head, created, tail)))
 
 
-def _fast_histogram(enc: _Encoder, metric: Any, series: List[Any], ctx: _Ctx, parts: List[bytes],
-                    children: Dict[Any, Any]) -> None:
+def _fast_histogram(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], HistogramNumbers], info.numbers)
+    cache: Dict[LabelValues, Tuple[List[bytes], List[bytes]]] = enc.series.get(info, None, len(series))
     names = enc._records("__name__")
-    name = metric._name
+    name = info.name
     n_bucket = names[name + "_bucket"]
     tail_names = (names[name + "_count"], names[name + "_sum"], names[name + "_created"])
     le_records = enc._records("le")
-    split = enc._split(metric._labelnames)
+    split = enc._split(info.labelnames)
     extend = parts.extend
     pack, head, tail, samp_len, now_ms = ctx.pack, ctx.head, ctx.tail, ctx.samp_len, ctx.now_ms
-    for child in series:
-        les, counts, total, exemplars, created, with_sum = child._expo_values()
-        pre = children.get(child)
+    for values, child in series:
+        les, counts, total, exemplars, created, with_sum = numbers(child)
+        pre = cache.get(values)
         if pre is None:
-            a, b, c = split(child._labelvalues)
+            a, b, c = split(values)
             bucket_pre = []
             for le in les:
                 body = a + n_bucket + b + le_records[le] + c
                 bucket_pre.append(_hdr(len(body) + samp_len) + body)
             bc = b + c
-            pre = children[child] = (
+            pre = cache[values] = (
                 bucket_pre, [_hdr(len(a) + len(nm) + len(bc) + samp_len) + a + nm + bc for nm in tail_names])
         bucket_pre, (p_count, p_sum, p_created) = pre
         acc = 0.0
@@ -703,8 +710,7 @@ def _fast_histogram(enc: _Encoder, metric: Any, series: List[Any], ctx: _Ctx, pa
             extend((p_created, pack(head, created, tail)))
 
 
-_FastFn = Callable[[_Encoder, Any, List[Any], _Ctx, List[bytes], Dict[Any, Any]], None]
-_FAST: Dict[str, _FastFn] = {
+_FAST: Dict[str, Callable[[_Encoder, Family, _Ctx, List[bytes]], None]] = {
     "counter": _fast_counter,
     "gauge": _fast_gauge,
     "summary": _fast_summary,
@@ -728,7 +734,7 @@ def write_request_from_registry(
     """
     enc = _Encoder(_target_labels(job, instance, extra_labels), honor_labels, send_metadata)
     now = time.time() if timestamp is None else timestamp
-    return enc.encode(iter_families(registry), _ms(now))
+    return enc.encode(walk(registry), _ms(now))
 
 
 # ---------------------------------------------------------------------------
@@ -970,7 +976,7 @@ def push_to_remote_write(
     now = time.time() if timestamp is None else timestamp
     # one push: without cramjam, the general pure-Python compressor (slower than the
     # pusher's memoised one, but it compresses about 4x better)
-    body = _snappy.compress(enc.encode(iter_families(registry), _ms(now)))
+    body = _snappy.compress(enc.encode(walk(registry), _ms(now)))
     _send(url, body, hdrs, handler, policy, _sleep)
 
 
@@ -1047,7 +1053,7 @@ class RemoteWritePusher:
 
     def _body(self, stale: bool = False) -> bytes:
         """Collect, encode and compress one push."""
-        items = self.registry.collect() if stale else iter_families(self.registry)
+        items = self.registry.collect() if stale else walk(self.registry)
         return self._encoder.encode_snappy(items, self._now_ms(), stale=stale)
 
     def push(self, *, stale: bool = False, interruptible: bool = False) -> None:

@@ -7,20 +7,22 @@ purpose: sample names are escaped with the label-name character set (so ``:`` be
 ``_`` under ``underscores``), a sample without a value renders an empty value.
 """
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 from .._escaping import label_name_escaper
+from .._family import CounterNumbers, Family, FamilyInfo, GaugeNumbers, HistogramNumbers, SummaryNumbers
 from .._render import (
+    bind,
     escape_help_om,
     exemplar_labels,
     fmt_stable,
     fmt_value,
     label_set_cache,
     labels_cached,
-    quantile_lines,
+    labels_of,
+    quantile_lines_of,
     render,
-    series_labels,
-    series_labels_split,
+    split_labels_of,
 )
 from .._text import _sample_name as _text_sample_name
 from ..metrics_core import Metric
@@ -182,65 +184,81 @@ def _render_metric(metric: Metric, escaping: str, version: _Version, out: List[s
             out.append(f"{prefix[1]}{value}{ts}{exemplar}\n")
 
 
-# -- fast: the metric objects of metrics.py --------------------------------------------
+# -- fast: the Family answers of metric objects (see _family) ----------------------------
 
 
-def _fast_header(metric: Any, escaping: str) -> str:
-    return _header(metric._name, metric._documentation, metric._type, metric._unit, escaping)
+def _fast_header(info: FamilyInfo[object], escaping: str) -> str:
+    return _header(info.name, info.help, info.type, info.unit, escaping)
 
 
-def _fast_counter(metric: Any, series: List[Any], escaping: str, out: List[str]) -> None:
-    name = metric._name
-    out.append(_fast_header(metric, escaping))
+def _fast_counter(fam: Family, escaping: str, out: List[str]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], CounterNumbers], info.numbers)
+    name = info.name
+    out.append(_fast_header(info, escaping))
     t_open, t_bare = _sample_name(name + "_total", escaping)
     c_open, c_bare = _sample_name(name + "_created", escaping)
     append = out.append
-    labelled = bool(metric._labelnames)
-    for child in series:
-        value, exemplar, cr = child._expo_values()
-        ex = "" if exemplar is None else _exemplar_text(exemplar)
-        if labelled:
-            inner = series_labels(metric, child, escaping)
+    if info.labelnames:
+        labels = labels_of(info, escaping, len(series))
+        for values, child in series:
+            value, exemplar, cr = numbers(child)
+            ex = "" if exemplar is None else _exemplar_text(exemplar)
+            inner = labels(values)
             if cr is None:
                 append(f"{t_open}{inner}}} {fmt_value(value)}{ex}\n")
             else:
                 append(f"{t_open}{inner}}} {fmt_value(value)}{ex}\n{c_open}{inner}}} {fmt_stable(cr)}\n")
-        elif cr is None:
-            append(f"{t_bare}{fmt_value(value)}{ex}\n")
-        else:
-            append(f"{t_bare}{fmt_value(value)}{ex}\n{c_bare}{fmt_stable(cr)}\n")
-
-
-def _fast_gauge(metric: Any, series: List[Any], escaping: str, out: List[str]) -> None:
-    out.append(_fast_header(metric, escaping))
-    g_open, g_bare = _sample_name(metric._name, escaping)
-    append = out.append
-    if metric._labelnames:
-        for child in series:
-            value = child._expo_values()
-            append(f"{g_open}{series_labels(metric, child, escaping)}}} {fmt_value(value)}\n")
     else:
-        for child in series:
-            append(f"{g_bare}{fmt_value(child._expo_values())}\n")
+        for _, child in series:
+            value, exemplar, cr = numbers(child)
+            ex = "" if exemplar is None else _exemplar_text(exemplar)
+            if cr is None:
+                append(f"{t_bare}{fmt_value(value)}{ex}\n")
+            else:
+                append(f"{t_bare}{fmt_value(value)}{ex}\n{c_bare}{fmt_stable(cr)}\n")
 
 
-def _fast_summary(metric: Any, series: List[Any], escaping: str, out: List[str]) -> None:
-    name = metric._name
-    out.append(_fast_header(metric, escaping))
+def _fast_gauge(fam: Family, escaping: str, out: List[str]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], GaugeNumbers], info.numbers)
+    out.append(_fast_header(info, escaping))
+    g_open, g_bare = _sample_name(info.name, escaping)
+    append = out.append
+    if info.labelnames:
+        labels = labels_of(info, escaping, len(series))
+        for values, child in series:
+            append(f"{g_open}{labels(values)}}} {fmt_value(numbers(child))}\n")
+    else:
+        for _, child in series:
+            append(f"{g_bare}{fmt_value(numbers(child))}\n")
+
+
+def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], SummaryNumbers], info.numbers)
+    quantiles_of = info.quantiles
+    name = info.name
+    out.append(_fast_header(info, escaping))
     n_open, n_bare = _sample_name(name + "_count", escaping)
     s_open, s_bare = _sample_name(name + "_sum", escaping)
     c_open, c_bare = _sample_name(name + "_created", escaping)
-    q_open = _sample_name(name, escaping)[0]
+    q_lines = quantile_lines_of(info, escaping, len(series), _sample_name(name, escaping)[0])
+    labelled = bool(info.labelnames)
+    labels = labels_of(info, escaping, len(series))
     append = out.append
-    labelled = bool(metric._labelnames)
-    for child in series:
-        count, total, cr = child._expo_values()
-        quantiles = child._expo_quantiles()
+    inner = ""
+    for values, child in series:
+        count, total, cr = numbers(child)
+        quantiles = quantiles_of(child) if quantiles_of is not None else None
         if quantiles:
-            lines, inner = quantile_lines(metric, child, escaping, q_open, quantiles)
+            lines, inner = q_lines(values, quantiles)
             append(lines)
         elif labelled:
-            inner = series_labels(metric, child, escaping)
+            inner = labels(values)
         if labelled:
             append(f"{n_open}{inner}}} {fmt_value(count)}\n{s_open}{inner}}} {fmt_value(total)}\n")
             if cr is not None:
@@ -251,19 +269,23 @@ def _fast_summary(metric: Any, series: List[Any], escaping: str, out: List[str])
                 append(f"{c_bare}{fmt_stable(cr)}\n")
 
 
-def _fast_histogram(metric: Any, series: List[Any], escaping: str, out: List[str]) -> None:
-    name = metric._name
-    out.append(_fast_header(metric, escaping))
+def _fast_histogram(fam: Family, escaping: str, out: List[str]) -> None:
+    info = fam.info
+    series = fam.series
+    numbers = cast(Callable[[object], HistogramNumbers], info.numbers)
+    name = info.name
+    out.append(_fast_header(info, escaping))
     b_open = _sample_name(name + "_bucket", escaping)[0]
     n_open, n_bare = _sample_name(name + "_count", escaping)
     s_open, s_bare = _sample_name(name + "_sum", escaping)
     c_open, c_bare = _sample_name(name + "_created", escaping)
     append = out.append
-    labelled = bool(metric._labelnames)
-    for child in series:
-        les, counts, total, exemplars, cr, with_sum = child._expo_values()
+    labelled = bool(info.labelnames)
+    split = split_labels_of(info, escaping, len(series))
+    for values, child in series:
+        les, counts, total, exemplars, cr, with_sum = numbers(child)
         if labelled:
-            before, after = series_labels_split(metric, child, escaping)
+            before, after = split(values)
             inner = f"{before},{after}" if before and after else before or after
             pre = f'{b_open}{before},le="' if before else f'{b_open}le="'
             post = f'",{after}}} ' if after else '"} '
@@ -293,7 +315,7 @@ def _fast_histogram(metric: Any, series: List[Any], escaping: str, out: List[str
             append(f"{created_line}{fmt_stable(cr)}\n")
 
 
-_FAST = {
+_FAST: Dict[str, Callable[[Family, str, List[str]], None]] = {
     "counter": _fast_counter,
     "gauge": _fast_gauge,
     "summary": _fast_summary,
@@ -310,11 +332,7 @@ def generate_latest(registry: Collector, escaping: str = UNDERSCORES, version: s
     out = render(
         registry,
         lambda metric, out: _render_metric(metric, escaping, v, out),
-        {typ: _bind(fn, escaping) for typ, fn in _FAST.items()},
+        bind(_FAST, escaping),
     )
     out.append("# EOF\n")
     return "".join(out).encode("utf-8")
-
-
-def _bind(fn: Any, escaping: str) -> Any:
-    return lambda metric, series, out: fn(metric, series, escaping, out)

@@ -45,7 +45,6 @@ GAUGE_MODES = (
     "all", "liveall", "min", "livemin", "max", "livemax", "sum", "livesum", "mostrecent", "livemostrecent",
 )
 LIVE_GAUGE_MODES = frozenset(m for m in GAUGE_MODES if m.startswith("live"))
-SUM_TYPES = frozenset(("counter", "summary", "histogram"))
 # Kinds whose values mean something only while their process runs: deleted, never archived.
 LIVE_KINDS = frozenset(["gauge_" + m for m in LIVE_GAUGE_MODES] + ["info", "enum"])
 

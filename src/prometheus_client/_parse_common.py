@@ -5,7 +5,7 @@ overlapping quantifiers, and the hand-written scanners move strictly forward.
 """
 
 import re
-from typing import Dict, List, NoReturn, Optional, Tuple
+from typing import NoReturn, Optional, Tuple
 
 # Integers longer than this are read as floats, as Python's own int() limit makes the
 # reference do (and it keeps int() from going quadratic on interpreters without the limit).
@@ -75,7 +75,6 @@ class _QuotedScanner:
 QUOTED_RE = _QuotedScanner()
 
 LEGACY_METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
-LEGACY_LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 # Unquoted label names in the Prometheus text format (the official parser allows `:` there).
 TEXT_LABEL_NAME_AT_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 OM_LABEL_NAME_AT_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -95,11 +94,14 @@ def unescape_help_text(s: str) -> str:
     return "\\".join(p.replace("\\n", "\n") for p in s.split("\\\\"))
 
 
-def read_quoted(line: str, pos: int) -> Tuple[str, int]:
-    """Parse the quoted string starting at ``line[pos] == '"'``; return (unescaped, end)."""
+def read_quoted(line: str, pos: int, error: str = "unterminated quoted string") -> Tuple[str, int]:
+    """Parse the quoted string starting at ``line[pos] == '"'``; return (unescaped, end).
+
+    The one reader of quoted strings of both text parsers; ``error``: the message if the
+    string does not end on this line."""
     m = QUOTED_RE.match(line, pos)
     if m is None:
-        fail("unterminated quoted string")
+        fail(error)
     return unescape(m.group(1)), m.end()
 
 
@@ -129,12 +131,4 @@ def is_legacy_metric_name(name: str) -> bool:
     return LEGACY_METRIC_NAME_RE.match(name) is not None
 
 
-def labels_or_fail(pairs: List[Tuple[str, str]]) -> Dict[str, str]:
-    labels = dict(pairs)
-    if len(labels) != len(pairs):
-        seen = set()
-        for k, _ in pairs:
-            if k in seen:
-                fail(f"duplicate label name {k!r}")
-            seen.add(k)
-    return labels
+

@@ -24,14 +24,13 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ._escaping import ALLOWUTF8, escape_label_name, escape_metric_name
 from ._family import (
-    CounterNumbers,
+    CounterFn,
     Family,
     FamilyInfo,
-    GaugeNumbers,
-    HistogramNumbers,
-    LabelValues,
+    GaugeFn,
+    HistogramFn,
     SeriesCache,
-    SummaryNumbers,
+    SummaryFn,
 )
 from ._protobuf import (
     COUNTER,
@@ -314,19 +313,21 @@ _PB_LABELS: SeriesCache[bytes] = SeriesCache()
 _PB_FRAMES: SeriesCache[Tuple[Optional[float], bytes, bytes]] = SeriesCache()
 
 
-def _series_labels(info: FamilyInfo[object], names: _Names, nseries: int) -> Callable[[LabelValues], bytes]:
-    """A function label values -> encoded LabelPair records (cached per family)."""
+def _series_labels(info: FamilyInfo[object], names: _Names, nseries: int) -> Callable[[object], bytes]:
+    """A function series -> its encoded LabelPair records (cached per family)."""
     labelnames = info.labelnames
     if not labelnames:
-        return lambda values: b""
+        return lambda child: b""
+    labelvalues = info.labelvalues
     cache = _PB_LABELS.get(info, names.escaping, nseries)
     escaped = [names.label(n) for n in labelnames]
     order = sorted(range(len(labelnames)), key=lambda i: labelnames[i])  # as _Names.labels
 
-    def get(values: LabelValues) -> bytes:
-        b = cache.get(values)
+    def get(child: object) -> bytes:
+        b = cache.get(child)
         if b is None:
-            b = cache[values] = b"".join([_label_pair(escaped[i], values[i]) for i in order])
+            values = labelvalues(child)
+            b = cache[child] = b"".join([_label_pair(escaped[i], values[i]) for i in order])
         return b
 
     return get
@@ -357,19 +358,19 @@ def _counter_frame(label_bytes: bytes, created: Optional[float]) -> Tuple[Any, b
 def _fast_counter(fam: Family, names: _Names, out: List[bytes]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], CounterNumbers], info.numbers)
+    numbers = cast("CounterFn", info.numbers)
     labels = _series_labels(info, names, len(series))
     # A Metric message of a counter without exemplar differs between scrapes only in its
     # value: its bytes before and after the value are kept per series.
     frames = _PB_FRAMES.get(info, names.escaping, len(series))
     parts = [_header(info.name + "_total", info.help, COUNTER, names, info.unit)]
     append = parts.append
-    for values, child in series:
+    for child in series:
         value, exemplar, created = numbers(child)
         if exemplar is None:
-            frame = frames.get(values)
+            frame = frames.get(child)
             if frame is None or frame[0] != created:
-                frame = frames[values] = _counter_frame(labels(values), created)
+                frame = frames[child] = _counter_frame(labels(child), created)
             append(frame[1])
             append(_pack_d(value))
             append(frame[2])
@@ -377,8 +378,8 @@ def _fast_counter(fam: Family, names: _Names, out: List[bytes]) -> None:
         inner = _TAG_DOUBLE(0x09, value) + _exemplar_field(b"\x12", exemplar)
         if created is not None:
             inner += _created_field(b"\x1a", created)
-        body = labels(values) + b"\x1a" + _SMALL[len(inner)] + inner if len(inner) < 0x80 else (
-            labels(values) + _ld(b"\x1a", inner))
+        body = labels(child) + b"\x1a" + _SMALL[len(inner)] + inner if len(inner) < 0x80 else (
+            labels(child) + _ld(b"\x1a", inner))
         n = len(body)
         append(b"\x22" + (_SMALL[n] if n < 0x80 else _varint(n)) + body)
     _emit(parts, out)
@@ -387,12 +388,12 @@ def _fast_counter(fam: Family, names: _Names, out: List[bytes]) -> None:
 def _fast_gauge(fam: Family, names: _Names, out: List[bytes]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], GaugeNumbers], info.numbers)
+    numbers = cast("GaugeFn", info.numbers)
     labels = _series_labels(info, names, len(series))
     parts = [_header(info.name, info.help, GAUGE, names, info.unit)]
     append = parts.append
-    for values, child in series:
-        body = labels(values) + b"\x12\x09\x09" + _pack_d(numbers(child))
+    for child in series:
+        body = labels(child) + b"\x12\x09\x09" + _pack_d(numbers(child))
         n = len(body)
         append(b"\x22" + (_SMALL[n] if n < 0x80 else _varint(n)) + body)
     _emit(parts, out)
@@ -401,16 +402,16 @@ def _fast_gauge(fam: Family, names: _Names, out: List[bytes]) -> None:
 def _fast_summary(fam: Family, names: _Names, out: List[bytes]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], SummaryNumbers], info.numbers)
+    numbers = cast("SummaryFn", info.numbers)
     labels = _series_labels(info, names, len(series))
     parts = [_header(info.name, info.help, SUMMARY, names, info.unit)]
     append = parts.append
-    for values, child in series:
+    for child in series:
         count, total, created = numbers(child)
         inner = b"\x08" + _varint(uint_count(count)) + _TAG_DOUBLE(0x11, total)
         if created is not None:
             inner += _created_field(b"\x22", created)
-        body = labels(values) + _ld(b"\x22", inner)
+        body = labels(child) + _ld(b"\x22", inner)
         append(_ld(b"\x22", body))
     _emit(parts, out)
 
@@ -418,13 +419,13 @@ def _fast_summary(fam: Family, names: _Names, out: List[bytes]) -> None:
 def _fast_histogram(fam: Family, names: _Names, out: List[bytes]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], HistogramNumbers], info.numbers)
+    numbers = cast("HistogramFn", info.numbers)
     labels = _series_labels(info, names, len(series))
     parts = [_header(info.name, info.help, HISTOGRAM, names, info.unit)]
     append = parts.append
     # per bucket: "cumulative_count" varint follows, then this upper-bound field
     ub_tags = [_TAG_DOUBLE(0x11, ub) for ub in info.upper_bounds]
-    for values, child in series:
+    for child in series:
         _, counts, total, exemplars, created, with_sum = numbers(child)
         buckets = []
         acc = 0.0
@@ -442,7 +443,7 @@ def _fast_histogram(fam: Family, names: _Names, out: List[bytes]) -> None:
         inner = head + _TAG_DOUBLE(0x11, total if with_sum else 0.0) + b"".join(buckets)
         if created is not None:
             inner += _created_field(b"\x7a", created)
-        body = labels(values) + _ld(b"\x3a", inner)
+        body = labels(child) + _ld(b"\x3a", inner)
         append(_ld(b"\x22", body))
     _emit(parts, out)
 

@@ -10,7 +10,7 @@ Sample per number nor re-escape unchanged labels.
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union
 
 from ._escaping import escape_label_value, escaped_label_name, label_name_escaper
-from ._family import Family, FamilyInfo, LabelValues, Quantiles, SeriesCache
+from ._family import Family, FamilyInfo, Quantiles, SeriesCache
 from .metrics_core import Metric
 from .registry import Collector, CollectorRegistry
 from .utils import floatToGoString
@@ -122,10 +122,10 @@ def walk(registry: Collector, quantiles: bool = False) -> Iterable[Union[Metric,
     return registry.collect()
 
 
-def _label_parts(info: FamilyInfo[object], values: LabelValues, escaping: str, split: str) -> Tuple[str, str]:
+def label_parts(info: FamilyInfo[object], child: object, escaping: str, split: str = "le") -> Tuple[str, str]:
     """(label pairs sorting before ``split``, pairs sorting after), rendered, no braces."""
     names = label_name_escaper(escaping)
-    pairs = sorted(zip(info.labelnames, values))
+    pairs = sorted(zip(info.labelnames, info.labelvalues(child)))
     before = ",".join(
         [f'{escaped_label_name(names, k, escaping)}="{escape_label_value(v)}"' for k, v in pairs if k < split]
     )
@@ -135,24 +135,34 @@ def _label_parts(info: FamilyInfo[object], values: LabelValues, escaping: str, s
     return before, after
 
 
-# Rendered label pairs per family and escaping scheme, keyed by label values; shared by the
-# text and OpenMetrics encoders (they render labels alike).
+def render_labels(info: FamilyInfo[object], child: object, escaping: str) -> str:
+    """The series' label pairs, rendered, sorted by name, no braces."""
+    before, after = label_parts(info, child, escaping)
+    return f"{before},{after}" if before and after else before or after
+
+
+# Rendered label pairs per family and escaping scheme, by series; shared by the text and
+# OpenMetrics encoders (they render labels alike).
 _LABELS: SeriesCache[str] = SeriesCache()
 _LABELS_SPLIT: SeriesCache[Tuple[str, str]] = SeriesCache()
-# Summary quantile lines: label values -> (line starts, the answer rendered, its text, labels).
+# Summary quantile lines: series -> (line starts, the answer rendered, its text, labels).
 _QUANTILES: SeriesCache[Tuple[List[str], Quantiles, str, str]] = SeriesCache()
 
 
-def labels_of(info: FamilyInfo[object], escaping: str, nseries: int) -> Callable[[LabelValues], str]:
-    """A function label values -> the series' rendered label pairs (no braces)."""
+def label_cache(info: FamilyInfo[object], escaping: str, nseries: int) -> Dict[object, str]:
+    """series -> its rendered label pairs (no braces); fill misses with ``render_labels``."""
+    return _LABELS.get(info, escaping, nseries)
+
+
+def labels_of(info: FamilyInfo[object], escaping: str, nseries: int) -> Callable[[object], str]:
+    """A function series -> its rendered label pairs (no braces)."""
     cache = _LABELS.get(info, escaping, nseries)
     get = cache.get
 
-    def labels(values: LabelValues) -> str:
-        inner = get(values)
+    def labels(child: object) -> str:
+        inner = get(child)
         if inner is None:
-            before, after = _label_parts(info, values, escaping, "le")
-            inner = cache[values] = f"{before},{after}" if before and after else before or after
+            inner = cache[child] = render_labels(info, child, escaping)
         return inner
 
     return labels
@@ -160,16 +170,16 @@ def labels_of(info: FamilyInfo[object], escaping: str, nseries: int) -> Callable
 
 def split_labels_of(
     info: FamilyInfo[object], escaping: str, nseries: int, split: str = "le"
-) -> Callable[[LabelValues], Tuple[str, str]]:
+) -> Callable[[object], Tuple[str, str]]:
     """Like ``labels_of`` but split around where ``split`` sorts: ``le`` for histogram
     buckets, ``quantile`` for summaries (a family always uses the same split)."""
     cache = _LABELS_SPLIT.get(info, (escaping, split), nseries)
     get = cache.get
 
-    def labels(values: LabelValues) -> Tuple[str, str]:
-        parts = get(values)
+    def labels(child: object) -> Tuple[str, str]:
+        parts = get(child)
         if parts is None:
-            parts = cache[values] = _label_parts(info, values, escaping, split)
+            parts = cache[child] = label_parts(info, child, escaping, split)
         return parts
 
     return labels
@@ -177,17 +187,17 @@ def split_labels_of(
 
 def quantile_lines_of(
     info: FamilyInfo[object], escaping: str, nseries: int, open_: str
-) -> Callable[[LabelValues, Quantiles], Tuple[str, str]]:
+) -> Callable[[object, Quantiles], Tuple[str, str]]:
     """A function (label values, quantiles) -> (the ``{quantile="q"}`` sample lines of one
     summary series, its other labels rendered without braces); ``open_`` is the sample
     name and ``{``. The last answer's lines are reused while ``queries()`` returns it."""
     cache = _QUANTILES.get(info, (escaping, open_), nseries)
     split = split_labels_of(info, escaping, nseries, "quantile")
 
-    def lines(values: LabelValues, quantiles: Quantiles) -> Tuple[str, str]:
-        held = cache.get(values)
+    def lines(child: object, quantiles: Quantiles) -> Tuple[str, str]:
+        held = cache.get(child)
         if held is None:
-            before, after = split(values)
+            before, after = split(child)
             pre = f'{open_}{before},quantile="' if before else f'{open_}quantile="'
             post = f'",{after}}} ' if after else '"} '
             starts = [f"{pre}{floatToGoString(q)}{post}" for q, _ in quantiles]
@@ -197,7 +207,7 @@ def quantile_lines_of(
         else:
             starts, inner = held[0], held[3]
         text = "".join([f"{start}{fmt_value(v)}\n" for start, (_, v) in zip(starts, quantiles)])
-        cache[values] = (starts, quantiles, text, inner)
+        cache[child] = (starts, quantiles, text, inner)
         return text, inner
 
     return lines

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 __all__ = [
     "SnappyError", "compress", "decompress", "compress_py", "decompress_py", "compress_literal",
-    "uncompressed_length", "HAVE_CRAMJAM", "BlockWriter",
+    "uncompressed_length", "HAVE_CRAMJAM",
 ]
 
 try:  # pragma: no cover - depends on the environment
@@ -208,66 +208,6 @@ def _literal_runs(out: List[bytes], data: bytes, start: int, end: int) -> None:
             _copy(out, 1, mo.end() - p - 1)
             start = mo.end()
     _literal(out, data, start, end)
-
-
-class BlockWriter:
-    """Build a snappy block incrementally from segments, for structure-aware encoders.
-
-    :meth:`write` appends bytes as literal data.  :meth:`write_repeat` appends bytes that are
-    likely to have been written before (e.g. an encoded label pair): if the same bytes were
-    written within the last 64 KiB they become a copy element, with no scanning at all.
-    Consecutive literal data is merged into one literal element.
-    """
-
-    __slots__ = ("_out", "_lit", "_pos", "_lit_start", "_seen")
-
-    def __init__(self) -> None:
-        self._out: List[bytes] = []
-        self._lit: List[bytes] = []
-        self._pos = 0  # uncompressed bytes written so far
-        self._lit_start = 0
-        self._seen: Dict[bytes, int] = {}
-
-    def write(self, b: bytes) -> None:
-        self._lit.append(b)
-        self._pos += len(b)
-
-    def write_repeat(self, b: bytes) -> None:
-        pos = self._pos
-        prev = self._seen.get(b)
-        self._seen[b] = pos
-        n = len(b)
-        if prev is None or n < 4 or pos - prev > 0xFFFF:
-            self._lit.append(b)
-            self._pos = pos + n
-            return
-        out = self._out
-        if self._lit:
-            lit = b"".join(self._lit)
-            self._lit = []
-            _literal(out, lit, 0, len(lit))
-        off = pos - prev
-        if n <= 64:
-            if n < 12 and off < 2048:
-                out.append(_pack_copy1(((off >> 8) << 5) | ((n - 4) << 2) | 1, off & 0xFF))
-            else:
-                out.append(_pack_copy2(((n - 1) << 2) | 2, off))
-        else:
-            _copy(out, off, n)
-        self._pos = pos + n
-
-    def __len__(self) -> int:
-        return self._pos
-
-    def getvalue(self) -> bytes:
-        """The finished block (the writer may be used further)."""
-        if self._pos > _MAX_LEN:
-            raise ValueError("snappy input larger than 4 GiB - 1")
-        if self._lit:
-            lit = b"".join(self._lit)
-            self._lit = []
-            _literal(self._out, lit, 0, len(lit))
-        return _varint(self._pos) + b"".join(self._out)
 
 
 def uncompressed_length(data: bytes) -> int:

@@ -14,17 +14,19 @@ from functools import partial
 from typing import Callable, Dict, List, Optional, Tuple, cast
 
 from ._escaping import ALLOWUTF8, UNDERSCORES, escape_metric_name, label_name_escaper
-from ._family import CounterNumbers, Family, GaugeNumbers, HistogramNumbers, SummaryNumbers
+from ._family import CounterFn, Family, GaugeFn, HistogramFn, SummaryFn
 from ._render import (
     bind,
     escape_help,
     fmt_stable,
     fmt_value,
+    label_cache,
     label_set_cache,
     labels_cached,
     labels_of,
     quantile_lines_of,
     render,
+    render_labels,
     split_labels_of,
 )
 from .metrics_core import Metric
@@ -139,7 +141,7 @@ def _created_family(name: str, doc: str, escaping: str, lines: List[str], out: L
 def _fast_counter(fam: Family, escaping: str, out: List[str]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], CounterNumbers], info.numbers)
+    numbers = cast("CounterFn", info.numbers)
     name = info.name
     doc = escape_help(info.help)
     out.append(_header(name + "_total", doc, "counter", escaping))
@@ -149,15 +151,18 @@ def _fast_counter(fam: Family, escaping: str, out: List[str]) -> None:
     append = out.append
     add_created = created.append
     if info.labelnames:
-        labels = labels_of(info, escaping, len(series))
-        for values, child in series:
+        cache = label_cache(info, escaping, len(series))
+        get = cache.get
+        for child in series:
             value, _, cr = numbers(child)
-            inner = labels(values)
+            inner = get(child)
+            if inner is None:
+                inner = cache[child] = render_labels(info, child, escaping)
             append(f"{t_open}{inner}}} {fmt_value(value)}\n")
             if cr is not None:
                 add_created(f"{c_open}{inner}}} {fmt_stable(cr)}\n")
     else:
-        for _, child in series:
+        for child in series:
             value, _, cr = numbers(child)
             append(f"{t_bare}{fmt_value(value)}\n")
             if cr is not None:
@@ -168,23 +173,27 @@ def _fast_counter(fam: Family, escaping: str, out: List[str]) -> None:
 def _fast_gauge(fam: Family, escaping: str, out: List[str]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], GaugeNumbers], info.numbers)
+    numbers = cast("GaugeFn", info.numbers)
     out.append(_header(info.name, escape_help(info.help), "gauge", escaping))
     g_open, g_bare = _sample_name(info.name, escaping)
     append = out.append
     if info.labelnames:
-        labels = labels_of(info, escaping, len(series))
-        for values, child in series:
-            append(f"{g_open}{labels(values)}}} {fmt_value(numbers(child))}\n")
+        cache = label_cache(info, escaping, len(series))
+        get = cache.get
+        for child in series:
+            inner = get(child)
+            if inner is None:
+                inner = cache[child] = render_labels(info, child, escaping)
+            append(f"{g_open}{inner}}} {fmt_value(numbers(child))}\n")
     else:
-        for _, child in series:
+        for child in series:
             append(f"{g_bare}{fmt_value(numbers(child))}\n")
 
 
 def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], SummaryNumbers], info.numbers)
+    numbers = cast("SummaryFn", info.numbers)
     quantiles_of = info.quantiles
     name = info.name
     doc = escape_help(info.help)
@@ -198,14 +207,14 @@ def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
     created: List[str] = []
     append = out.append
     inner = ""
-    for values, child in series:
+    for child in series:
         count, total, cr = numbers(child)
         quantiles = quantiles_of(child) if quantiles_of is not None else None
         if quantiles:
-            lines, inner = q_lines(values, quantiles)
+            lines, inner = q_lines(child, quantiles)
             append(lines)
         elif labelled:
-            inner = labels(values)
+            inner = labels(child)
         if labelled:
             append(f"{n_open}{inner}}} {fmt_value(count)}\n{s_open}{inner}}} {fmt_value(total)}\n")
             if cr is not None:
@@ -220,7 +229,7 @@ def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
 def _fast_histogram(fam: Family, escaping: str, out: List[str]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], HistogramNumbers], info.numbers)
+    numbers = cast("HistogramFn", info.numbers)
     name = info.name
     doc = escape_help(info.help)
     out.append(_header(name, doc, "histogram", escaping))
@@ -232,10 +241,10 @@ def _fast_histogram(fam: Family, escaping: str, out: List[str]) -> None:
     append = out.append
     labelled = bool(info.labelnames)
     split = split_labels_of(info, escaping, len(series))
-    for values, child in series:
+    for child in series:
         les, counts, total, _, cr, with_sum = numbers(child)
         if labelled:
-            before, after = split(values)
+            before, after = split(child)
             inner = f"{before},{after}" if before and after else before or after
             pre = f'{b_open}{before},le="' if before else f'{b_open}le="'
             post = f'",{after}}} ' if after else '"} '

@@ -12,7 +12,7 @@ import time
 import warnings
 from array import array
 from bisect import bisect_left
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from threading import RLock
 from typing import (
     Any,
@@ -107,6 +107,9 @@ def _file_store(metric: "MetricWrapperBase", factory: str, *args: Any) -> Any:
 
 def _multiproc_env() -> bool:
     return "PROMETHEUS_MULTIPROC_DIR" in os.environ or "prometheus_multiproc_dir" in os.environ
+
+
+_labelvalues_of: Callable[[Any], Tuple[str, ...]] = attrgetter("_labelvalues")
 
 
 class _MissingLabels:
@@ -417,8 +420,8 @@ class MetricWrapperBase(Collector):
             getattr(cls, n) is f for n, f in zip(_EXPO_METHODS + ("_expo_values",), originals)
         )
 
-    def _expo_series(self, quantiles: bool = False) -> Optional[List[Tuple[Tuple[str, ...], Any]]]:
-        """The observable series as (label values, child) pairs, or None if collection is
+    def _expo_series(self, quantiles: bool = False) -> Optional[List[Any]]:
+        """The observable series (children, or this metric) or None if collection is
         customised on the instance. Snapshot taken like ``_multi_samples``.
         ``quantiles``: the encoder also renders the quantiles of summaries."""
         attrs = self.__dict__
@@ -426,13 +429,14 @@ class MetricWrapperBase(Collector):
             return None
         if self._is_parent():
             with self._lock:
-                return list(self._metrics.items())
-        return [((), self)]
+                return list(self._metrics.values())
+        return [self]
 
     def _expo_info(self) -> "FamilyInfo[Any]":
         cls = type(self)
         return FamilyInfo(
             self._name, self._type or "unknown", self._documentation, self._unit, self._labelnames,
+            _labelvalues_of,
             cls._expo_values,  # type: ignore[attr-defined]
             tuple(getattr(self, "_upper_bounds", ())),
             cls._expo_quantiles if self._type == "summary" else None,  # type: ignore[attr-defined]
@@ -462,9 +466,6 @@ class MetricWrapperBase(Collector):
 
     def _is_parent(self) -> bool:
         return bool(self._labelnames) and not self._labelvalues
-
-    def _now(self) -> float:
-        return time.time()
 
 
 class Counter(MetricWrapperBase):
@@ -724,7 +725,7 @@ class Summary(MetricWrapperBase):
         self._count = self._sum = _MissingLabels(self)
         self._quantiles = None
 
-    def _expo_series(self, quantiles: bool = False) -> Optional[List[Tuple[Tuple[str, ...], Any]]]:
+    def _expo_series(self, quantiles: bool = False) -> Optional[List[Any]]:
         if "objectives" in self._kwargs and not quantiles:
             return None  # this encoder has no fast path for quantile samples
         return super()._expo_series(quantiles)
@@ -1082,7 +1083,7 @@ class Histogram(MetricWrapperBase):
         self._sum_value = None
         self._native = None
 
-    def _expo_series(self, quantiles: bool = False) -> Optional[List[Tuple[Tuple[str, ...], Any]]]:
+    def _expo_series(self, quantiles: bool = False) -> Optional[List[Any]]:
         if "native_histogram_bucket_factor" in self._kwargs:
             return None  # native-histogram samples: the encoders take the generic path
         return super()._expo_series(quantiles)

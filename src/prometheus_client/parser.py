@@ -14,7 +14,6 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ._parse_common import (
     MAX_INT_DIGITS,
-    QUOTED_RE,
     TEXT_LABEL_NAME_AT_RE,
     LineError,
     check_number_token,
@@ -22,7 +21,7 @@ from ._parse_common import (
     is_legacy_metric_name,
     line_error,
     parse_value,
-    unescape,
+    read_quoted,
     unescape_help_text,
 )
 from .metrics_core import Metric
@@ -103,7 +102,7 @@ def _scan_labels(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str], in
         if prev == "item":
             fail("labels must be separated by ','")
         if c == '"':
-            key, pos = _read_quoted(line, pos)
+            key, pos = read_quoted(line, pos)
             pos = _skip_space(line, pos)
             if pos >= n or line[pos] != "=":
                 # A bare quoted string is the metric name (text format 1.0.0).
@@ -126,7 +125,7 @@ def _scan_labels(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str], in
         pos = _skip_space(line, pos + 1)
         if pos >= n or line[pos] != '"':
             fail(f"value of label {key!r} must be a double-quoted string")
-        value, pos = _read_quoted(line, pos)
+        value, pos = read_quoted(line, pos)
         if key == "__name__":
             if name is not None:
                 fail("metric name given more than once")
@@ -138,13 +137,6 @@ def _scan_labels(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str], in
         else:
             labels[key] = value
         prev = "item"
-
-
-def _read_quoted(line: str, pos: int) -> Tuple[str, int]:
-    m = QUOTED_RE.match(line, pos)
-    if m is None:
-        fail("unterminated quoted string")
-    return unescape(m.group(1)), m.end()
 
 
 def _timestamp(tok: str) -> float:
@@ -236,10 +228,7 @@ def _split_comment(line: str) -> Optional[Tuple[str, str, str]]:
             fail("TYPE line without a metric name")
         return keyword, "", ""  # closes the current family, like the reference
     if line[pos] == '"':
-        m = QUOTED_RE.match(line, pos)
-        if m is None:
-            fail(f"unterminated quoted metric name in the {keyword} line")
-        name, pos = unescape(m.group(1)), m.end()
+        name, pos = read_quoted(line, pos, f"unterminated quoted metric name in the {keyword} line")
         if pos < n and line[pos] not in _CWS:
             fail("expected whitespace after the quoted metric name")
     else:

@@ -74,13 +74,12 @@ from typing import (
 
 from . import _snappy
 from ._family import (
-    CounterNumbers,
+    CounterFn,
     Family,
-    GaugeNumbers,
-    HistogramNumbers,
-    LabelValues,
+    GaugeFn,
+    HistogramFn,
     SeriesCache,
-    SummaryNumbers,
+    SummaryFn,
 )
 from ._protobuf import encode_varint
 from ._remote_write_pb import (
@@ -579,7 +578,7 @@ class _Ctx(NamedTuple):
     now_ms: int
 
 
-def _prefixes(split: _SplitFn, values: LabelValues, names: Sequence[bytes], samp_len: int) -> List[bytes]:
+def _prefixes(split: _SplitFn, values: Sequence[str], names: Sequence[bytes], samp_len: int) -> List[bytes]:
     """Record head + labels of each series of label ``values`` whose ``__name__`` records are
     ``names`` (everything of a series but its Sample record)."""
     a, b, c = split(values)
@@ -608,17 +607,18 @@ def _exemplar_bytes(e: Any, now_ms: int) -> bytes:
 def _fast_counter(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], CounterNumbers], info.numbers)
-    cache: Dict[LabelValues, List[bytes]] = enc.series.get(info, None, len(series))
+    numbers = cast("CounterFn", info.numbers)
+    cache: Dict[object, List[bytes]] = enc.series.get(info, None, len(series))
     names = enc._records("__name__")
     nrec = (names[info.name + "_total"], names[info.name + "_created"])
     split = enc._split(info.labelnames)
+    labelvalues = info.labelvalues
     extend = parts.extend
     pack, head, tail, samp_len = ctx.pack, ctx.head, ctx.tail, ctx.samp_len
-    for values, child in series:
-        pre = cache.get(values)
+    for child in series:
+        pre = cache.get(child)
         if pre is None:
-            pre = cache[values] = _prefixes(split, values, nrec, samp_len)
+            pre = cache[child] = _prefixes(split, labelvalues(child), nrec, samp_len)
         value, exemplar, created = numbers(child)
         if exemplar is None:
             extend((pre[0], pack(head, value, tail)))
@@ -631,34 +631,36 @@ def _fast_counter(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> 
 def _fast_gauge(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], GaugeNumbers], info.numbers)
-    cache: Dict[LabelValues, List[bytes]] = enc.series.get(info, None, len(series))
+    numbers = cast("GaugeFn", info.numbers)
+    cache: Dict[object, List[bytes]] = enc.series.get(info, None, len(series))
     nrec = (enc._records("__name__")[info.name],)
     split = enc._split(info.labelnames)
+    labelvalues = info.labelvalues
     extend = parts.extend
     pack, head, tail, samp_len = ctx.pack, ctx.head, ctx.tail, ctx.samp_len
-    for values, child in series:
-        pre = cache.get(values)
+    for child in series:
+        pre = cache.get(child)
         if pre is None:
-            pre = cache[values] = _prefixes(split, values, nrec, samp_len)
+            pre = cache[child] = _prefixes(split, labelvalues(child), nrec, samp_len)
         extend((pre[0], pack(head, numbers(child), tail)))
 
 
 def _fast_summary(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], SummaryNumbers], info.numbers)
-    cache: Dict[LabelValues, List[bytes]] = enc.series.get(info, None, len(series))
+    numbers = cast("SummaryFn", info.numbers)
+    cache: Dict[object, List[bytes]] = enc.series.get(info, None, len(series))
     names = enc._records("__name__")
     name = info.name
     nrec = (names[name + "_count"], names[name + "_sum"], names[name + "_created"])
     split = enc._split(info.labelnames)
+    labelvalues = info.labelvalues
     extend = parts.extend
     pack, head, tail, samp_len = ctx.pack, ctx.head, ctx.tail, ctx.samp_len
-    for values, child in series:
-        pre = cache.get(values)
+    for child in series:
+        pre = cache.get(child)
         if pre is None:
-            pre = cache[values] = _prefixes(split, values, nrec, samp_len)
+            pre = cache[child] = _prefixes(split, labelvalues(child), nrec, samp_len)
         count, total, created = numbers(child)
         extend((pre[0], pack(head, count, tail), pre[1], pack(head, total, tail)))
         if created is not None:
@@ -668,27 +670,28 @@ def _fast_summary(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> 
 def _fast_histogram(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], HistogramNumbers], info.numbers)
-    cache: Dict[LabelValues, Tuple[List[bytes], List[bytes]]] = enc.series.get(info, None, len(series))
+    numbers = cast("HistogramFn", info.numbers)
+    cache: Dict[object, Tuple[List[bytes], List[bytes]]] = enc.series.get(info, None, len(series))
     names = enc._records("__name__")
     name = info.name
     n_bucket = names[name + "_bucket"]
     tail_names = (names[name + "_count"], names[name + "_sum"], names[name + "_created"])
     le_records = enc._records("le")
     split = enc._split(info.labelnames)
+    labelvalues = info.labelvalues
     extend = parts.extend
     pack, head, tail, samp_len, now_ms = ctx.pack, ctx.head, ctx.tail, ctx.samp_len, ctx.now_ms
-    for values, child in series:
+    for child in series:
         les, counts, total, exemplars, created, with_sum = numbers(child)
-        pre = cache.get(values)
+        pre = cache.get(child)
         if pre is None:
-            a, b, c = split(values)
+            a, b, c = split(labelvalues(child))
             bucket_pre = []
             for le in les:
                 body = a + n_bucket + b + le_records[le] + c
                 bucket_pre.append(_hdr(len(body) + samp_len) + body)
             bc = b + c
-            pre = cache[values] = (
+            pre = cache[child] = (
                 bucket_pre, [_hdr(len(a) + len(nm) + len(bc) + samp_len) + a + nm + bc for nm in tail_names])
         bucket_pre, (p_count, p_sum, p_created) = pre
         acc = 0.0

@@ -10,18 +10,20 @@ purpose: sample names are escaped with the label-name character set (so ``:`` be
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 from .._escaping import label_name_escaper
-from .._family import CounterNumbers, Family, FamilyInfo, GaugeNumbers, HistogramNumbers, SummaryNumbers
+from .._family import CounterFn, Family, FamilyInfo, GaugeFn, HistogramFn, SummaryFn
 from .._render import (
     bind,
     escape_help_om,
     exemplar_labels,
     fmt_stable,
     fmt_value,
+    label_cache,
     label_set_cache,
     labels_cached,
     labels_of,
     quantile_lines_of,
     render,
+    render_labels,
     split_labels_of,
 )
 from .._text import _sample_name as _text_sample_name
@@ -194,24 +196,27 @@ def _fast_header(info: FamilyInfo[object], escaping: str) -> str:
 def _fast_counter(fam: Family, escaping: str, out: List[str]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], CounterNumbers], info.numbers)
+    numbers = cast("CounterFn", info.numbers)
     name = info.name
     out.append(_fast_header(info, escaping))
     t_open, t_bare = _sample_name(name + "_total", escaping)
     c_open, c_bare = _sample_name(name + "_created", escaping)
     append = out.append
     if info.labelnames:
-        labels = labels_of(info, escaping, len(series))
-        for values, child in series:
+        cache = label_cache(info, escaping, len(series))
+        get = cache.get
+        for child in series:
             value, exemplar, cr = numbers(child)
             ex = "" if exemplar is None else _exemplar_text(exemplar)
-            inner = labels(values)
+            inner = get(child)
+            if inner is None:
+                inner = cache[child] = render_labels(info, child, escaping)
             if cr is None:
                 append(f"{t_open}{inner}}} {fmt_value(value)}{ex}\n")
             else:
                 append(f"{t_open}{inner}}} {fmt_value(value)}{ex}\n{c_open}{inner}}} {fmt_stable(cr)}\n")
     else:
-        for _, child in series:
+        for child in series:
             value, exemplar, cr = numbers(child)
             ex = "" if exemplar is None else _exemplar_text(exemplar)
             if cr is None:
@@ -223,23 +228,27 @@ def _fast_counter(fam: Family, escaping: str, out: List[str]) -> None:
 def _fast_gauge(fam: Family, escaping: str, out: List[str]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], GaugeNumbers], info.numbers)
+    numbers = cast("GaugeFn", info.numbers)
     out.append(_fast_header(info, escaping))
     g_open, g_bare = _sample_name(info.name, escaping)
     append = out.append
     if info.labelnames:
-        labels = labels_of(info, escaping, len(series))
-        for values, child in series:
-            append(f"{g_open}{labels(values)}}} {fmt_value(numbers(child))}\n")
+        cache = label_cache(info, escaping, len(series))
+        get = cache.get
+        for child in series:
+            inner = get(child)
+            if inner is None:
+                inner = cache[child] = render_labels(info, child, escaping)
+            append(f"{g_open}{inner}}} {fmt_value(numbers(child))}\n")
     else:
-        for _, child in series:
+        for child in series:
             append(f"{g_bare}{fmt_value(numbers(child))}\n")
 
 
 def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], SummaryNumbers], info.numbers)
+    numbers = cast("SummaryFn", info.numbers)
     quantiles_of = info.quantiles
     name = info.name
     out.append(_fast_header(info, escaping))
@@ -251,14 +260,14 @@ def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
     labels = labels_of(info, escaping, len(series))
     append = out.append
     inner = ""
-    for values, child in series:
+    for child in series:
         count, total, cr = numbers(child)
         quantiles = quantiles_of(child) if quantiles_of is not None else None
         if quantiles:
-            lines, inner = q_lines(values, quantiles)
+            lines, inner = q_lines(child, quantiles)
             append(lines)
         elif labelled:
-            inner = labels(values)
+            inner = labels(child)
         if labelled:
             append(f"{n_open}{inner}}} {fmt_value(count)}\n{s_open}{inner}}} {fmt_value(total)}\n")
             if cr is not None:
@@ -272,7 +281,7 @@ def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
 def _fast_histogram(fam: Family, escaping: str, out: List[str]) -> None:
     info = fam.info
     series = fam.series
-    numbers = cast(Callable[[object], HistogramNumbers], info.numbers)
+    numbers = cast("HistogramFn", info.numbers)
     name = info.name
     out.append(_fast_header(info, escaping))
     b_open = _sample_name(name + "_bucket", escaping)[0]
@@ -282,10 +291,10 @@ def _fast_histogram(fam: Family, escaping: str, out: List[str]) -> None:
     append = out.append
     labelled = bool(info.labelnames)
     split = split_labels_of(info, escaping, len(series))
-    for values, child in series:
+    for child in series:
         les, counts, total, exemplars, cr, with_sum = numbers(child)
         if labelled:
-            before, after = split(values)
+            before, after = split(child)
             inner = f"{before},{after}" if before and after else before or after
             pre = f'{b_open}{before},le="' if before else f'{b_open}le="'
             post = f'",{after}}} ' if after else '"} '

@@ -17,10 +17,10 @@ from .._parse_common import (
     LEGACY_METRIC_NAME_RE,
     MAX_INT_DIGITS,
     OM_LABEL_NAME_AT_RE,
-    QUOTED_RE,
     LineError,
     fail,
     line_error,
+    read_quoted,
     unescape,
 )
 from ..metrics_core import METRIC_TYPES, Metric
@@ -156,11 +156,7 @@ def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str]
             fail("missing '}' at the end of the labels")
         c = line[pos]
         if c == '"':
-            m = QUOTED_RE.match(line, pos)
-            if m is None:
-                fail("unterminated quoted name")
-            key = unescape(m.group(1))
-            pos = m.end()
+            key, pos = read_quoted(line, pos, "unterminated quoted name")
             if pos < n and line[pos] != "=":
                 if not first or name is not None:
                     fail("a quoted metric name must come first inside the braces")
@@ -189,15 +185,12 @@ def _parse_labels_at(line: str, pos: int) -> Tuple[Dict[str, str], Optional[str]
         pos += 1
         if pos >= n or line[pos] != '"':
             _label_fail(line, pos, f"value of label {key!r} must be a double-quoted string")
-        m = QUOTED_RE.match(line, pos)
-        if m is None:
-            fail(f"unterminated value of label {key!r}")
-        pos = m.end()
+        value, pos = read_quoted(line, pos, f"unterminated value of label {key!r}")
         if key.startswith("__"):
             fail(f"label name {key!r} is reserved (starts with '__')")
         if key in labels:
             fail(f"duplicate label name {key!r}")
-        labels[key] = unescape(m.group(1))
+        labels[key] = value
         first = False
         if pos >= n:
             fail("missing '}' at the end of the labels")
@@ -460,11 +453,7 @@ def _parse_metadata(line: str) -> Tuple[str, str, str]:
              "'# HELP|TYPE|UNIT name value' or '# EOF'")
     pos = 7
     if line[pos:pos + 1] == '"':
-        m = QUOTED_RE.match(line, pos)
-        if m is None:
-            fail("metadata line: unterminated quoted metric name")
-        name = unescape(m.group(1))
-        pos = m.end()
+        name, pos = read_quoted(line, pos, "metadata line: unterminated quoted metric name")
     else:
         sp = line.find(" ", pos)
         end = len(line) if sp < 0 else sp

@@ -12,10 +12,11 @@ a file grows, the dict maps the larger file again; views of the old mapping stay
 (both map the same file) so bound values never need to be told.
 
 Fork. With the default ``os.getpid`` identifier nothing is checked per call: an
-``os.register_at_fork`` hook in the child closes the inherited files and switches every
-value object to a "stale" subclass whose methods first re-open this process's own files
-and re-bind all values (each appears at 0 in the child's file, as the official client
-does), then switch the objects back. A custom identifier (e.g. ``lambda: worker_id``), or
+``os.register_at_fork`` hook in the child closes the inherited files and points every
+value's view at a ``_Reopen`` stand-in, whose first access re-opens this process's own
+files and re-binds all values (each appears at 0 in the child's file, as the official
+client does) before it forwards the access. No method is swapped: the hot path stays
+``view[i] += amount`` whatever the view is. A custom identifier (e.g. ``lambda: worker_id``), or
 an interpreter without atomic ``+=``, gets the checked variant: a lock and an identifier
 comparison on every call.
 
@@ -203,6 +204,26 @@ def _multiproc_dir(for_file: str) -> str:
     return path
 
 
+class _Reopen:
+    """The view of a value while its class's files are closed (after a fork, or
+    ``close_all_files``): the first access re-opens this process's files, which re-binds
+    every value to a real view, then forwards to the value's new view."""
+
+    __slots__ = ("_state", "_value")
+
+    def __init__(self, state: "_State", value: Any) -> None:
+        self._state = state
+        self._value = value
+
+    def __getitem__(self, i: int) -> float:
+        self._state.revive()
+        return self._value._mv[i]  # type: ignore[no-any-return]
+
+    def __setitem__(self, i: int, x: float) -> None:
+        self._state.revive()
+        self._value._mv[i] = x
+
+
 class _State:
     """Everything one ``MultiProcessValue()`` class shares: files, bound objects, the lock."""
 
@@ -213,8 +234,6 @@ class _State:
         self.files: Dict[str, _File] = {}
         self.objs: Dict[Any, None] = {}  # bound values and stores, in creation order
         self.refs: Dict[Tuple[str, str], int] = {}  # (kind, key) -> live value objects
-        self.go_live: Callable[[], None] = lambda: None
-        self.go_stale: Callable[[], None] = lambda: None
         self.on_open: Callable[[], None] = lambda: None  # (re-)registers close_all_files
 
     # -- files -------------------------------------------------------------------------
@@ -249,23 +268,20 @@ class _State:
         except BaseException:
             self._unbind_all(release=True)
             raise
-        self.go_live()
         self.on_open()
 
     def _unbind_all(self, release: bool) -> None:
-        """Switch the class to its re-opening methods and close the files.
+        """Close the files; every value's view becomes a ``_Reopen`` stand-in.
 
-        ``release``: also drop every value's view so the mappings can be unmapped now (O(n));
-        otherwise (in a fork child) they are unmapped when the values are bound again.
+        ``release``: also release the files (not in a fork child: they are the parent's).
         """
-        self.go_stale()
         self.pid = None
         files = list(self.files.values())
         self.files.clear()
+        for obj in self.objs:
+            if not isinstance(obj, _Store):
+                obj._mv = _Reopen(self, obj)
         if release:
-            for obj in self.objs:
-                if not isinstance(obj, _Store):
-                    obj._mv = None
             for f in files:
                 _release_file(f)
 
@@ -568,30 +584,6 @@ def make_mmaped_value_class(process_identifier: Callable[[], Any] = os.getpid) -
         ) -> _EnumStore:
             return _EnumStore(state, metric_name, labelnames, labelvalues, help_text, states)
 
-    live: Dict[str, Any] = {"inc": MmapedValue.inc, "set": MmapedValue.set, "get": MmapedValue.get}
-
-    def stale_inc(self: Any, amount: float) -> None:
-        state.revive()
-        live["inc"](self, amount)
-
-    def stale_set(self: Any, value: float, timestamp: Optional[float] = None) -> None:
-        state.revive()
-        live["set"](self, value, timestamp)
-
-    def stale_get(self: Any) -> float:
-        state.revive()
-        return live["get"](self)  # type: ignore[no-any-return]
-
-    stale = {"inc": stale_inc, "set": stale_set, "get": stale_get}
-
-    def go_live() -> None:
-        for name, fn in live.items():
-            setattr(MmapedValue, name, fn)
-
-    def go_stale() -> None:
-        for name, fn in stale.items():
-            setattr(MmapedValue, name, fn)
-
     def on_open() -> None:
         # close_all_multiprocess_files() forgets the cleanup once it ran; files opened again
         # afterwards must still be closed by the next call.
@@ -601,8 +593,6 @@ def make_mmaped_value_class(process_identifier: Callable[[], Any] = os.getpid) -
         if cleanup not in _values._cleanups:
             _values._cleanups.append(cleanup)
 
-    state.go_live = go_live
-    state.go_stale = go_stale
     state.on_open = on_open
     MmapedValue._state = state  # type: ignore[attr-defined]
     return MmapedValue

@@ -31,7 +31,7 @@ from .mmap_dict import _INT, _TWO_DOUBLES, WRITER_MAGIC, encode_entry, iter_entr
 
 log = logging.getLogger("prometheus_client.multiprocess")
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_FOLD_MODES = ("min", "max", "sum", "mostrecent")
+_FOLD_MODES = tuple(mpf.GAUGE_FOLDS)
 
 
 def retire_pid(path: str, pid: str, timeout: float = 5.0) -> int:
@@ -172,22 +172,12 @@ class _Fold:
         elif meta.typ == "gauge" and meta.mode in self.gauges:
             mode = meta.mode
             gacc = self.gauges[mode]
+            fold = mpf.GAUGE_FOLDS[mode]
             for key, value, ts in entries:
                 if ts < 0:
                     continue
                 old = gacc.get(key)
-                if old is None:
-                    gacc[key] = (value, ts if mode == "mostrecent" else 0.0)
-                elif mode == "min":
-                    if value < old[0]:
-                        gacc[key] = (value, 0.0)
-                elif mode == "max":
-                    if value > old[0]:
-                        gacc[key] = (value, 0.0)
-                elif mode == "sum":
-                    gacc[key] = (old[0] + value, 0.0)
-                elif ts > old[1]:
-                    gacc[key] = (value, ts)
+                gacc[key] = mpf.first_gauge(mode, value, ts) if old is None else fold(old, value, ts)
         # live-only kinds are never folded
 
     def sections(self) -> List[Tuple[str, bytes]]:

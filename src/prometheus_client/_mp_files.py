@@ -25,7 +25,7 @@ import re
 import struct
 import time
 import warnings
-from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 try:  # POSIX only; without it there is no liveness test, so nothing is ever compacted.
     import fcntl
@@ -45,6 +45,45 @@ GAUGE_MODES = (
     "all", "liveall", "min", "livemin", "max", "livemax", "sum", "livesum", "mostrecent", "livemostrecent",
 )
 LIVE_GAUGE_MODES = frozenset(m for m in GAUGE_MODES if m.startswith("live"))
+
+# -- how the gauge values of several processes merge: the one rule, for the scrape, the
+# legacy merge and compaction. A merged value is a pair (value, timestamp); the timestamp
+# matters (and is kept) only for mostrecent, whose value is shown only when it is > 0.
+GaugeFold = Callable[[Tuple[float, float], float, float], Tuple[float, float]]
+
+
+def _fold_min(old: Tuple[float, float], value: float, ts: float) -> Tuple[float, float]:
+    return (value, 0.0) if value < old[0] else old
+
+
+def _fold_max(old: Tuple[float, float], value: float, ts: float) -> Tuple[float, float]:
+    return (value, 0.0) if value > old[0] else old
+
+
+def _fold_sum(old: Tuple[float, float], value: float, ts: float) -> Tuple[float, float]:
+    return (old[0] + value, 0.0)
+
+
+def _fold_mostrecent(old: Tuple[float, float], value: float, ts: float) -> Tuple[float, float]:
+    return (value, ts) if ts > old[1] else old
+
+
+GAUGE_FOLDS: Dict[str, GaugeFold] = {
+    "min": _fold_min, "max": _fold_max, "sum": _fold_sum, "mostrecent": _fold_mostrecent,
+}
+"""Merge rule of each gauge mode that merges processes (``all``/``liveall`` keep one series
+per process), by mode without its ``live`` prefix."""
+
+
+def merged_gauge_mode(mode: str) -> Optional[str]:
+    """The ``GAUGE_FOLDS`` key of a gauge mode, or None for ``all``/``liveall``."""
+    base = mode[4:] if mode.startswith("live") else mode
+    return base if base in GAUGE_FOLDS else None
+
+
+def first_gauge(mode: str, value: float, ts: float) -> Tuple[float, float]:
+    """The merged pair of the first value seen (``mode`` as in ``GAUGE_FOLDS``)."""
+    return (value, ts if mode == "mostrecent" else 0.0)
 # Kinds whose values mean something only while their process runs: deleted, never archived.
 LIVE_KINDS = frozenset(["gauge_" + m for m in LIVE_GAUGE_MODES] + ["info", "enum"])
 

@@ -301,6 +301,8 @@ class _Merge:
                     order.append((kind, k))
                 acc[k] = value
             return
+        base = mpf.merged_gauge_mode(mode) or ""
+        fold = mpf.GAUGE_FOLDS[base]
         for key, value, ts in _entries(src):
             if ts < 0:
                 continue
@@ -308,17 +310,9 @@ class _Merge:
             if old is None:
                 _parse_key(key)
                 order.append((kind, key))
-                acc[key] = (ts, value) if mode.endswith("mostrecent") else value
-            elif mode.endswith("min"):
-                if value < old:
-                    acc[key] = value
-            elif mode.endswith("max"):
-                if value > old:
-                    acc[key] = value
-            elif mode.endswith("sum"):
-                acc[key] = old + value
-            elif ts > old[0]:
-                acc[key] = (ts, value)
+                acc[key] = mpf.first_gauge(base, value, ts)
+            else:
+                acc[key] = fold(old, value, ts)
 
     # -- building metrics --------------------------------------------------------------
     def build(self, accumulate: bool) -> Dict[str, Metric]:
@@ -385,11 +379,9 @@ class _Merge:
                 m = metric_for(mname, help_text, "gauge")
                 if m is None:
                     continue
-                value = acc[k]
-                if mode.endswith("mostrecent"):
-                    ts, value = value
-                    if not ts > 0.0:  # never set: omitted, as by the official 0.26.0 client
-                        continue
+                value, ts = acc[k]
+                if mode.endswith("mostrecent") and not ts > 0.0:
+                    continue  # never set: omitted, as by the official 0.26.0 client
                 m.samples.append(Sample(sname, dict(labels), value))
 
         for mname, groups in histograms.items():
@@ -565,21 +557,14 @@ class MultiProcessCollector(Collector):
             buckets: Dict[Tuple[Tuple[str, str], ...], Dict[float, float]] = {}
             for s in m.samples:
                 labels: Tuple[Tuple[str, str], ...] = tuple(s.labels)  # type: ignore[arg-type]
-                if m.type == "gauge" and mode not in ("all", "liveall"):
+                base = mpf.merged_gauge_mode(mode) if m.type == "gauge" else None
+                if base is not None:
                     key = (s.name, tuple(p for p in labels if p[0] != "pid"))
                     old = merged.get(key)
                     ts = float(s.timestamp or 0.0)
-                    if mode.endswith("mostrecent"):
-                        if ts > (old[0] if old else 0.0):
-                            merged[key] = (ts, s.value)
-                    elif old is None:
-                        merged[key] = s.value
-                    elif mode.endswith("min"):
-                        merged[key] = min(old, s.value)
-                    elif mode.endswith("max"):
-                        merged[key] = max(old, s.value)
-                    else:
-                        merged[key] = old + s.value
+                    merged[key] = (
+                        mpf.first_gauge(base, s.value, ts) if old is None else mpf.GAUGE_FOLDS[base](old, s.value, ts)
+                    )
                 elif m.type == "gauge":
                     merged[(s.name, labels)] = s.value
                 elif m.type == "histogram" and any(p[0] == "le" for p in labels):
@@ -595,8 +580,10 @@ class MultiProcessCollector(Collector):
             for (name, labels), value in merged.items():
                 if value is None:
                     continue
-                if isinstance(value, tuple):
-                    value = value[1]
+                if isinstance(value, tuple):  # a merged gauge: (value, timestamp)
+                    value, ts = value
+                    if mode.endswith("mostrecent") and not ts > 0.0:
+                        continue
                 samples.append(Sample(name, dict(labels), value))
             for rest, per in buckets.items():
                 acc = 0.0

@@ -27,7 +27,7 @@ import os
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from . import _mp_files as mpf
-from .mmap_dict import _INT, _TWO_DOUBLES, WRITER_MAGIC, encode_entry, iter_entries, read_file_bytes, read_used
+from .mmap_dict import WRITER_MAGIC, encode_file, iter_records, read_file_bytes, read_used
 
 log = logging.getLogger("prometheus_client.multiprocess")
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -195,15 +195,11 @@ class _Fold:
 
 
 def _entries(data: bytes) -> Iterable[Tuple[bytes, float, float]]:
-    used = read_used(data)
-    for key, pos in iter_entries(data, used):
-        value, ts = _TWO_DOUBLES.unpack_from(data, pos)
+    for key, _, value, ts in iter_records(data, read_used(data)):
         yield key, value, ts
 
 
-def _image(entries: Iterable[Tuple[bytes, float, float]]) -> bytes:
-    body = b"".join(encode_entry(k, v, ts) for k, v, ts in entries)
-    return _INT.pack(8 + len(body)) + b"\0\0\0\0" + body
+_image = encode_file
 
 
 def _fold_and_commit(path: str, listing: mpf.Listing, staged: List[Tuple[str, str, int]], gen: int) -> None:

@@ -15,22 +15,19 @@ of the scrape is served.
 import json
 import logging
 import os
-import struct
 from operator import add as _add
 from operator import itemgetter
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from . import _mp_files as mpf
 from .metrics_core import Metric
-from .mmap_dict import read_file_bytes, read_used
+from .mmap_dict import iter_records, read_file_bytes, read_used
 from .registry import Collector, CollectorRegistry
 from .samples import Sample
 from .utils import floatToGoString
 
 log = logging.getLogger("prometheus_client.multiprocess")
 
-_INT = struct.Struct("i")
-_TWO_DOUBLES = struct.Struct("dd")
 
 _ParsedKey = Tuple[str, str, Tuple[Tuple[str, str], ...], str]
 _KEY_CACHE: Dict[bytes, _ParsedKey] = {}
@@ -111,20 +108,11 @@ def _entries(src: _Source) -> Iterable[Tuple[bytes, float, float]]:
         used = read_used(data)
     except RuntimeError as e:
         raise _Corrupt(str(e)) from None
-    unpack_int = _INT.unpack_from
-    unpack_dd = _TWO_DOUBLES.unpack_from
-    pos = 8
-    while pos < used:
-        if pos + 4 > used:
-            raise _Corrupt("entry header runs past the used size")
-        (n,) = unpack_int(data, pos)
-        start = pos + 4
-        value_pos = start + n + 8 - (4 + n) % 8
-        if n < 0 or value_pos + 16 > used:
-            raise _Corrupt("Read beyond file size detected, file is corrupted.")
-        value, ts = unpack_dd(data, value_pos)
-        pos = value_pos + 16
-        yield data[start : start + n], value, ts
+    try:
+        for key, _, value, ts in iter_records(data, used):
+            yield key, value, ts
+    except RuntimeError as e:
+        raise _Corrupt(str(e)) from None
 
 
 class _Layout:
@@ -256,33 +244,23 @@ class _Merge:
         index = self.sums[typ]
         vals = self.sum_vals[typ]
         order = self.order
-        unpack_int = _INT.unpack_from
-        unpack_dd = _TWO_DOUBLES.unpack_from
         get = index.get
         entries: List[Tuple[bytes, int]] = []
-        pos = 8
-        while pos < used:
-            if pos + 4 > used:
-                raise _Corrupt("entry header runs past the used size")
-            (n,) = unpack_int(data, pos)
-            start = pos + 4
-            value_pos = start + n + 8 - (4 + n) % 8
-            if n < 0 or value_pos + 16 > used:
-                raise _Corrupt("Read beyond file size detected, file is corrupted.")
-            value, ts = unpack_dd(data, value_pos)
-            pos = value_pos + 16
-            key = data[start : start + n]
-            entries.append((key, value_pos))
-            if ts < 0:
-                continue
-            j = get(key)
-            if j is None:
-                _parse_key(key)
-                index[key] = len(vals)
-                vals.append(value)
-                order.append((typ, key))
-            else:
-                vals[j] += value
+        try:
+            for key, value_pos, value, ts in iter_records(data, used):
+                entries.append((key, value_pos))
+                if ts < 0:
+                    continue
+                j = get(key)
+                if j is None:
+                    _parse_key(key)
+                    index[key] = len(vals)
+                    vals.append(value)
+                    order.append((typ, key))
+                else:
+                    vals[j] += value
+        except RuntimeError as e:
+            raise _Corrupt(str(e)) from None
         _remember_layout(data, used, entries)
 
     def _add_gauge(self, src: _Source) -> None:

@@ -30,6 +30,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Ty
 from urllib.parse import parse_qs, unquote, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from ._content_types import PLAIN_TEXT
 from .registry import REGISTRY, Collector
 
 __all__ = [
@@ -279,7 +280,7 @@ class _WSGIConnectionHandler(StreamRequestHandler):
     def _send_error(self, status: str) -> None:
         body = f"{status}\n".encode()
         head = (
-            f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"HTTP/1.1 {status}\r\nContent-Type: {PLAIN_TEXT}\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         ).encode("latin-1")
         self._send(head + body)

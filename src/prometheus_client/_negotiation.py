@@ -9,14 +9,19 @@ the 1.0.0 text format, or delimited protobuf (``_protobuf.encode_registry``, wit
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
+from ._content_types import (
+    CONTENT_TYPE_PROTOBUF as CONTENT_TYPE_PROTOBUF,
+)
+from ._content_types import (
+    OPENMETRICS_MEDIA,
+    PROTOBUF_MEDIA,
+    openmetrics_content_type,
+)
 from ._escaping import ALLOWUTF8, DOTS, UNDERSCORES, VALUES
 from ._text import CONTENT_TYPE_PLAIN_0_0_4, CONTENT_TYPE_PLAIN_1_0_0, generate_latest
 from .openmetrics import exposition as openmetrics
 from .registry import Collector
 from .utils import parse_version
-
-CONTENT_TYPE_PROTOBUF = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
-"""Content type of the delimited protobuf exposition (served when the encoder is available)."""
 
 _SCHEMES = (ALLOWUTF8, UNDERSCORES, DOTS, VALUES)
 
@@ -85,7 +90,7 @@ def choose_encoder(accept_header: Optional[str]) -> Tuple[Encoder, str]:
     for accepted in (accept_header or "").split(","):
         tokens = accepted.split(";")
         media = tokens[0].strip()
-        if media == "application/openmetrics-text":
+        if media == OPENMETRICS_MEDIA:
             params = _params(tokens[1:])
             version = params.get("version")
             if not version:
@@ -97,7 +102,7 @@ def choose_encoder(accept_header: Optional[str]) -> Tuple[Encoder, str]:
                 escaping = _scheme(params)
                 return (
                     partial(openmetrics.generate_latest, escaping=escaping, version=version),
-                    f"application/openmetrics-text; version={version}; charset=utf-8; escaping={escaping}",
+                    openmetrics_content_type(version, escaping),
                 )
         elif media == "text/plain":
             params = _params(tokens[1:])
@@ -105,7 +110,7 @@ def choose_encoder(accept_header: Optional[str]) -> Tuple[Encoder, str]:
             if version and _at_least_1(version):
                 escaping = _scheme(params)
                 return partial(generate_latest, escaping=escaping), f"{CONTENT_TYPE_PLAIN_1_0_0}; escaping={escaping}"
-        elif media == "application/vnd.google.protobuf":
+        elif media == PROTOBUF_MEDIA:
             params = _params(tokens[1:])
             if params.get("proto") == "io.prometheus.client.MetricFamily" and params.get("encoding") == "delimited":
                 encoder = _protobuf_encoder()

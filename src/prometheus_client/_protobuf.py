@@ -16,6 +16,8 @@ import math
 import struct
 from typing import Any, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
+from ._content_types import CONTENT_TYPE_PROTOBUF
+
 __all__ = [
     "CONTENT_TYPE_DELIMITED",
     "COUNTER", "GAUGE", "SUMMARY", "UNTYPED", "HISTOGRAM", "GAUGE_HISTOGRAM",
@@ -31,9 +33,7 @@ __all__ = [
     "encode_registry",
 ]
 
-CONTENT_TYPE_DELIMITED = (
-    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
-)
+CONTENT_TYPE_DELIMITED = CONTENT_TYPE_PROTOBUF
 
 # io.prometheus.client.MetricType
 COUNTER = 0

@@ -22,6 +22,7 @@ import math
 import struct
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, cast
 
+from ._content_types import CONTENT_TYPE_PROTOBUF
 from ._escaping import ALLOWUTF8, escape_label_name, escape_metric_name
 from ._family import (
     CounterFn,
@@ -53,7 +54,7 @@ from ._render import walk
 
 __all__ = ["CONTENT_TYPE", "metric_to_families", "encode_registry"]
 
-CONTENT_TYPE = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+CONTENT_TYPE = CONTENT_TYPE_PROTOBUF
 
 _TYPE_BY_NAME = {
     "counter": COUNTER, "gauge": GAUGE, "summary": SUMMARY, "unknown": UNTYPED, "untyped": UNTYPED,

@@ -13,6 +13,9 @@ everything else sample by sample (``_render_metric``). Both give the same bytes.
 from functools import partial
 from typing import Callable, Dict, List, Optional, Tuple, cast
 
+from ._content_types import CONTENT_TYPE_LATEST as CONTENT_TYPE_LATEST
+from ._content_types import CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE_PLAIN_0_0_4
+from ._content_types import CONTENT_TYPE_PLAIN_1_0_0 as CONTENT_TYPE_PLAIN_1_0_0
 from ._escaping import ALLOWUTF8, UNDERSCORES, escape_metric_name, label_name_escaper
 from ._family import CounterFn, Family, GaugeFn, HistogramFn, SummaryFn
 from ._render import (
@@ -32,13 +35,6 @@ from ._render import (
 from .metrics_core import Metric
 from .registry import REGISTRY, Collector
 from .validation import _is_valid_legacy_metric_name
-
-CONTENT_TYPE_PLAIN_0_0_4 = "text/plain; version=0.0.4; charset=utf-8"
-"""Content type of the 0.0.4 text format (legacy names, underscores escaping)."""
-CONTENT_TYPE_PLAIN_1_0_0 = "text/plain; version=1.0.0; charset=utf-8"
-"""Content type of the 1.0.0 text format (UTF-8 names; add ``; escaping=<scheme>``)."""
-CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_1_0_0
-"""Content type of the latest Prometheus text format."""
 
 # family type -> (suffix of the family name, type written on the TYPE line)
 _TYPES: Dict[str, Tuple[str, str]] = {

@@ -12,6 +12,7 @@ Malformed input raises ``ValueError`` (``_protobuf.DecodeError``).
 
 from typing import Dict, Iterator, List, Optional, Tuple
 
+from ._content_types import CONTENT_TYPE_PROTOBUF as _CONTENT_TYPE_PROTOBUF
 from ._protobuf import (
     COUNTER,
     GAUGE,
@@ -31,9 +32,7 @@ from .utils import INF, floatToGoString
 
 __all__ = ["CONTENT_TYPE_PROTOBUF", "encode_registry", "protobuf_to_metric_families"]
 
-CONTENT_TYPE_PROTOBUF = (
-    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
-)
+CONTENT_TYPE_PROTOBUF = _CONTENT_TYPE_PROTOBUF
 
 _TYPES = {COUNTER: "counter", GAUGE: "gauge", SUMMARY: "summary", HISTOGRAM: "histogram",
           GAUGE_HISTOGRAM: "gaugehistogram"}

@@ -73,6 +73,7 @@ from typing import (
 )
 
 from . import _snappy
+from ._content_types import CONTENT_TYPE_REMOTE_WRITE
 from ._family import (
     CounterFn,
     Family,
@@ -109,7 +110,7 @@ __all__ = [
     "write_request_from_registry",
 ]
 
-CONTENT_TYPE = "application/x-protobuf"
+CONTENT_TYPE = CONTENT_TYPE_REMOTE_WRITE
 REMOTE_WRITE_VERSION = "0.1.0"
 USER_AGENT = "prometheus-client-python/0.27.0"
 _RESERVED_HEADERS = frozenset(

@@ -9,6 +9,7 @@ purpose: sample names are escaped with the label-name character set (so ``:`` be
 
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
+from .._content_types import CONTENT_TYPE_OPENMETRICS_1_0, CONTENT_TYPE_OPENMETRICS_2_0
 from .._escaping import label_name_escaper
 from .._family import CounterFn, Family, FamilyInfo, GaugeFn, HistogramFn, SummaryFn
 from .._render import (
@@ -56,9 +57,9 @@ from ..validation import (
 )
 # isort: on
 
-CONTENT_TYPE_LATEST = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+CONTENT_TYPE_LATEST = CONTENT_TYPE_OPENMETRICS_1_0
 """Content type of OpenMetrics 1.0.0."""
-CONTENT_TYPE_LATEST_2_0 = "application/openmetrics-text; version=2.0.0; charset=utf-8"
+CONTENT_TYPE_LATEST_2_0 = CONTENT_TYPE_OPENMETRICS_2_0
 """Content type of OpenMetrics 2.0.0 (native histograms)."""
 
 

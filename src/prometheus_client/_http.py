@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ._content_types import PLAIN_TEXT
+from ._negotiation import bake
 from .registry import REGISTRY, Collector
 
 __all__ = [
@@ -62,20 +63,8 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def _bake(
-    registry: Collector,
-    accept: Optional[str],
-    accept_encoding: Optional[str],
-    params: Dict[str, List[str]],
-    disable_compression: bool,
-) -> Tuple[str, List[Tuple[str, str]], bytes]:
-    # Through the module global, so that patching exposition._bake_output takes effect.
-    from . import exposition
-
-    result: Tuple[str, List[Tuple[str, str]], bytes] = exposition._bake_output(
-        registry, accept, accept_encoding, params, disable_compression
-    )
-    return result
+# Through ``_negotiation.bake``, so that patching exposition._bake_output takes effect.
+_bake = bake
 
 
 def make_wsgi_app(registry: Collector = REGISTRY, disable_compression: bool = False) -> WSGIApp:

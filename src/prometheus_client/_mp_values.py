@@ -488,8 +488,15 @@ class _EnumStore(_Store):
             self._write_all()
 
 
-def make_mmaped_value_class(process_identifier: Callable[[], Any] = os.getpid) -> Any:
-    """A new ``MmapedValue`` class with its own files, objects and lock (``MultiProcessValue``)."""
+def make_mmaped_value_class(
+    process_identifier: Callable[[], Any] = os.getpid, cleanups: Optional[List[Callable[[], None]]] = None
+) -> Any:
+    """A new ``MmapedValue`` class with its own files, objects and lock (``MultiProcessValue``).
+
+    ``cleanups``: the list ``values.close_all_multiprocess_files`` empties and runs; the
+    class's ``close_all_files`` is (re-)added to it whenever it opens files."""
+    if cleanups is None:
+        cleanups = []
     state = _State(process_identifier)
     _STATES.add(state)
     checked = not (process_identifier is os.getpid and _ATOMIC_ADD)
@@ -587,11 +594,9 @@ def make_mmaped_value_class(process_identifier: Callable[[], Any] = os.getpid) -
     def on_open() -> None:
         # close_all_multiprocess_files() forgets the cleanup once it ran; files opened again
         # afterwards must still be closed by the next call.
-        from . import values as _values
-
         cleanup = MmapedValue.close_all_files
-        if cleanup not in _values._cleanups:
-            _values._cleanups.append(cleanup)
+        if cleanup not in cleanups:
+            cleanups.append(cleanup)
 
     state.on_open = on_open
     MmapedValue._state = state  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 ``choose_encoder(accept)`` walks the comma-separated Accept entries in order (q-values are
 ignored) and picks the first it can serve: OpenMetrics (any version >= 1.0.0, or no version),
-the 1.0.0 text format, or delimited protobuf (``_protobuf.encode_registry``, with the requested
+the 1.0.0 text format, or delimited protobuf (``_protobuf_exposition.encode_registry``, with the requested
 ``escaping`` if any); else the 0.0.4 text format. ``_bake_output`` renders, restricts to ``name[]`` and gzips.
 """
 
@@ -34,15 +34,13 @@ Encoder = Callable[[Collector], bytes]
 
 
 def _protobuf_encoder() -> Optional[Encoder]:
-    """``prometheus_client._protobuf.encode_registry`` when that module provides it."""
+    """The protobuf encoder (``_protobuf_exposition.encode_registry``), imported on first
+    use; tests replace ``_protobuf_cached`` to see the fallback."""
     global _protobuf_cached
     if _protobuf_cached is None:
-        try:
-            from . import _protobuf
-        except ImportError:  # pragma: no cover - the module ships with the package
-            _protobuf_cached = (None,)
-        else:
-            _protobuf_cached = (getattr(_protobuf, "encode_registry", None),)
+        from ._protobuf_exposition import encode_registry
+
+        _protobuf_cached = (encode_registry,)
     return _protobuf_cached[0]
 
 
@@ -148,3 +146,29 @@ def _bake_output(
         output = gzip.compress(output, compresslevel=GZIP_LEVEL)
         headers.append(("Content-Encoding", "gzip"))
     return "200 OK", headers, output
+
+
+# What the transports call, as the ``exposition`` module currently has it: ``exposition``
+# mirrors assignments to these names here (``mock.patch.object(exposition, "_bake_output",
+# ...)`` reaches every transport), without the transports importing ``exposition``.
+LATE_BOUND: Dict[str, Callable[..., Any]] = {"_bake_output": _bake_output, "generate_latest": generate_latest}
+
+
+def bake(
+    registry: Collector,
+    accept: Optional[str],
+    accept_encoding: Optional[str],
+    params: Dict[str, List[str]],
+    disable_compression: bool,
+) -> Tuple[str, List[Tuple[str, str]], bytes]:
+    """``exposition._bake_output(...)``."""
+    result: Tuple[str, List[Tuple[str, str]], bytes] = LATE_BOUND["_bake_output"](
+        registry, accept, accept_encoding, params, disable_compression
+    )
+    return result
+
+
+def render_text(registry: Collector, *escaping: str) -> bytes:
+    """``exposition.generate_latest(registry[, escaping])``."""
+    result: bytes = LATE_BOUND["generate_latest"](registry, *escaping)
+    return result

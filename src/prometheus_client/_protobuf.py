@@ -30,7 +30,6 @@ __all__ = [
     "decode_packed_varints", "decode_packed_doubles", "iter_fields",
     "encode_timestamp", "timestamp_parts", "uint_count",
     "encode_family", "encode_delimited", "decode_family", "decode_delimited",
-    "encode_registry",
 ]
 
 CONTENT_TYPE_DELIMITED = CONTENT_TYPE_PROTOBUF
@@ -805,9 +804,3 @@ def decode_delimited(data: bytes) -> List[PBFamily]:
         pos += n
     return out
 
-
-
-def encode_registry(registry: Any, escaping: str = "underscores") -> bytes:
-    """Delimited protobuf exposition of a registry (see ``_protobuf_exposition``)."""
-    from ._protobuf_exposition import encode_registry as _encode_registry
-    return _encode_registry(registry, escaping)

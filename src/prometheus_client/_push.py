@@ -21,6 +21,8 @@ from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
 from urllib.parse import quote_plus, urlparse
 from urllib.request import HTTPHandler, HTTPRedirectHandler, HTTPSHandler, Request, build_opener
 
+from ._content_types import CONTENT_TYPE_PLAIN_0_0_4
+from ._negotiation import render_text
 from .registry import REGISTRY, Collector
 
 __all__ = [
@@ -208,8 +210,6 @@ def _use_gateway(
     handler: Handler,
     compression: Optional[str] = None,
 ) -> None:
-    from . import exposition
-
     gateway_url = urlparse(gateway)
     if not gateway_url.scheme or gateway_url.scheme not in ("http", "https"):
         gateway = f"http://{gateway}"
@@ -217,7 +217,7 @@ def _use_gateway(
     url = "{}/metrics/{}/{}".format(gateway, *_escape_grouping_key("job", str(job)))
 
     data = b""
-    headers: Headers = [("Content-Type", exposition.CONTENT_TYPE_PLAIN_0_0_4)]
+    headers: Headers = [("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)]
     if method != "DELETE":
         if compression is not None:
             kind = compression.lower()
@@ -225,7 +225,7 @@ def _use_gateway(
                 raise ValueError(f"Unsupported compression type: {compression}")
         if registry is None:
             registry = REGISTRY
-        data = exposition.generate_latest(registry)
+        data = render_text(registry)
         if compression is not None:
             data, encoding = _compress(data, compression.lower())
             headers.append(("Content-Encoding", encoding))

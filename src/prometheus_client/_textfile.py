@@ -6,6 +6,7 @@ import os
 import threading
 from typing import Optional
 
+from ._negotiation import render_text
 from .registry import Collector
 
 __all__ = ["write_to_textfile"]
@@ -22,10 +23,8 @@ def write_to_textfile(
     the new file, never a partial one. If anything fails, the temporary file is
     removed, ``path`` is left as it was, and the error is raised.
     """
-    from . import exposition
-
     # Render first: a failing collector must not even create the temporary file.
-    data = exposition.generate_latest(registry, escaping)
+    data = render_text(registry, escaping)
     suffix = f".{os.getpid()}.{threading.get_ident()}"
     if tmpdir is None:
         tmppath = f"{path}{suffix}"

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional, Tuple
 from urllib.parse import parse_qs
 
+from ._negotiation import bake
 from .registry import REGISTRY, Collector
 
 __all__ = ["make_asgi_app"]
@@ -17,19 +18,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def _bake(
-    registry: Collector,
-    accept: Optional[str],
-    accept_encoding: Optional[str],
-    params: Dict[str, List[str]],
-    disable_compression: bool,
-) -> Tuple[str, List[Tuple[str, str]], bytes]:
-    from . import exposition
-
-    result: Tuple[str, List[Tuple[str, str]], bytes] = exposition._bake_output(
-        registry, accept, accept_encoding, params, disable_compression
-    )
-    return result
+_bake = bake
 
 
 async def _render(

@@ -4,11 +4,14 @@ Everything here is re-exported from private modules, one concern each:
 ``_text`` (Prometheus text encoder), ``openmetrics.exposition`` (OpenMetrics encoder),
 ``_negotiation`` (``choose_encoder``, ``gzip_accepted``, ``_bake_output``), ``_http``
 (WSGI app, HTTP server, MetricsHandler), ``_push`` (Pushgateway), ``_textfile``, ``asgi``.
-Integrations call ``exposition._bake_output`` through this module, so patching it here works.
+Transports call ``_bake_output``/``generate_latest`` as this module has them: an assignment
+here (``mock.patch``) re-points ``_negotiation.LATE_BOUND``, which they call.
 """
 
 # isort: off
+import sys
 from importlib import import_module
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, List
 
 from ._text import (
@@ -18,6 +21,7 @@ from ._text import (
     generate_latest as generate_latest,
 )
 from ._negotiation import (
+    LATE_BOUND as _LATE_BOUND,
     CONTENT_TYPE_PROTOBUF as CONTENT_TYPE_PROTOBUF,
     _bake_output as _bake_output,
     _get_escaping as _get_escaping,
@@ -49,7 +53,6 @@ __all__ = (
 
 # Transports (serving, pushing, textfile) live in private modules and are loaded on first
 # use (PEP 562): ``import prometheus_client`` stays cheap for code that only instruments.
-# They look up ``_bake_output``/``generate_latest`` through this module at call time.
 _LAZY = {
     "MetricsHandler": "_http",
     "ThreadingWSGIServer": "_http",
@@ -107,6 +110,25 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> List[str]:
     return sorted(set(globals()) | set(_LAZY))
+
+
+class _ExpositionModule(ModuleType):
+    """Assignments to ``_bake_output``/``generate_latest`` here (``mock.patch``,
+    ``monkeypatch``) also re-point what the transports call (``_negotiation.LATE_BOUND``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in _LATE_BOUND:
+            _LATE_BOUND[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(name)
+        if name in _LATE_BOUND:
+            _LATE_BOUND[name] = _ORIGINAL[name]
+
+
+_ORIGINAL = dict(_LATE_BOUND)
+sys.modules[__name__].__class__ = _ExpositionModule
 
 
 # isort: on

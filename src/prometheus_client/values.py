@@ -93,11 +93,9 @@ def close_all_multiprocess_files() -> None:
 
 def MultiProcessValue(process_identifier: Callable[[], int] = os.getpid) -> Any:
     """Return a value class backed by this process's memory-mapped files."""
-    from ._mp_values import make_mmaped_value_class  # type: ignore[import-not-found,unused-ignore]
+    from ._mp_values import make_mmaped_value_class
 
-    cls = make_mmaped_value_class(process_identifier)
-    _cleanups.append(cls.close_all_files)
-    return cls
+    return make_mmaped_value_class(process_identifier, _cleanups)
 
 
 def _multiproc_dir_set() -> bool:

@@ -26,7 +26,7 @@ import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from socketserver import StreamRequestHandler, ThreadingMixIn
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Type
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Type, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -112,6 +112,8 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     # Room for bursts of new connections (many scrapers, load tools).
     request_queue_size = 128
+    # TLS settings of start_http_server (read by the connection handler)
+    _prom_ssl_context: Optional[ssl.SSLContext] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._conn_lock = threading.Lock()
@@ -549,8 +551,9 @@ def start_wsgi_server(
             client_auth_required, tls_min_version, tls_max_version,
         )
     app = make_wsgi_app(registry)
-    httpd = make_server(resolved, port, app, TmpServer, handler_class=_WSGIConnectionHandler)  # type: ignore[arg-type]
-    httpd._prom_ssl_context = ctx  # type: ignore[attr-defined]
+    handler = cast(Type[WSGIRequestHandler], _WSGIConnectionHandler)
+    httpd = cast(ThreadingWSGIServer, make_server(resolved, port, app, TmpServer, handler_class=handler))
+    httpd._prom_ssl_context = ctx
     t = threading.Thread(target=httpd.serve_forever, name="prometheus-http-server", daemon=True)
     t.start()
     return httpd, t

@@ -38,7 +38,7 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Protocol, Sequence, Tuple, Union, cast
 
 from . import _mp_files as mpf
 from .mmap_dict import WRITER_MAGIC, MmapedDict, mmap_key
@@ -50,6 +50,26 @@ _ATOMIC_ADD = (
     and getattr(sys, "_is_gil_enabled", lambda: True)()
 )
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+class DoubleView(Protocol):
+    """A file mapping seen as doubles (``memoryview.cast("d")``), or a ``_Reopen``."""
+
+    def __getitem__(self, i: int) -> float: ...
+
+    def __setitem__(self, i: int, x: float) -> None: ...
+
+
+Slot = Tuple[DoubleView, int]
+
+
+class _Bound(Protocol):
+    """A value bound to its slot (``MmapedValue``)."""
+
+    _mv: DoubleView
+    _i: int
+    _kind: str
+    _key: str
 _TOMBSTONE = mpf.TOMBSTONE
 log = logging.getLogger("prometheus_client.multiprocess")
 
@@ -95,18 +115,18 @@ class _File:
         m = self.d._m
         if m[4:8] != WRITER_MAGIC:
             m[4:8] = WRITER_MAGIC
-        self.maps: List[Tuple[Any, Any, Any]] = []
+        self.maps: List[Tuple[object, memoryview[int], memoryview[float]]] = []
         self.view = self._new_view()
 
-    def _new_view(self) -> Any:
+    def _new_view(self) -> DoubleView:
         m = self.d._m
         base = memoryview(m)
         size = len(base) - len(base) % 8
-        cast = base[:size].cast("d")
-        self.maps.append((m, base, cast))
-        return cast
+        doubles = base[:size].cast("d")
+        self.maps.append((m, base, doubles))
+        return cast(DoubleView, doubles)
 
-    def slot(self, key: str) -> Tuple[Any, int]:
+    def slot(self, key: str) -> Slot:
         """The view and double index of ``key``'s value (appending a zero entry if new)."""
         with self.lock:
             d = self.d
@@ -131,8 +151,8 @@ class _File:
             pass
 
     def close(self) -> None:
-        for _, base, cast in self.maps:
-            cast.release()
+        for _, base, doubles in self.maps:
+            doubles.release()
             base.release()
         self.maps.clear()
         try:
@@ -211,13 +231,13 @@ class _Reopen:
 
     __slots__ = ("_state", "_value")
 
-    def __init__(self, state: "_State", value: Any) -> None:
+    def __init__(self, state: "_State", value: _Bound) -> None:
         self._state = state
         self._value = value
 
     def __getitem__(self, i: int) -> float:
         self._state.revive()
-        return self._value._mv[i]  # type: ignore[no-any-return]
+        return self._value._mv[i]
 
     def __setitem__(self, i: int, x: float) -> None:
         self._state.revive()
@@ -232,7 +252,7 @@ class _State:
         self.lock = threading.RLock()
         self.pid: Optional[str] = None  # identifier the open files belong to
         self.files: Dict[str, _File] = {}
-        self.objs: Dict[Any, None] = {}  # bound values and stores, in creation order
+        self.objs: Dict[Union[_Bound, _Store], None] = {}  # bound values and stores, in creation order
         self.refs: Dict[Tuple[str, str], int] = {}  # (kind, key) -> live value objects
         self.on_open: Callable[[], None] = lambda: None  # (re-)registers close_all_files
 
@@ -285,7 +305,7 @@ class _State:
             for f in files:
                 _release_file(f)
 
-    def _bind_value(self, v: Any, fresh: bool) -> None:
+    def _bind_value(self, v: _Bound, fresh: bool) -> None:
         view, i = self.file(v._kind).slot(v._key)
         if fresh and view[i + 1] < 0:  # a removed series created again starts from zero
             view[i] = 0.0
@@ -293,7 +313,7 @@ class _State:
         v._mv = view
         v._i = i
 
-    def add_value(self, v: Any) -> None:
+    def add_value(self, v: _Bound) -> None:
         with self.lock:
             self.ensure()
             self._bind_value(v, fresh=True)
@@ -311,7 +331,7 @@ class _State:
         with self.lock:
             self.ensure()
 
-    def retire_value(self, v: Any) -> None:
+    def retire_value(self, v: _Bound) -> None:
         with self.lock:
             if v not in self.objs:
                 return
@@ -326,7 +346,7 @@ class _State:
                 self.refs.pop(slot, None)
                 v._mv[v._i] = 0.0
                 v._mv[v._i + 1] = _TOMBSTONE
-            private: Any = memoryview(bytearray(16)).cast("d")
+            private = cast(DoubleView, memoryview(bytearray(16)).cast("d"))
             private[0] = last
             v._mv = private
             v._i = 0
@@ -386,7 +406,7 @@ class _Store:
         self._state.retire_store(self)
 
 
-def _write(slot: Tuple[Any, int], value: float, timestamp: float) -> None:
+def _write(slot: Slot, value: float, timestamp: float) -> None:
     view, i = slot
     view[i] = value
     view[i + 1] = timestamp
@@ -412,7 +432,7 @@ class _InfoStore(_Store):
         self._help = help_text
         self._info: Dict[str, str] = {}
         self._key = self._key_for(self._info)
-        self._slot: Optional[Tuple[Any, int]] = None
+        self._slot: Optional[Slot] = None
         state.add_store(self)
 
     def _key_for(self, info: Dict[str, str]) -> str:
@@ -463,7 +483,7 @@ class _EnumStore(_Store):
         ]
         self._index = 0
         self._stamp = 0.0  # 0 until state() is called: any explicitly set state wins the merge
-        self._slots: List[Tuple[Any, int]] = []
+        self._slots: List[Slot] = []
         state.add_store(self)
 
     def _bind(self, state: _State) -> None:
@@ -507,6 +527,7 @@ def make_mmaped_value_class(
         _multiprocess = True
         _supports_remove = True
         __slots__ = ("_mv", "_i", "_kind", "_key", "__weakref__")
+        _state: ClassVar[_State]
 
         def __init__(
             self,
@@ -521,7 +542,7 @@ def make_mmaped_value_class(
         ) -> None:
             self._kind = "gauge_" + (multiprocess_mode or "all") if typ == "gauge" else typ
             self._key = mmap_key(metric_name, name, labelnames, labelvalues, help_text)
-            self._mv: Any = None
+            self._mv: DoubleView = cast(DoubleView, None)  # bound by add_value below
             self._i = 0
             state.add_value(self)
 
@@ -536,7 +557,7 @@ def make_mmaped_value_class(
                     self._mv[self._i + 1] = timestamp
 
             def get(self) -> float:
-                return self._mv[self._i]  # type: ignore[no-any-return]
+                return self._mv[self._i]
 
         else:
 
@@ -558,7 +579,7 @@ def make_mmaped_value_class(
                 with state.lock:
                     if state.pid != str(process_identifier()):
                         state.ensure()
-                    return self._mv[self._i]  # type: ignore[no-any-return]
+                    return self._mv[self._i]
 
         def set_exemplar(self, exemplar: Exemplar) -> None:
             """Exemplars are not shared between processes."""
@@ -599,5 +620,5 @@ def make_mmaped_value_class(
             cleanups.append(cleanup)
 
     state.on_open = on_open
-    MmapedValue._state = state  # type: ignore[attr-defined]
+    MmapedValue._state = state
     return MmapedValue

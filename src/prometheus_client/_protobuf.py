@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union, cast
 
 from ._content_types import CONTENT_TYPE_PROTOBUF
 
@@ -396,11 +396,11 @@ def _label_pairs(tag: bytes, labels: Labels) -> bytes:
     items: Iterable[Tuple[str, str]]
     cls = labels.__class__
     if cls is tuple or cls is list:
-        items = labels  # type: ignore[assignment]
+        items = cast("Sequence[Tuple[str, str]]", labels)
     elif cls is dict or isinstance(labels, Mapping):
-        items = labels.items()  # type: ignore[union-attr]
+        items = cast("Mapping[str, str]", labels).items()
     else:
-        items = labels
+        items = labels  # a Sequence, after the Mapping test
     parts = []
     small = _SMALL
     for n, v in items:

@@ -7,7 +7,7 @@ string in a cache of theirs keyed by family and label values, so a scrape does n
 Sample per number nor re-escape unchanged labels.
 """
 
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union, cast
 
 from ._escaping import escape_label_value, escaped_label_name, label_name_escaper
 from ._family import Family, FamilyInfo, Quantiles, SeriesCache
@@ -237,7 +237,7 @@ def render(registry: Collector, generic: Callable[[Metric, List[str]], None], fa
             fast[item.info.type](item, out)
             continue
         try:
-            generic(item, out)  # type: ignore[arg-type]
+            generic(cast(Metric, item), out)
         except Exception as exception:
             exception.args = (exception.args or ("",)) + (item,)
             raise

@@ -17,7 +17,7 @@ import logging
 import os
 from operator import add as _add
 from operator import itemgetter
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union, cast
 
 from . import _mp_files as mpf
 from .metrics_core import Metric
@@ -519,11 +519,12 @@ class MultiProcessCollector(Collector):
                 m = metrics.get(mname)
                 if m is None:
                     m = metrics[mname] = Metric(mname, help_text, typ)
+                # As the official client: the labels stay (name, value) pairs until merged,
+                # and gauges carry their mode on the Metric.
                 if src.typ == "gauge":
-                    m._multiprocess_mode = src.mode  # type: ignore[attr-defined]
-                    m.samples.append(Sample(sname, labels + (("pid", src.pid),), value, ts))  # type: ignore[arg-type]
-                else:
-                    m.samples.append(Sample(sname, labels, value, ts))  # type: ignore[arg-type]
+                    vars(m)["_multiprocess_mode"] = src.mode
+                    labels = labels + (("pid", src.pid),)
+                m.samples.append(Sample(sname, cast(Dict[str, str], labels), value, ts))
         return metrics
 
     @staticmethod
@@ -534,7 +535,7 @@ class MultiProcessCollector(Collector):
             merged: Dict[Tuple[str, Tuple[Tuple[str, str], ...]], Any] = {}
             buckets: Dict[Tuple[Tuple[str, str], ...], Dict[float, float]] = {}
             for s in m.samples:
-                labels: Tuple[Tuple[str, str], ...] = tuple(s.labels)  # type: ignore[arg-type]
+                labels: Tuple[Tuple[str, str], ...] = tuple(cast(Iterable[Tuple[str, str]], s.labels))
                 base = mpf.merged_gauge_mode(mode) if m.type == "gauge" else None
                 if base is not None:
                     key = (s.name, tuple(p for p in labels if p[0] != "pid"))

@@ -84,11 +84,7 @@ class CollectorRegistry(Collector):
 
     def _get_names(self, collector: Collector) -> List[str]:
         """The time series names a collector will expose (empty if unknown)."""
-        desc_func = None
-        try:
-            desc_func = collector.describe  # type: ignore[attr-defined]
-        except AttributeError:
-            pass
+        desc_func = getattr(collector, "describe", None)
         if not desc_func and self._auto_describe:
             desc_func = collector.collect
         if not desc_func:

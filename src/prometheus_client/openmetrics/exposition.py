@@ -122,10 +122,10 @@ def _native_value(nh: NativeHistogram) -> str:
         f"zero_threshold:{nh.zero_threshold},zero_count:{nh.zero_count}"
     )
     if nh.neg_spans:
-        deltas = ",".join([str(d) for d in nh.neg_deltas])  # type: ignore[union-attr]
+        deltas = ",".join([str(d) for d in nh.neg_deltas or ()])
         text += f",negative_spans:[{_spans(nh.neg_spans)}],negative_deltas:[{deltas}]"
     if nh.pos_spans:
-        deltas = ",".join([str(d) for d in nh.pos_deltas])  # type: ignore[union-attr]
+        deltas = ",".join([str(d) for d in nh.pos_deltas or ()])
         text += f",positive_spans:[{_spans(nh.pos_spans)}],positive_deltas:[{deltas}]"
     return text + "}"
 

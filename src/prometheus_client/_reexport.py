@@ -1,0 +1,34 @@
+"""Public modules that re-export an implementation module keep behaving like that module.
+
+``forward_assignments(__name__, impl)`` makes every assignment to (or deletion of) a name of
+the public module also happen in ``impl`` when ``impl`` has that name, so that
+``mock.patch.object(prometheus_client.metrics, "_use_created", False)`` or
+``monkeypatch.setattr(values, "ValueClass", X)`` reaches the code that reads the name.
+"""
+
+import sys
+from types import ModuleType
+from typing import Any, Tuple
+
+
+class _Forwarding(ModuleType):
+    _forward_to: Tuple[ModuleType, ...] = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        for impl in type(self)._forward_to:
+            if name in vars(impl):
+                setattr(impl, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(name)
+        for impl in type(self)._forward_to:
+            if name in vars(impl):
+                delattr(impl, name)
+
+
+def forward_assignments(name: str, *impls: ModuleType) -> None:
+    """Install the forwarding on the module ``name`` (called at the end of its body)."""
+    module = sys.modules[name]
+    cls = type(f"{name}:module", (_Forwarding,), {"_forward_to": impls, "__slots__": ()})
+    module.__class__ = cls

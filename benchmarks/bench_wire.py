@@ -26,9 +26,9 @@ from prometheus_client import (  # noqa: E402
     generate_latest,
 )
 from prometheus_client import _protobuf as pb  # noqa: E402
-from prometheus_client.protobuf import encode_registry  # noqa: E402
 from prometheus_client._native_histogram import NativeHistogramState  # noqa: E402
 from prometheus_client._quantiles import QuantileStream, QuantileWindow  # noqa: E402
+from prometheus_client.protobuf import encode_registry  # noqa: E402
 
 
 def best(fn: Callable[[], Any], runs: int = 5) -> float:

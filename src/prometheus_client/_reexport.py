@@ -7,7 +7,7 @@ the public module also happen in ``impl`` when ``impl`` has that name, so that
 """
 
 import sys
-from types import ModuleType
+from types import FunctionType, ModuleType
 from typing import Any, Tuple
 
 
@@ -28,7 +28,14 @@ class _Forwarding(ModuleType):
 
 
 def forward_assignments(name: str, *impls: ModuleType) -> None:
-    """Install the forwarding on the module ``name`` (called at the end of its body)."""
+    """Install the forwarding on the module ``name`` (called at the end of its body).
+
+    Classes and functions of ``impls`` also take ``name`` as their ``__module__``: they are
+    shown, pickled and documented under the public path."""
     module = sys.modules[name]
+    for impl in impls:
+        for value in list(vars(impl).values()):
+            if isinstance(value, (type, FunctionType)) and value.__module__ == impl.__name__:
+                value.__module__ = name
     cls = type(f"{name}:module", (_Forwarding,), {"_forward_to": impls, "__slots__": ()})
     module.__class__ = cls

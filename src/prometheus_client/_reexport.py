@@ -1,7 +1,8 @@
 """Public modules that re-export an implementation module keep behaving like that module.
 
-``forward_assignments(__name__, impl)`` makes every assignment to (or deletion of) a name of
-the public module also happen in ``impl`` when ``impl`` has that name, so that
+``forward_assignments(__name__, impl)`` makes reads of the public module's names see
+``impl``'s current values, and every assignment to (or deletion of) a name of the public
+module also happen in ``impl`` when ``impl`` has that name, so that
 ``mock.patch.object(prometheus_client.metrics, "_use_created", False)`` or
 ``monkeypatch.setattr(values, "ValueClass", X)`` reaches the code that reads the name.
 """
@@ -10,9 +11,21 @@ import sys
 from types import FunctionType, ModuleType
 from typing import Any, Tuple
 
+_MISSING = object()
+
 
 class _Forwarding(ModuleType):
     _forward_to: Tuple[ModuleType, ...] = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        # Reads see the implementation's current value (e.g. ``metrics._use_created`` after
+        # ``disable_created_metrics()``), not the copy taken at import.
+        if name[:2] != "__":
+            for impl in type(self)._forward_to:
+                found = impl.__dict__.get(name, _MISSING)
+                if found is not _MISSING:
+                    return found
+        return super().__getattribute__(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)

@@ -231,7 +231,7 @@ def build_and_render(desc: Dict[str, Any]) -> Dict[str, Any]:
         out["text:default"] = _render(generate_latest, registry)
         out["om:default"] = _render(om_generate_latest, registry)
         out["text:wrapped"] = _render(generate_latest, wrapped)
-        out["om:wrapped"] = _render(om_generate_latest, wrapped, "allow-utf-8", "2.0.0")
+        out["om:wrapped"] = _render(om_generate_latest, wrapped, "allow-utf-8", "1.0.0")
         _negotiate(desc, registry, out)
         return {"build": build, "out": out}
     finally:

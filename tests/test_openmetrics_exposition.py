@@ -200,26 +200,35 @@ def test_native_histograms_only_from_version_2() -> None:
                "# HELP n_h doc\n# TYPE n_h gaugehistogram\n# EOF\n")
     assert om_text(r) == classic
     assert om_text(r, version="1.9.9") == classic
-    native = om_text(r, version="2.0.0")
+    # 2.0.0 (rc0, not the official client's pre-draft lines): the classic point at 17 has no
+    # sum, which 2.0 requires.
+    with pytest.raises(ValueError, match="requires a sum"):
+        om_text(r, version="2.0.0")
+    m = Metric("nh", "doc", "histogram")
+    m.samples = [s for s in _native_registry().collect()][0].samples + [Sample("nh_sum", {}, 9.5, 17)]
+    native = om_text(_reg(m), version="2.0.0")
     assert native == (
-        "# HELP nh doc\n# TYPE nh histogram\n"
-        "nh {count:24,sum:100,schema:0,zero_threshold:0.001,zero_count:4,negative_spans:[0:2,1:2],"
-        "negative_deltas:[2,1,-2,3],positive_spans:[0:2,1:2],positive_deltas:[2,1,-3,3]} # {t=\"x\"} 1.5 3"
-        ' # {u="y"} 2.5\n'
-        'nh{a="b"} {count:3.0,sum:5.5,schema:-1,zero_threshold:2.938735877055719e-39,zero_count:0}\n'
-        'nh_bucket{le="+Inf"} 3.0 17 # {a="b"} 1.0\nnh_count 3.0 17\n'
-        "# HELP n_h doc\n# TYPE n_h gaugehistogram\n"
-        'n_h{x="y"} {count:3,sum:5,schema:1,zero_threshold:0,zero_count:0} 12.5\n# EOF\n')
-    assert om_text(r, version="3.1") == native
-    assert '{"n.h",x="y"} {count:3,' in om_text(r, "allow-utf-8", "2.0.0")
+        "# TYPE nh histogram\n# HELP nh doc\n"
+        "nh {count:24,sum:100.0,schema:0,zero_threshold:0.001,zero_count:4,negative_spans:[0:2,1:2],"
+        "negative_buckets:[2,3,1,4],positive_spans:[0:2,1:2],positive_buckets:[2,3,0,3]} # {t=\"x\"} 1.5 3.0"
+        f' # {{u="y"}} 2.5 {native.split(" 2.5 ")[1].split(chr(10))[0]}\n'
+        'nh{a="b"} {count:3,sum:5.5,schema:-1,zero_threshold:2.938735877055719e-39,zero_count:0}\n'
+        'nh {count:3,sum:9.5,bucket:[+Inf:3]} 17.0 # {a="b"} 1 '
+        f'{native.split(" # {a=" + chr(34) + "b" + chr(34) + "} 1 ")[1].split(chr(10))[0]}\n# EOF\n')
+    assert om_text(_reg(m), version="2") == native
+    assert "_count" in om_text(_reg(m), version="3.1")  # other majors: 1.0 text, as before
+    g = [s for s in _native_registry().collect()][1]
+    assert '{"n.h",x="y"} {gcount:3,gsum:5.0,schema:1,zero_threshold:0.0,zero_count:0} 12.5\n' in om_text(
+        _reg(g), "allow-utf-8", "2.0.0")
 
 
 def test_native_histogram_exemplar_order_and_errors() -> None:
     m = Metric("nh", "d", "histogram")
     m.add_sample("nh", {}, 0, 5, Exemplar({"a": "b"}, 1, 2),
                  NativeHistogram(1, 2, 3, 4, 5, nh_exemplars=[Exemplar({"c": "d"}, 3)]))
-    assert om_text(_reg(m), version="2.0.0").splitlines()[2] == (
-        'nh {count:1,sum:2,schema:3,zero_threshold:4,zero_count:5} 5 # {a="b"} 1.0 2 # {c="d"} 3.0')
+    line = om_text(_reg(m), version="2.0.0").splitlines()[2]  # 2.0: exemplars get the scrape time
+    assert line.startswith(
+        'nh {count:1,sum:2.0,schema:3,zero_threshold:4.0,zero_count:5} 5.0 # {a="b"} 1 2.0 # {c="d"} 3 ')
     g = Metric("g", "d", "gauge")
     g.add_sample("g", {}, 0, None, None, NativeHistogram(1, 2, 3, 4, 5, nh_exemplars=[Exemplar({}, 3)]))
     with pytest.raises(ValueError):

@@ -124,7 +124,11 @@ def test_negative_subsecond_timestamp_keeps_sign() -> None:
         ("# TYPE a counter\na_total -1\n# EOF\n", "negative"),
         ("# TYPE a counter\na_total NaN\n# EOF\n", "NaN"),
         ('a{b="c",} 1\n# EOF\n', "trailing ','"),
-        ('a{b="c", d="e"} 1\n# EOF\n', "whitespace inside a label set"),
+        ('a{b ="c"} 1\n# EOF\n', "whitespace inside a label set"),
+        ('a{b="c",\u2028d="e"} 1\n# EOF\n', "whitespace inside a label set"),
+        ('a{b="c" d="e"} 1\n# EOF\n', "separated by ','"),
+        ('a{b="c", } 1\n# EOF\n', "trailing ','"),
+        ('a{ , } 1\n# EOF\n', "invalid label name"),
         ('a{b="c",b="d"} 1\n# EOF\n', "duplicate label"),
         ("a  1\n# EOF\n", "invalid value"),
         ("a 1 \n# EOF\n", "invalid timestamp"),
@@ -215,3 +219,62 @@ def test_fd_streams_and_memory_is_bounded() -> None:
 def test_hostile_lines_fail_cleanly(line: str) -> None:
     with pytest.raises(ValueError):
         parse(line + "\n# EOF\n")
+
+
+# -- optional whitespace in label sets (what the official parser reads) -----------------------
+
+WHITESPACE_CASES = [
+    '# TYPE "a.b" histogram\n{"a.b_bucket", le="1.0"} 0.0\n{"a.b_bucket", le="+Inf"} 0.0\n# EOF\n',
+    '# TYPE "a" counter\n{"a_total", foo="b"} 1\n# EOF\n',
+    '# TYPE a counter\na_total{ foo="x" , b="y" } 1\n# EOF\n',
+    '# TYPE a counter\na_total{\tfoo="x"\t,\tb="y"\t} 1\n# EOF\n',
+    '# TYPE a counter\na_total{ } 1\n# EOF\n',
+    '# TYPE "a" gauge\n{ "a" , x="1" } 1\n# EOF\n',
+    '# TYPE "a" histogram\n{"a"} {count:1,sum:1,schema:0,zero_threshold:0,zero_count:1}\n# EOF\n',
+    '# TYPE "a" histogram\n{ "a" } {count:1,sum:1,schema:0,zero_threshold:0,zero_count:1}\n# EOF\n',
+    '# TYPE "a" histogram\n{"a", x="1"} {count:1,sum:1,schema:0,zero_threshold:0,zero_count:1}\n# EOF\n',
+    '# TYPE a histogram\na{} {count:1,sum:1,schema:0,zero_threshold:0,zero_count:1}\n# EOF\n',
+    '# TYPE "a" gauge\n{"a"} 1\n# EOF\n',
+]
+WHITESPACE_REJECTED = [
+    '# TYPE a counter\na_total{foo="x", } 1\n# EOF\n',
+    '# TYPE a counter\na_total{foo="x" b="y"} 1\n# EOF\n',
+    '# TYPE a counter\na_total{foo="x",,b="y"} 1\n# EOF\n',
+    '# TYPE a counter\na_total{ , } 1\n# EOF\n',
+]
+
+
+def _shape(text: str) -> object:
+    return [(m.name, m.type, [(s.name, s.labels, s.value) for s in m.samples])
+            for m in text_string_to_metric_families(text)]
+
+
+def test_optional_whitespace_in_label_sets_as_the_official_parser(official_python: str) -> None:
+    import parser_diff
+
+    official = parser_diff.OfficialParsers(official_python)
+    try:
+        theirs = official.parse([("om", t) for t in WHITESPACE_CASES + WHITESPACE_REJECTED])
+    finally:
+        official.close()
+    for text, their in zip(WHITESPACE_CASES + WHITESPACE_REJECTED, theirs):
+        ours = parser_diff.ours("om", text)
+        assert ours[0] == ("ok" if text in WHITESPACE_CASES else "err"), (text, ours)
+        # D13: the official parser drops a native histogram's timestamp/exemplars (none here)
+        assert parser_diff.compare("om", text, ours, their) in (None, "D13"), (text, ours, their)
+
+
+def test_quoted_name_native_histogram_has_no_label_set() -> None:
+    [fam] = text_string_to_metric_families(WHITESPACE_CASES[6])
+    assert fam.samples[0].labels is None
+    [fam] = text_string_to_metric_families(WHITESPACE_CASES[8])
+    assert fam.samples[0].labels == {"x": "1"}
+    [fam] = text_string_to_metric_families(WHITESPACE_CASES[9])
+    assert fam.samples[0].labels == {}
+    assert _shape(WHITESPACE_CASES[2]) == [("a", "counter", [("a_total", {"foo": "x", "b": "y"}, 1)])]
+
+
+@pytest.mark.parametrize("text", WHITESPACE_REJECTED)
+def test_malformed_label_sets_stay_rejected(text: str) -> None:
+    with pytest.raises(ValueError, match="line 2"):
+        list(text_string_to_metric_families(text))

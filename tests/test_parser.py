@@ -181,8 +181,9 @@ def test_parse_labels_and_escape_helpers() -> None:
     with pytest.raises(ValueError):
         parse_labels('a="b",,c="d"')
     assert parse_labels('a="b",c="d"', openmetrics=True) == {"a": "b", "c": "d"}
+    assert parse_labels(' a="b" , c="d" ', openmetrics=True) == {"a": "b", "c": "d"}  # as the official
     with pytest.raises(ValueError):
-        parse_labels('a="b", c="d"', openmetrics=True)
+        parse_labels('a ="b"', openmetrics=True)
     assert ESCAPING_RE.sub(replace_escape_sequence, 'a\\\\b\\"c\\nd') == 'a\\b"c\nd'
     assert HELP_ESCAPING_RE.sub(replace_escape_sequence, 'a\\\\b\\"c\\nd') == 'a\\b\\"c\nd'
     assert ESCAPE_SEQUENCES["\\n"] == "\n"

@@ -91,7 +91,8 @@ def test_library_output_parses_identically(official: parser_diff.OfficialParsers
 # One input per documented difference: the classifier must still name it, and the id must be
 # documented, so docs/parser-differences.md and the code cannot drift apart.
 EXAMPLES = [
-    ("D1", "om", 'a{b="c", d="e"} 1\n# EOF\n'),
+    ("D1", "om", 'a{b ="c"} 1\n# EOF\n'),
+    ("D1", "om", 'a{b="c",\u2028d="e"} 1\n# EOF\n'),
     ("D2", "text", 'a.b{c="d"} 1\n'),
     ("D3", "text", "a{b=} 1\n"),
     ("D4", "om", "a ١\n# EOF\n"),

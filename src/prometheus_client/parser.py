@@ -334,7 +334,7 @@ def text_string_to_metric_families(text: str) -> Iterator[Metric]:
 def parse_labels(labels_string: str, openmetrics: bool = False) -> Dict[str, str]:
     """Parse the inside of a label block (without the braces) into a dict."""
     if openmetrics:
-        from .openmetrics.parser import _parse_om_labels_body
+        from .openmetrics._om_lines import _parse_om_labels_body
 
         return _parse_om_labels_body(labels_string)
     try:

@@ -1,4 +1,4 @@
-"""OpenMetrics text encoder (1.0.0; native histograms from version 2.0.0).
+"""OpenMetrics text encoder (1.0.0; 2.0.0 lives in ``_om2_exposition``).
 
 Per family: ``# HELP``, ``# TYPE``, ``# UNIT`` (when set), then every sample in order,
 ``_created``/``_gcount``/``_gsum`` inline; the exposition ends with ``# EOF``. Timestamps
@@ -60,7 +60,7 @@ from ..validation import (
 CONTENT_TYPE_LATEST = CONTENT_TYPE_OPENMETRICS_1_0
 """Content type of OpenMetrics 1.0.0."""
 CONTENT_TYPE_LATEST_2_0 = CONTENT_TYPE_OPENMETRICS_2_0
-"""Content type of OpenMetrics 2.0.0 (native histograms)."""
+"""Content type of OpenMetrics 2.0.0 (rc0: composite values, ``st@``, native histograms)."""
 
 
 def _is_valid_exemplar_metric(metric: Metric, sample: Sample) -> bool:
@@ -333,11 +333,24 @@ _FAST: Dict[str, Callable[[Family, str, List[str]], None]] = {
 }
 
 
+def _is_2_0(version: str) -> bool:
+    """Whether ``version`` asks for OpenMetrics 2.x (``2.0.0``; also ``2``, ``2.0``, ``2.1.0``).
+    Junk and other majors keep the 1.0 text (with the reference's native-histogram lines from
+    3 on), as before."""
+    return version != "1.0.0" and parse_version(version)[:1] == (2,)
+
+
 def generate_latest(registry: Collector, escaping: str = UNDERSCORES, version: str = "1.0.0") -> bytes:
     """Render ``registry`` as OpenMetrics text (UTF-8 bytes), ending with ``# EOF``.
 
-    Native-histogram samples are written only when ``version`` is 2.0.0 or later.
+    ``version`` 2.0.0 (any 2.x) gives OpenMetrics 2.0.0-rc0 text (``_om2_exposition``:
+    composite histogram/summary lines, ``st@`` start times, native histograms); anything else
+    OpenMetrics 1.0.0 (plus the reference's pre-draft native-histogram lines from version 3).
     """
+    if _is_2_0(version):
+        from ._om2_exposition import generate_latest_2_0
+
+        return generate_latest_2_0(registry, escaping)
     v = _Version(version)
     out = render(
         registry,

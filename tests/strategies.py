@@ -38,7 +38,9 @@ timestamps = timestamp_parts.map(lambda p: TS(*p))
 
 @st.composite
 def pb_exemplars(draw: Any, require_ts: bool = False) -> Any:
-    from prometheus_client._protobuf import PBExemplar
+    from prometheus_client._protobuf_model import (
+        PBExemplar,
+    )
     ts = draw(timestamps if require_ts else st.none() | timestamps)
     return PBExemplar(draw(label_pairs), draw(any_floats), ts)
 
@@ -54,7 +56,9 @@ def spans_and_deltas(draw: Any) -> Tuple[Tuple[Tuple[int, int], ...], Tuple[int,
 
 @st.composite
 def pb_natives(draw: Any) -> Any:
-    from prometheus_client._protobuf import PBNative
+    from prometheus_client._protobuf_model import (
+        PBNative,
+    )
     is_float = draw(st.booleans())
     ps, pd = draw(spans_and_deltas())
     ns, nd = draw(spans_and_deltas())
@@ -77,6 +81,8 @@ def pb_families(draw: Any) -> Any:
         HISTOGRAM,
         SUMMARY,
         UNTYPED,
+    )
+    from prometheus_client._protobuf_model import (
         PBBucket,
         PBFamily,
         PBMetric,

@@ -485,8 +485,10 @@ def test_protobuf_is_negotiated_when_the_encoder_exists(monkeypatch: pytest.Monk
     assert ct == "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
     r = CollectorRegistry()
     Gauge("a.b", "d", registry=r).set(1)
-    from prometheus_client._protobuf import decode_delimited
     from prometheus_client._protobuf_exposition import encode_registry
+    from prometheus_client._protobuf_model import (
+        decode_delimited,
+    )
     assert [f.name for f in decode_delimited(encoder(r))] == ["a.b"]
     assert [f.name for f in decode_delimited(choose_encoder(accept)[0](r))] == ["a_b"]
     assert choose_encoder(accept)[0] is encode_registry

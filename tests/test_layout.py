@@ -17,7 +17,6 @@ MODULES = figures.modules()
 # Modules still over the limit (to be split); must only shrink.
 OVERSIZED: dict = {
     "prometheus_client._mp_values": 624,
-    "prometheus_client._protobuf": 806,
     "prometheus_client.metrics": 1302,
     "prometheus_client.multiprocess": 643,
     "prometheus_client.remote_write": 1132,

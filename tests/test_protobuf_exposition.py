@@ -19,6 +19,7 @@ from prometheus_client import (
     Summary,
 )
 from prometheus_client import _protobuf as pb
+from prometheus_client import _protobuf_model as pbm
 from prometheus_client._family import Family
 from prometheus_client._protobuf_exposition import _PB_LABELS, encode_registry
 from prometheus_client.metrics_core import (
@@ -239,7 +240,7 @@ def test_negotiation_serves_protobuf() -> None:
 def test_decoder_reads_registry_output() -> None:
     reg = CollectorRegistry()
     Counter("a", "A", registry=reg).inc(2)
-    fams = pb.decode_delimited(encode_registry(reg))
+    fams = pbm.decode_delimited(encode_registry(reg))
     assert fams[0].name == "a_total" and fams[0].metrics[0].value == 2
 
 
@@ -273,8 +274,8 @@ def test_fast_path_equals_generic_path() -> None:
     frac.observe(0.5)
     frac._buckets[0].inc(0.25)  # a non-integral count travels in the *_float fields
     for escaping in ("underscores", "allow-utf-8", "values"):
-        fast = pb.decode_delimited(encode_registry(reg, escaping))
-        generic = pb.decode_delimited(encode_registry(Generic(reg), escaping))
+        fast = pbm.decode_delimited(encode_registry(reg, escaping))
+        generic = pbm.decode_delimited(encode_registry(Generic(reg), escaping))
         assert fast == generic
     [info] = [f.info for f in reg.families() if type(f) is Family and f.info.name == "c"]
     assert _PB_LABELS.size(info) > 0
@@ -313,8 +314,8 @@ def test_protobuf_never_fails_where_text_succeeds(desc: Dict[str, Any]) -> None:
                 generate_latest(reg, escaping)
             except Exception:  # noqa: BLE001
                 continue
-            fast = pb.decode_delimited(encode_registry(reg, escaping))
-            generic = pb.decode_delimited(encode_registry(Generic(reg), escaping))
+            fast = pbm.decode_delimited(encode_registry(reg, escaping))
+            generic = pbm.decode_delimited(encode_registry(Generic(reg), escaping))
             assert _nan_free(fast) == _nan_free(generic)
     finally:
         time.time = real_time
@@ -333,6 +334,6 @@ def _nan_free(x: Any) -> Any:
 def test_label_names_colliding_after_escaping_keep_one_order() -> None:
     reg = CollectorRegistry()
     Counter("c", "C", ["0", "9"], registry=reg).labels("0", "").inc()
-    fast = pb.decode_delimited(encode_registry(reg))
+    fast = pbm.decode_delimited(encode_registry(reg))
     assert fast[0].metrics[0].labels == (("_", "0"), ("_", ""))  # sorted by the original names
-    assert fast == pb.decode_delimited(encode_registry(Generic(reg)))
+    assert fast == pbm.decode_delimited(encode_registry(Generic(reg)))

@@ -40,14 +40,16 @@ from ._protobuf import (
     HISTOGRAM,
     SUMMARY,
     UNTYPED,
+    encode_timestamp,
+    encode_varint,
+)
+from ._protobuf_model import (
     PBBucket,
     PBExemplar,
     PBFamily,
     PBMetric,
     PBNative,
     encode_family,
-    encode_timestamp,
-    encode_varint,
     uint_count,
 )
 from ._render import walk

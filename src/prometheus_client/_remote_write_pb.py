@@ -23,6 +23,14 @@ from ._protobuf import (  # the field readers are shared with the exposition dec
     DecodeError as DecodeError,
 )
 from ._protobuf import (
+    encode_varint,
+    iter_fields,
+    to_int64,
+    write_varint,
+    zigzag_decode,
+    zigzag_encode,
+)
+from ._protobuf_model import (
     _b,
     _d,
     _decode_label,
@@ -31,12 +39,6 @@ from ._protobuf import (
     _repeated_double,
     _repeated_sint,
     _s,
-    encode_varint,
-    iter_fields,
-    to_int64,
-    write_varint,
-    zigzag_decode,
-    zigzag_encode,
 )
 
 __all__ = [

@@ -19,13 +19,15 @@ from ._protobuf import (
     GAUGE_HISTOGRAM,
     HISTOGRAM,
     SUMMARY,
+)
+from ._protobuf_exposition import encode_registry
+from ._protobuf_model import (
     PBExemplar,
     PBFamily,
     PBMetric,
     PBNative,
     decode_delimited,
 )
-from ._protobuf_exposition import encode_registry
 from .metrics_core import Metric
 from .samples import BucketSpan, Exemplar, NativeHistogram, Sample
 from .utils import INF, floatToGoString

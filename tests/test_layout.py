@@ -18,7 +18,6 @@ MODULES = figures.modules()
 OVERSIZED: dict = {
     "prometheus_client._mp_values": 624,
     "prometheus_client.metrics": 1302,
-    "prometheus_client.multiprocess": 643,
     "prometheus_client.remote_write": 1132,
 }
 # Before the redesign: 231 ``Any`` and 50 ``type: ignore``; the goal is at most half.

@@ -5,7 +5,8 @@
   and its cycles (strongly connected components with more than one module);
 * ``exec``/``eval`` calls, ``Any`` annotations, ``type: ignore`` comments;
 * private accesses across subpackages: ``x._name`` where ``x`` is a module of the package
-  that lives in another subpackage, or ``from mod import _name`` across subpackages.
+  that lives in another subpackage, or ``from mod import _name`` across subpackages
+  (``from mod import _name as _name``, the re-export of a public module path, excepted).
 """
 
 from __future__ import annotations
@@ -156,6 +157,8 @@ def private_accesses(mods: Dict[str, Path]) -> List[Tuple[str, str, str]]:
                     full = f"{base}.{a.name}"
                     if full in mods:
                         aliases[a.asname or a.name] = full
+                    elif a.asname == a.name:
+                        continue  # ``from m import _x as _x``: a re-export (public module paths)
                     elif base in mods and a.name.startswith("_") and not a.name.startswith("__"):
                         if subpackage(base) != subpackage(name):
                             found.append((name, base, a.name))
@@ -173,6 +176,17 @@ def private_accesses(mods: Dict[str, Path]) -> List[Tuple[str, str, str]]:
     return found
 
 
+def private_member_uses(mods: Dict[str, Path]) -> int:
+    """``x._name`` where ``x`` is neither ``self`` nor ``cls`` (another object's private member)."""
+    n = 0
+    for path in mods.values():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+                n += 1
+    return n
+
+
 if __name__ == "__main__":  # pragma: no cover - a report for humans
     mods = modules()
     graph = imports(mods)
@@ -183,3 +197,4 @@ if __name__ == "__main__":  # pragma: no cover - a report for humans
     print("exec/eval:", exec_eval_calls(mods))
     print("Any, type: ignore:", any_and_ignores(mods))
     print("private accesses across subpackages:", len(private_accesses(mods)))
+    print("private member uses (x._name, x not self/cls):", private_member_uses(mods))

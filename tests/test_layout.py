@@ -21,7 +21,7 @@ OVERSIZED: dict = {
     "prometheus_client.remote_write": 1132,
 }
 # Before the redesign: 231 ``Any`` and 50 ``type: ignore``; the goal is at most half.
-MAX_ANY = 158
+MAX_ANY = 128
 MAX_TYPE_IGNORE = 37
 
 

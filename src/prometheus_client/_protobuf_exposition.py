@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, cast
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union, cast
 
 from ._content_types import CONTENT_TYPE_PROTOBUF
 from ._escaping import ALLOWUTF8, escape_label_name, escape_metric_name
@@ -53,6 +53,9 @@ from ._protobuf_model import (
     uint_count,
 )
 from ._render import walk
+from .metrics_core import Metric
+from .registry import Collector
+from .samples import Exemplar, NativeHistogram, Sample, Timestamp
 
 __all__ = ["CONTENT_TYPE", "metric_to_families", "encode_registry"]
 
@@ -69,12 +72,13 @@ _pack_d = struct.Struct("<d").pack
 _TAG_DOUBLE = struct.Struct("<Bd").pack
 
 LabelKey = Tuple[Tuple[str, str], ...]
+SampleTime = Optional[Union[float, Timestamp]]
 
 
 _I64 = 1 << 63
 
 
-def _ts_ms(ts: Any) -> Optional[int]:
+def _ts_ms(ts: SampleTime) -> Optional[int]:
     """Milliseconds for ``timestamp_ms`` (int64); NaN fails like in the text format, a time
     beyond the int64 range is left out."""
     if ts is None:
@@ -83,34 +87,35 @@ def _ts_ms(ts: Any) -> Optional[int]:
     return ms if -_I64 <= ms < _I64 else None
 
 
-def _finite_ts(ts: Any) -> Any:
+def _finite_ts(ts: SampleTime) -> SampleTime:
     """A timestamp a protobuf Timestamp can hold (int64 seconds), else None."""
     if ts is None:
         return None
-    sec = getattr(ts, "sec", None)
-    if sec is not None:
-        return ts if -_I64 < sec < _I64 - 1 else None
+    if isinstance(ts, Timestamp):
+        return ts if -_I64 < ts.sec < _I64 - 1 else None
     return ts if math.isfinite(ts) and -_I64 < ts < _I64 - 1 else None
 
 
-def _float_or_none(s: str) -> Optional[float]:
+def _float_or_none(s: Optional[str]) -> Optional[float]:
+    if s is None:
+        return None
     try:
         return float(s)
     except (TypeError, ValueError):
         return None
 
 
-def _pb_exemplar(e: Any) -> Optional[PBExemplar]:
+def _pb_exemplar(e: Optional[Exemplar]) -> Optional[PBExemplar]:
     if e is None:
         return None
     return PBExemplar(tuple(e.labels.items()), e.value, _finite_ts(e.timestamp))
 
 
-def _int_list(xs: Any) -> Tuple[int, ...]:
+def _int_list(xs: Iterable[float]) -> Tuple[int, ...]:
     return tuple(int(x) for x in xs or ())
 
 
-def _pb_native(nh: Any) -> PBNative:
+def _pb_native(nh: NativeHistogram) -> PBNative:
     """A NativeHistogram sample as a PBNative; non-integral counts make a float histogram
     (absolute ``*_counts`` instead of deltas)."""
     pos_spans = tuple((int(o), int(n)) for o, n in nh.pos_spans or ())
@@ -163,8 +168,8 @@ class _Names:
         return tuple([(label(k), v) for k, v in sorted(labels.items()) if k != drop])
 
 
-def _group(samples: Iterable[Any], names: _Names, drop: str) -> Dict[LabelKey, List[Any]]:
-    groups: Dict[LabelKey, List[Any]] = {}
+def _group(samples: Iterable[Sample], names: _Names, drop: str) -> Dict[LabelKey, List[Sample]]:
+    groups: Dict[LabelKey, List[Sample]] = {}
     for s in samples:
         key = names.labels(s.labels, drop)
         g = groups.get(key)
@@ -175,12 +180,12 @@ def _group(samples: Iterable[Any], names: _Names, drop: str) -> Dict[LabelKey, L
     return groups
 
 
-def metric_to_families(metric: Any, escaping: str = "underscores") -> List[PBFamily]:
+def metric_to_families(metric: Metric, escaping: str = "underscores") -> List[PBFamily]:
     """``MetricFamily`` values for a ``prometheus_client.metrics_core.Metric``."""
     return _metric_to_families(metric, _Names(escaping))
 
 
-def _metric_to_families(metric: Any, names: _Names) -> List[PBFamily]:
+def _metric_to_families(metric: Metric, names: _Names) -> List[PBFamily]:
     mtype = metric.type
     typ = _TYPE_BY_NAME.get(mtype)
     if typ is None:
@@ -343,14 +348,14 @@ def _header(name: str, doc: str, typ: int, names: _Names, unit: str = "") -> byt
     return h
 
 
-def _exemplar_field(tag: bytes, e: Any) -> bytes:
+def _exemplar_field(tag: bytes, e: Exemplar) -> bytes:
     body = b"".join([_label_pair(k, v) for k, v in e.labels.items()]) + _TAG_DOUBLE(0x11, e.value)
     if e.timestamp is not None:
         body += _ld(b"\x1a", encode_timestamp(e.timestamp))
     return _ld(tag, body)
 
 
-def _counter_frame(label_bytes: bytes, created: Optional[float]) -> Tuple[Any, bytes, bytes]:
+def _counter_frame(label_bytes: bytes, created: Optional[float]) -> Tuple[Optional[float], bytes, bytes]:
     tail = b"" if created is None else _created_field(b"\x1a", created)
     n_inner = 9 + len(tail)  # tag 0x09 + double, then the created timestamp
     head = label_bytes + b"\x1a" + _varint(n_inner) + b"\x09"
@@ -465,7 +470,7 @@ _FAST: Dict[str, Callable[[Family, _Names, List[bytes]], None]] = {
 }
 
 
-def encode_registry(registry: Any, escaping: str = "underscores") -> bytes:
+def encode_registry(registry: Collector, escaping: str = "underscores") -> bytes:
     """The delimited protobuf exposition of ``registry`` (anything with ``collect()``).
 
     An exception raised while converting a Metric keeps its type and gets the Metric
@@ -478,7 +483,7 @@ def encode_registry(registry: Any, escaping: str = "underscores") -> bytes:
             _FAST[item.info.type](item, names, out)
             continue
         try:
-            for fam in _metric_to_families(item, names):
+            for fam in _metric_to_families(cast(Metric, item), names):
                 msg = encode_family(fam)
                 out.append(_varint(len(msg)))
                 out.append(msg)

@@ -15,7 +15,7 @@ any ``Metric`` (custom collectors) into the same calls.
 import math
 import time
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from .._escaping import escape_label_value, escape_metric_name, escaped_label_name, label_name_escaper
 from .._family import CounterFn, Family, FamilyInfo, GaugeFn, HistogramFn, SummaryFn
@@ -35,13 +35,14 @@ from ..samples import Exemplar, NativeHistogram, Sample, Timestamp
 from ..utils import floatToGoString
 
 _MAX_EXACT = 2.0**53
+SampleTime = Union[float, Timestamp]
 _FAMILY_SUFFIX = {"counter": "_total", "info": "_info"}
 
 
 # -- numbers and timestamps -------------------------------------------------------------
 
 
-def fmt_num(v: Any) -> str:
+def fmt_num(v: Union[float, int, str]) -> str:
     """A Number: integral values below 2**53 as integers (``5``), others as in 1.0 (``0.25``,
     ``1e+21``, ``+Inf``, ``NaN``)."""
     if type(v) is float:
@@ -56,7 +57,7 @@ def fmt_num(v: Any) -> str:
 _key_cache: Dict[str, str] = {}
 
 
-def fmt_key(v: Any) -> str:
+def fmt_key(v: Union[float, str]) -> str:
     """A bucket threshold or quantile (a number, or the text of an ``le``/``quantile`` label):
     the canonical 1.0 spelling (``1.0``, ``0.5``, ``+Inf``, ``-0.0``)."""
     if type(v) is not str:
@@ -75,7 +76,7 @@ def fmt_key(v: Any) -> str:
 _ts_cache: Dict[float, str] = {}
 
 
-def fmt_ts(ts: Any) -> str:
+def fmt_ts(ts: SampleTime) -> str:
     """A timestamp in seconds without an exponent (``1767225600.0``); a Timestamp keeps its
     nanoseconds. ValueError for NaN or infinity (the grammar has no such timestamp).
 
@@ -133,7 +134,9 @@ def exemplars_text(exemplars: Sequence[Exemplar], escaping: str, stamp: Stamp) -
     return "".join(parts)
 
 
-def sample_line(head: str, value: str, ts: Any = None, start: Any = None, exemplars: str = "") -> str:
+def sample_line(
+    head: str, value: str, ts: Optional[SampleTime] = None, start: Optional[SampleTime] = None, exemplars: str = ""
+) -> str:
     """``head`` is the line up to the value (``name{labels} ``); ``ts`` and ``start`` are
     seconds or None; ``exemplars`` is from ``exemplars_text``."""
     text = head + value
@@ -144,7 +147,7 @@ def sample_line(head: str, value: str, ts: Any = None, start: Any = None, exempl
     return f"{text}{exemplars}\n"
 
 
-def summary_value(count: float, total: float, quantiles: Sequence[Tuple[Any, float]]) -> str:
+def summary_value(count: float, total: float, quantiles: Sequence[Tuple[Union[float, str], float]]) -> str:
     """``{count:C,sum:S,quantile:[q:v,…]}``."""
     qs = ",".join([f"{fmt_key(q)}:{fmt_num(v)}" for q, v in quantiles])
     return f"{{count:{fmt_num(count)},sum:{fmt_value(total)},quantile:[{qs}]}}"
@@ -224,12 +227,12 @@ class _Group:
     __slots__ = ("labels", "ts", "count", "sum", "start", "buckets", "exemplars", "native", "native_exemplars",
                  "quantiles")
 
-    def __init__(self, labels: Dict[str, str], ts: Any) -> None:
+    def __init__(self, labels: Dict[str, str], ts: Optional[SampleTime]) -> None:
         self.labels = labels
         self.ts = ts
         self.count: Optional[float] = None
         self.sum: Optional[float] = None
-        self.start: Any = None
+        self.start: Optional[SampleTime] = None
         self.buckets: List[Tuple[str, float]] = []
         self.exemplars: List[Exemplar] = []
         self.native: Optional[NativeHistogram] = None
@@ -326,7 +329,7 @@ def _render_composite(metric: Metric, ctx: _Ctx, out: List[str]) -> None:
 def _render_counter(metric: Metric, ctx: _Ctx, out: List[str]) -> None:
     name = metric.name
     total_name = name + "_total"
-    created: Dict[Tuple[Tuple[str, str], ...], Any] = {}
+    created: Dict[Tuple[Tuple[str, str], ...], float] = {}
     totals: List[Sample] = []
     for s in metric.samples:
         if s.name == total_name:

@@ -17,11 +17,11 @@ Linear in the input: every scan moves forward (no backtracking patterns).
 import bisect
 import math
 import re
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union, cast
 
 from .._parse_common import LineError, fail, line_error, unescape
 from ..metrics_core import METRIC_TYPES, Metric
-from ..samples import BucketSpan, Exemplar, NativeHistogram, Sample
+from ..samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
 from ._om_lines import _number, _parse_labels_at, _parse_metadata, _timestamp, _ts_key
 
 _FMT = "OpenMetrics 2.0"
@@ -123,7 +123,8 @@ def _native(r: _Reader, gauge: bool) -> NativeHistogram:
     if zt < 0:
         fail("zero_threshold cannot be negative")
     zc = _number(r.scalar("zero_count"), "zero_count")
-    sides: Dict[str, Tuple[Any, Any]] = {}
+    # deltas: ints for an integer histogram; float counts pass through as they were read
+    sides: Dict[str, Tuple[Tuple[BucketSpan, ...], Tuple[int, ...]]] = {}
     for side in ("negative", "positive"):
         if not r.at(side + "_spans:"):
             continue
@@ -138,10 +139,10 @@ def _native(r: _Reader, gauge: bool) -> NativeHistogram:
             for c in counts:
                 _not_negative(c, "native bucket count")
         deltas = [c - p for p, c in zip([0, *counts], counts)]
-        sides[side] = (tuple(spans), tuple(deltas))
-    neg = sides.get("negative", (None, None))
-    pos = sides.get("positive", (None, None))
-    return NativeHistogram(0, 0.0, schema, zt, zc, pos[0], neg[0], pos[1], neg[1])
+        sides[side] = (tuple(spans), cast("Tuple[int, ...]", tuple(deltas)))
+    neg_spans, neg_deltas = sides.get("negative") or (None, None)
+    pos_spans, pos_deltas = sides.get("positive") or (None, None)
+    return NativeHistogram(0, 0.0, schema, zt, zc, pos_spans, neg_spans, pos_deltas, neg_deltas)
 
 
 def _not_negative(v: float, what: str) -> None:
@@ -225,7 +226,7 @@ class Line:
         self.labels = labels
         self.value: Optional[float] = None
         self.composite: Optional[Composite] = None
-        self.ts: Any = None
+        self.ts: Union[float, Timestamp, None] = None
         self.start: Optional[float] = None
         self.exemplars: List[Exemplar] = []
 
@@ -321,10 +322,10 @@ class _Family:
         self.seen_meta: Set[str] = set()
         self.has_samples = False
         self.metric: Optional[Metric] = None
-        self.groups_seen: Set[Any] = set()
-        self.group: Any = None
+        self.groups_seen: Set[FrozenSet[Tuple[str, str]]] = set()
+        self.group: Optional[FrozenSet[Tuple[str, str]]] = None
         self.group_ts = 0
-        self.group_points: Set[Any] = set()
+        self.group_points: Set[Tuple[Optional[str], int]] = set()
 
     def base(self) -> str:
         """The 1.0 model's family name (``_total`` / ``_info`` removed)."""
@@ -383,8 +384,8 @@ def _check_line(fam: _Family, ln: Line) -> None:
             fail("a summary count must be an integer")
 
 
-def _abs(deltas: Any) -> List[float]:
-    acc = 0
+def _abs(deltas: Optional[Sequence[float]]) -> List[float]:
+    acc: float = 0
     out = []
     for d in deltas or ():
         acc += d

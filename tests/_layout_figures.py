@@ -49,12 +49,17 @@ def _resolve(module: str, node: ast.ImportFrom, mods: Dict[str, Path]) -> str:
 
 
 def imports(mods: Dict[str, Path]) -> Dict[str, Set[str]]:
-    """``{module: {package modules it imports}}``, lazy imports and ``TYPE_CHECKING`` blocks
-    included (``from pkg import mod`` counts as importing ``mod``)."""
+    """``{module: {package modules it imports}}``, lazy (function-level) imports included
+    (``from pkg import mod`` counts as importing ``mod``); ``if TYPE_CHECKING:`` blocks, which
+    never run, are not imports."""
     graph: Dict[str, Set[str]] = {}
     for name, path in mods.items():
         deps: Set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                node.body = []
+        for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):

@@ -30,6 +30,7 @@ from typing import (
 
 from . import values  # values.ValueClass is looked up at child creation (callers swap it)
 from ._family import Family, FamilyInfo
+from ._redefine import MetricType
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .metrics_core import Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
@@ -163,7 +164,7 @@ def _family_attr(field: str) -> Any:
     return property(get, set, doc=f"The family's {field} (shared with label children).")
 
 
-class MetricWrapperBase(Collector):
+class MetricWrapperBase(Collector, metaclass=MetricType):
     """Base of every metric class: naming, labels, registration and collection."""
 
     # Per-series state lives in slots; settings shared by a family and all its
@@ -437,9 +438,9 @@ class MetricWrapperBase(Collector):
         return FamilyInfo(
             self._name, self._type or "unknown", self._documentation, self._unit, self._labelnames,
             _labelvalues_of,
-            cls._expo_values,  # type: ignore[attr-defined]
+            cls._expo_values,
             tuple(getattr(self, "_upper_bounds", ())),
-            cls._expo_quantiles if self._type == "summary" else None,  # type: ignore[attr-defined]
+            cls._expo_quantiles if self._type == "summary" else None,
         )
 
     def _expo_family(self, quantiles: bool = False) -> Optional[Family]:

@@ -1,8 +1,11 @@
 """The collector registry: who is registered, name clashes, and collection order."""
 
 from threading import Lock
-from typing import Dict, Iterable, Iterator, List, Optional, Protocol, Set, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
+from . import _collector
+from ._collector import Collector as Collector
+from ._collector import DuplicateTimeseries as DuplicateTimeseries
 from ._family import Family
 from .metrics_core import Metric
 
@@ -16,26 +19,9 @@ _TYPE_SUFFIXES: Dict[str, Tuple[str, ...]] = {
 }
 
 
-class Collector(Protocol):
-    """Anything with a ``collect()`` yielding Metric families may be registered."""
-
-    __slots__ = ()
-
-    def collect(self) -> Iterable[Metric]:
-        raise NotImplementedError
-
-
 class _EmptyCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         return []
-
-
-class DuplicateTimeseries(ValueError):
-    """Raised when a registration would expose a time series name twice."""
-
-    def __init__(self, duplicates: Set[str]) -> None:
-        self.duplicates = duplicates
-        super().__init__(f"Duplicated timeseries in CollectorRegistry: {duplicates}")
 
 
 class CollectorRegistry(Collector):
@@ -43,6 +29,10 @@ class CollectorRegistry(Collector):
 
     Use a fresh ``CollectorRegistry()`` when you don't want the default
     process/platform/gc collectors (tests, textfile, Pushgateway).
+
+    ``get_or_create=True``: constructing a metric that is already registered here with the
+    same definition returns the registered one instead of raising (module reloads,
+    notebook re-runs); a different definition raises, saying what differs.
     """
 
     def __init__(
@@ -50,6 +40,8 @@ class CollectorRegistry(Collector):
         auto_describe: bool = False,
         target_info: Optional[Dict[str, str]] = None,
         support_collectors_without_names: bool = False,
+        *,
+        get_or_create: bool = False,
     ) -> None:
         self._collector_to_names: Dict[Collector, List[str]] = {}
         self._names_to_collectors: Dict[str, Collector] = {}
@@ -59,6 +51,20 @@ class CollectorRegistry(Collector):
         self._support_collectors_without_names = support_collectors_without_names
         self._collectors_without_names: List[Collector] = []
         self.set_target_info(target_info)
+        self._get_or_create = False
+        if get_or_create:
+            self.get_or_create = True
+
+    @property
+    def get_or_create(self) -> bool:
+        """Whether re-defining an identical metric returns the registered one (off by default)."""
+        return self._get_or_create
+
+    @get_or_create.setter
+    def get_or_create(self, enabled: bool) -> None:
+        if enabled:
+            _collector.get_or_create_used = True
+        self._get_or_create = bool(enabled)
 
     def register(self, collector: Collector) -> None:
         """Add a collector; raises DuplicateTimeseries if any of its names is taken."""
@@ -66,6 +72,10 @@ class CollectorRegistry(Collector):
             names = self._get_names(collector)
             duplicates = set(self._names_to_collectors).intersection(names)
             if duplicates:
+                if _collector.get_or_create_used:
+                    from ._redefine import resolve
+
+                    resolve(self, collector, duplicates)  # hands back an identical twin, or explains
                 raise DuplicateTimeseries(duplicates)
             for name in names:
                 self._names_to_collectors[name] = collector

@@ -21,6 +21,11 @@ path of a pusher (its memoised, layout-aware compressor); the byte table also sh
 Rounds interleave the operations and alternate their order; each cell is the median over
 rounds (cold: one call per round on a new registry; warm: best of ``--repeat`` calls).
 Ratios are rw / text: <= 1.00 meets the target.
+
+Remote write 2.0 (``protobuf_message="io.prometheus.write.v2.Request"``) is measured the same
+way against remote write 1.0 (target: RW2 encode + compress of 10k series no slower than RW1):
+**rw2 cold** = ``push_to_remote_write``'s 2.0 body from a fresh registry, **rw2 warm** = a 2.0
+``RemoteWritePusher``'s later pushes; their ratios are rw2 / rw1 (cold vs cold, warm vs warm).
 """
 
 from __future__ import annotations
@@ -43,12 +48,16 @@ from prometheus_client import (  # noqa: E402
     Counter,
     Gauge,
     Histogram,
+    _remote_write_v2,  # noqa: E402
     _snappy,
     disable_created_metrics,
     enable_created_metrics,
 )
+from prometheus_client._remote_write_enc import _target_labels  # noqa: E402
+from prometheus_client._render import walk as iter_families  # noqa: E402
 from prometheus_client.exposition import generate_latest  # noqa: E402
 from prometheus_client.remote_write import (  # noqa: E402
+    PROTOBUF_MESSAGE_V2,
     RemoteWritePusher,
     write_request_from_registry,
 )
@@ -118,6 +127,12 @@ def _rw_once(r: CollectorRegistry) -> bytes:
     return _snappy.compress(write_request_from_registry(r, job="bench", instance="host-1"))
 
 
+def _rw2_once(r: CollectorRegistry) -> bytes:
+    """What ``push_to_remote_write(..., protobuf_message=V2)`` compresses and sends."""
+    enc = _remote_write_v2.V2Encoder(_target_labels("bench", "host-1", None))
+    return _snappy.compress(enc.encode(iter_families(r), int(time.time() * 1000))[0])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=7)
@@ -140,6 +155,9 @@ def main() -> None:
         pusher = RemoteWritePusher("http://127.0.0.1:1/api/v1/write", r, job="bench", instance="host-1")
         pusher._body()  # first push: the pusher's caches are warm from then on
         generate_latest(r)  # same for the text encoder's label cache
+        pusher2 = RemoteWritePusher("http://127.0.0.1:1/api/v1/write", r, job="bench", instance="host-1",
+                                    protobuf_message=PROTOBUF_MESSAGE_V2)
+        sizes["rw2_snappy"] = len(pusher2._body_v2()[0])  # first push: caches warm from then on
         pure_pusher = RemoteWritePusher("http://127.0.0.1:1/api/v1/write", r, job="bench", instance="host-1")
 
         def pusher_pure(pusher: RemoteWritePusher = pure_pusher) -> bytes:
@@ -160,6 +178,8 @@ def main() -> None:
             "text_warm": lambda r=r: _best(lambda: generate_latest(r), args.repeat),
             "rw_warm": lambda pusher=pusher: _best(pusher._body, args.repeat),
             "rw_warm_pure": lambda f=pusher_pure: _best(f, args.repeat),
+            "rw2_cold": lambda build=build: _cold(build, _rw2_once),
+            "rw2_warm": lambda pusher2=pusher2: _best(pusher2._body_v2, args.repeat),
         }
         samples: Dict[str, List[float]] = {k: [] for k in ops}
         for rnd in range(args.rounds):
@@ -185,13 +205,18 @@ def main() -> None:
         print(f"| {row['workload']} | {row['series']:,} | {ms(row, 'text_cold')} | "
               f"{ms(row, 'rw_cold', 'text_cold')} | {ms(row, 'text_warm')} | {ms(row, 'rw_warm', 'text_warm')} | "
               f"{ms(row, 'rw_warm_pure', 'text_warm')} |")
-    print("\n| registry | text bytes | WriteRequest bytes | snappy | pure Python: one push | "
-          "pure Python: pusher |")
+    print("\n| registry | series | rw1 push cold | rw2 push cold | rw1 pusher warm | rw2 pusher warm |")
     print("|---|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print(f"| {row['workload']} | {row['series']:,} | {ms(row, 'rw_cold')} | {ms(row, 'rw2_cold', 'rw_cold')} | "
+              f"{ms(row, 'rw_warm')} | {ms(row, 'rw2_warm', 'rw_warm')} |")
+    print("\n| registry | text bytes | WriteRequest bytes | snappy | pure Python: one push | "
+          "pure Python: pusher | RW2 snappy |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         b = row["bytes"]
         print(f"| {row['workload']} | {b['text']:,} | {b['rw']:,} | {b['rw_snappy']:,} | {b['rw_pure']:,} | "
-              f"{b['rw_pusher_pure']:,} |")
+              f"{b['rw_pusher_pure']:,} | {b['rw2_snappy']:,} |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 

@@ -137,6 +137,25 @@ def client_model_classes() -> Dict[str, Any]:
             for n in names}
 
 
+def _histogram_fields(p: str, packed: bool) -> List[Field]:
+    """Fields 1-13 of the remote-write ``Histogram`` (same numbers in 1.0 and 2.0)."""
+    return [
+        ("count_int", 1, "uint64", "opt", None, False, 0),
+        ("count_float", 2, "double", "opt", None, False, 0),
+        ("sum", 3, "double", "opt", None, False, None),
+        ("schema", 4, "sint32", "opt", None, False, None),
+        ("zero_threshold", 5, "double", "opt", None, False, None),
+        ("zero_count_int", 6, "uint64", "opt", None, False, 1),
+        ("zero_count_float", 7, "double", "opt", None, False, 1),
+        ("negative_spans", 8, "message", "rep", p + "BucketSpan", False, None),
+        ("negative_deltas", 9, "sint64", "rep", None, packed, None),
+        ("negative_counts", 10, "double", "rep", None, packed, None),
+        ("positive_spans", 11, "message", "rep", p + "BucketSpan", False, None),
+        ("positive_deltas", 12, "sint64", "rep", None, packed, None),
+        ("positive_counts", 13, "double", "rep", None, packed, None),
+    ]
+
+
 def remote_write_classes() -> Dict[str, Any]:
     """``prometheus`` remote write 1.0 (types.proto + remote.proto, proto3) message classes."""
     fdp = descriptor_pb2.FileDescriptorProto()
@@ -166,20 +185,7 @@ def remote_write_classes() -> Dict[str, Any]:
                            ("timestamp", 3, "int64", "opt", None, False, None)])
     _msg(fdp, "BucketSpan", [("offset", 1, "sint32", "opt", None, False, None),
                              ("length", 2, "uint32", "opt", None, False, None)])
-    _msg(fdp, "Histogram", [
-        ("count_int", 1, "uint64", "opt", None, False, 0),
-        ("count_float", 2, "double", "opt", None, False, 0),
-        ("sum", 3, "double", "opt", None, False, None),
-        ("schema", 4, "sint32", "opt", None, False, None),
-        ("zero_threshold", 5, "double", "opt", None, False, None),
-        ("zero_count_int", 6, "uint64", "opt", None, False, 1),
-        ("zero_count_float", 7, "double", "opt", None, False, 1),
-        ("negative_spans", 8, "message", "rep", p + "BucketSpan", False, None),
-        ("negative_deltas", 9, "sint64", "rep", None, False, None),
-        ("negative_counts", 10, "double", "rep", None, False, None),
-        ("positive_spans", 11, "message", "rep", p + "BucketSpan", False, None),
-        ("positive_deltas", 12, "sint64", "rep", None, False, None),
-        ("positive_counts", 13, "double", "rep", None, False, None),
+    _msg(fdp, "Histogram", _histogram_fields(p, packed=False) + [
         ("reset_hint", 14, "enum", "opt", p + "ResetHint", False, None),
         ("timestamp", 15, "int64", "opt", None, False, None),
     ], oneofs=("count", "zero_count"))
@@ -217,3 +223,43 @@ def read_delimited(data: bytes) -> List[bytes]:
         out.append(data[pos:pos + n])
         pos += n
     return out
+
+
+def remote_write_v2_classes() -> Dict[str, Any]:
+    """``io.prometheus.write.v2`` (proto3) message classes: the rc.4 schema plus the rc.3
+    ``TimeSeries.created_timestamp`` (6), so one decode sees both start-time layouts."""
+    fdp = descriptor_pb2.FileDescriptorProto()
+    fdp.name = "io/prometheus/write/v2/types_test.proto"
+    fdp.package = "io.prometheus.write.v2"
+    fdp.syntax = "proto3"
+    p = ".io.prometheus.write.v2."
+    _msg(fdp, "Sample", [("value", 1, "double", "opt", None, False, None),
+                         ("timestamp", 2, "int64", "opt", None, False, None),
+                         ("start_timestamp", 3, "int64", "opt", None, False, None)])
+    _msg(fdp, "Exemplar", [("labels_refs", 1, "uint32", "rep", None, True, None),
+                           ("value", 2, "double", "opt", None, False, None),
+                           ("timestamp", 3, "int64", "opt", None, False, None)])
+    _msg(fdp, "BucketSpan", [("offset", 1, "sint32", "opt", None, False, None),
+                             ("length", 2, "uint32", "opt", None, False, None)])
+    _msg(fdp, "Histogram", _histogram_fields(p, packed=True) + [
+        ("reset_hint", 14, "uint32", "opt", None, False, None),
+        ("timestamp", 15, "int64", "opt", None, False, None),
+        ("custom_values", 16, "double", "rep", None, True, None),
+        ("start_timestamp", 17, "int64", "opt", None, False, None),
+    ], oneofs=("count", "zero_count"))
+    _msg(fdp, "Metadata", [("type", 1, "uint32", "opt", None, False, None),
+                           ("help_ref", 3, "uint32", "opt", None, False, None),
+                           ("unit_ref", 4, "uint32", "opt", None, False, None)])
+    _msg(fdp, "TimeSeries", [("labels_refs", 1, "uint32", "rep", None, True, None),
+                             ("samples", 2, "message", "rep", p + "Sample", False, None),
+                             ("histograms", 3, "message", "rep", p + "Histogram", False, None),
+                             ("exemplars", 4, "message", "rep", p + "Exemplar", False, None),
+                             ("metadata", 5, "message", "opt", p + "Metadata", False, None),
+                             ("created_timestamp", 6, "int64", "opt", None, False, None)])
+    _msg(fdp, "Request", [("symbols", 4, "string", "rep", None, False, None),
+                          ("timeseries", 5, "message", "rep", p + "TimeSeries", False, None)])
+    pool = _pool()
+    pool.Add(fdp)
+    names = ["Sample", "Exemplar", "BucketSpan", "Histogram", "Metadata", "TimeSeries", "Request"]
+    return {n: message_factory.GetMessageClass(pool.FindMessageTypeByName("io.prometheus.write.v2." + n))
+            for n in names}

@@ -31,6 +31,35 @@ NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
 CARBON_CACHE = "/usr/bin/carbon-cache"
 DEBIAN_PYTHON = "/usr/bin/python3"  # the only interpreter that can import carbon/whisper/bcrypt
 
+# Prometheus 3.5 and Pushgateway 1.11 from Debian unstable, unpacked (not installed) by
+# scripts/fetch-peers3, which scripts/test runs and exports as PROMETHEUS3 / PUSHGATEWAY3.
+_PEERS3_CACHE = Path(os.environ.get("PEERS3_CACHE") or
+                     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "prometheus-client-peers")
+PROMETHEUS3 = os.environ.get("PROMETHEUS3") or str(_PEERS3_CACHE / "prometheus-3" / "prometheus")
+PUSHGATEWAY3 = os.environ.get("PUSHGATEWAY3") or str(_PEERS3_CACHE / "pushgateway-1.11" / "pushgateway")
+
+#: The Prometheus servers every real-peer test runs against: (id, binary).
+PROMETHEUS_VERSIONS = (("prom2", PROMETHEUS), ("prom3", PROMETHEUS3))
+PUSHGATEWAY_VERSIONS = (("pgw1.5", PUSHGATEWAY), ("pgw1.11", PUSHGATEWAY3))
+
+
+def require_binary(path: str) -> str:
+    """``path`` if it is an executable, else fail (never skip) saying how to get it."""
+    if not os.access(path, os.X_OK):
+        raise AssertionError(f"peer binary {path} is missing: run `bash scripts/fetch-peers3` (or "
+                             "scripts/test, which does) and/or set PROMETHEUS3 / PUSHGATEWAY3")
+    return path
+
+
+def binary_version(path: str) -> Tuple[int, ...]:
+    """(major, minor, patch) from ``<binary> --version``."""
+    import re
+
+    out = subprocess.run([require_binary(path), "--version"], capture_output=True, timeout=60)
+    m = re.search(r"version (\d+)\.(\d+)\.(\d+)", (out.stdout + out.stderr).decode(errors="replace"))
+    assert m, out
+    return tuple(int(x) for x in m.groups())
+
 
 def clean_env(**extra: str) -> Dict[str, str]:
     """This process's environment for a child Python, without multiprocess-mode variables
@@ -192,13 +221,15 @@ def prometheus_config(jobs: Dict[str, Sequence[str]], interval: str = "1s",
     return "\n".join(lines) + "\n"
 
 
-def start_prometheus(config: str, flags: Sequence[str] = (), port: Optional[int] = None) -> Peer:
-    """Start Prometheus with ``config`` (YAML text) and extra ``flags``; wait for /-/ready."""
+def start_prometheus(config: str, flags: Sequence[str] = (), port: Optional[int] = None,
+                     binary: str = PROMETHEUS) -> Peer:
+    """Start Prometheus (``binary``: 2.42 by default, or ``PROMETHEUS3``) with ``config`` (YAML
+    text) and extra ``flags``; wait for /-/ready."""
     workdir = Path(tempfile.mkdtemp(prefix="prom-e2e-"))
     (workdir / "prometheus.yml").write_text(config)
     port = port or free_ports(1)[0]
     argv = [
-        PROMETHEUS,
+        require_binary(binary),
         f"--config.file={workdir / 'prometheus.yml'}",
         f"--storage.tsdb.path={workdir / 'data'}",
         f"--web.listen-address=127.0.0.1:{port}",
@@ -254,11 +285,13 @@ def bcrypt_hash(password: str) -> str:
 
 
 def start_pushgateway(web_config: Optional[str] = None, admin_api: bool = True,
-                      ready_headers: Optional[Dict[str, str]] = None, scheme: str = "http") -> Peer:
-    """Start a memory-only Pushgateway; ``web_config`` is the YAML of ``--web.config.file``."""
+                      ready_headers: Optional[Dict[str, str]] = None, scheme: str = "http",
+                      binary: str = PUSHGATEWAY) -> Peer:
+    """Start a memory-only Pushgateway (``binary``: 1.5 by default, or ``PUSHGATEWAY3`` =
+    1.11); ``web_config`` is the YAML of ``--web.config.file``."""
     workdir = Path(tempfile.mkdtemp(prefix="pgw-e2e-"))
     port = free_ports(1)[0]
-    argv = [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file=", "--log.level=warn"]
+    argv = [require_binary(binary), f"--web.listen-address=127.0.0.1:{port}", "--persistence.file=", "--log.level=warn"]
     if admin_api:
         argv.append("--web.enable-admin-api")
     if web_config is not None:

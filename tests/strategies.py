@@ -317,17 +317,26 @@ def expo_families(draw: Any) -> Any:
 
 @st.composite
 def expo_natives(draw: Any) -> Any:
+    """A consistent native histogram (count = zero count + bucket counts, never a negative
+    bucket: what ``Metric.add_sample`` accepts), as a dict for ``_expo_builder``."""
+    # bucket counts: ints, or halves (exact in binary, so deltas re-accumulate exactly)
+    count_value = st.integers(0, 9) | st.integers(0, 18).map(lambda x: x / 2)
+
     def spans_deltas() -> Any:
-        return st.lists(st.tuples(st.integers(-5, 5), st.integers(0, 3)).map(list), max_size=2).flatmap(
-            lambda spans: st.tuples(st.just(spans), st.lists(st.integers(-9, 9) | st.floats(-9, 9),
-                                                             min_size=sum(s[1] for s in spans),
-                                                             max_size=sum(s[1] for s in spans))))
-    ps, pd = draw(spans_deltas())
-    ns, nd = draw(spans_deltas())
+        spans = draw(st.lists(st.tuples(st.integers(-5, 5), st.integers(0, 3)).map(list), max_size=2))
+        counts = draw(st.lists(count_value, min_size=sum(s[1] for s in spans), max_size=sum(s[1] for s in spans)))
+        deltas = [c - (counts[i - 1] if i else 0) for i, c in enumerate(counts)]
+        return spans, deltas, float(sum(counts))
+
+    ps, pd, p_total = spans_deltas()
+    ns, nd, n_total = spans_deltas()
     number = st.integers(0, 100) | st.floats(0, 1e6) | st.sampled_from([2.938735877055719e-39, float("nan")])
+    zc = draw(st.integers(0, 100) | st.integers(0, 200).map(lambda x: x / 2))
+    total = zc + (p_total + n_total)
+    count = int(total) if isinstance(zc, int) and float(total).is_integer() and draw(st.booleans()) else total
     return {
-        "count": draw(number), "sum": draw(number), "schema": draw(st.integers(-4, 8)),
-        "zt": draw(number), "zc": draw(number),
+        "count": count, "sum": draw(number), "schema": draw(st.integers(-4, 8)),
+        "zt": draw(number), "zc": zc,
         "ps": ps if ps or draw(st.booleans()) else None, "pd": pd,
         "ns": ns if ns or draw(st.booleans()) else None, "nd": nd,
         "ex": draw(st.none() | st.lists(_expo_exemplar(), max_size=2)),

@@ -263,7 +263,7 @@ def test_exemplars_are_dropped() -> None:
 
 def test_native_histogram_samples() -> None:
     m = Metric("nh", "d", "histogram")
-    nh = NativeHistogram(1, 2, 3, 4, 5, [BucketSpan(0, 1)], None, [1])
+    nh = NativeHistogram(6, 2, 3, 4, 5, [BucketSpan(0, 1)], None, [1])
     m.add_sample("nh", {}, 0, None, None, nh)
     m.add_sample("nh", {"a": "b"}, None, None, None, nh)  # no value: skipped (the reference raises)
     m.add_sample("nh_count", {}, 3, 17)

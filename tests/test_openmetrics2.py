@@ -394,6 +394,8 @@ def test_exemplar_without_timestamp_is_stamped_with_the_scrape_time() -> None:
     (metric("h", "histogram", [Sample("h_sum", {}, 1.0)]), "classic buckets or a native"),
     (metric("s", "summary", [Sample("s_sum", {}, 1.0)]), "count and a sum"),
     (metric("c", "counter", [Sample("c", {}, 1.0)]), "no OpenMetrics 2.0 form"),
+    (metric("c", "counter", [Sample("c_total", {}, -1e10)]), "negative or NaN"),
+    (metric("c", "counter", [Sample("c_total", {}, float("nan"))]), "negative or NaN"),
     (metric("g", "gauge", [Sample("g", {}, 1.0, None, Exemplar({}, 1, 1))]), "exemplars"),
     (metric("h", "histogram", [Sample("h", {}, None, None, None, NativeHistogram(1, 1, -53, 0, 0))]),  # type: ignore[arg-type]
      "schema in -4..8"),

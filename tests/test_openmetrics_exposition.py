@@ -179,18 +179,18 @@ def test_exemplar_validity(typ: str, name: str, valid: bool) -> None:
         assert info.value.args == ("Metric c has exemplars, but is not a histogram bucket or counter", metric)
 
 
-NH = NativeHistogram(24, 100, 0, 0.001, 4, (BucketSpan(0, 2), BucketSpan(1, 2)), (BucketSpan(0, 2), BucketSpan(1, 2)),
+NH = NativeHistogram(22, 100, 0, 0.001, 4, (BucketSpan(0, 2), BucketSpan(1, 2)), (BucketSpan(0, 2), BucketSpan(1, 2)),
                      (2, 1, -3, 3), (2, 1, -2, 3), (Exemplar({"t": "x"}, 1.5, 3), Exemplar({"u": "y"}, 2.5, None)))
 
 
 def _native_registry() -> CollectorRegistry:
     m = Metric("nh", "doc", "histogram")
     m.add_sample("nh", {}, 0, None, None, NH)
-    m.add_sample("nh", {"a": "b"}, 0, None, None, NativeHistogram(3.0, 5.5, -1, 2.938735877055719e-39, 0))
+    m.add_sample("nh", {"a": "b"}, 0, None, None, NativeHistogram(3.0, 5.5, -1, 2.938735877055719e-39, 3.0))
     m.add_sample("nh_bucket", {"le": "+Inf"}, 3, 17, Exemplar({"a": "b"}, 1))
     m.add_sample("nh_count", {}, 3, 17)
     g = Metric("n.h", "doc", "gaugehistogram")
-    g.add_sample("n.h", {"x": "y"}, 0, 12.5, None, NativeHistogram(3, 5, 1, 0, 0))
+    g.add_sample("n.h", {"x": "y"}, 0, 12.5, None, NativeHistogram(3, 5, 1, 0, 3))
     return _reg(m, g)
 
 
@@ -209,34 +209,34 @@ def test_native_histograms_only_from_version_2() -> None:
     native = om_text(_reg(m), version="2.0.0")
     assert native == (
         "# TYPE nh histogram\n# HELP nh doc\n"
-        "nh {count:24,sum:100.0,schema:0,zero_threshold:0.001,zero_count:4,negative_spans:[0:2,1:2],"
+        "nh {count:22,sum:100.0,schema:0,zero_threshold:0.001,zero_count:4,negative_spans:[0:2,1:2],"
         "negative_buckets:[2,3,1,4],positive_spans:[0:2,1:2],positive_buckets:[2,3,0,3]} # {t=\"x\"} 1.5 3.0"
         f' # {{u="y"}} 2.5 {native.split(" 2.5 ")[1].split(chr(10))[0]}\n'
-        'nh{a="b"} {count:3,sum:5.5,schema:-1,zero_threshold:2.938735877055719e-39,zero_count:0}\n'
+        'nh{a="b"} {count:3,sum:5.5,schema:-1,zero_threshold:2.938735877055719e-39,zero_count:3}\n'
         'nh {count:3,sum:9.5,bucket:[+Inf:3]} 17.0 # {a="b"} 1 '
         f'{native.split(" # {a=" + chr(34) + "b" + chr(34) + "} 1 ")[1].split(chr(10))[0]}\n# EOF\n')
     assert om_text(_reg(m), version="2") == native
     assert "_count" in om_text(_reg(m), version="3.1")  # other majors: 1.0 text, as before
     g = [s for s in _native_registry().collect()][1]
-    assert '{"n.h",x="y"} {gcount:3,gsum:5.0,schema:1,zero_threshold:0.0,zero_count:0} 12.5\n' in om_text(
+    assert '{"n.h",x="y"} {gcount:3,gsum:5.0,schema:1,zero_threshold:0.0,zero_count:3} 12.5\n' in om_text(
         _reg(g), "allow-utf-8", "2.0.0")
 
 
 def test_native_histogram_exemplar_order_and_errors() -> None:
     m = Metric("nh", "d", "histogram")
     m.add_sample("nh", {}, 0, 5, Exemplar({"a": "b"}, 1, 2),
-                 NativeHistogram(1, 2, 3, 4, 5, nh_exemplars=[Exemplar({"c": "d"}, 3)]))
+                 NativeHistogram(5, 2, 3, 4, 5, nh_exemplars=[Exemplar({"c": "d"}, 3)]))
     line = om_text(_reg(m), version="2.0.0").splitlines()[2]  # 2.0: exemplars get the scrape time
     assert line.startswith(
-        'nh {count:1,sum:2.0,schema:3,zero_threshold:4.0,zero_count:5} 5.0 # {a="b"} 1 2.0 # {c="d"} 3 ')
+        'nh {count:5,sum:2.0,schema:3,zero_threshold:4.0,zero_count:5} 5.0 # {a="b"} 1 2.0 # {c="d"} 3 ')
     g = Metric("g", "d", "gauge")
-    g.add_sample("g", {}, 0, None, None, NativeHistogram(1, 2, 3, 4, 5, nh_exemplars=[Exemplar({}, 3)]))
+    g.add_sample("g", {}, 0, None, None, NativeHistogram(5, 2, 3, 4, 5, nh_exemplars=[Exemplar({}, 3)]))
     with pytest.raises(ValueError):
         generate_latest(_reg(g), version="2.0.0")
     generate_latest(_reg(g))  # skipped before its exemplars are looked at
     # the sample's own exemplar is checked even when the sample is skipped
     gh = Metric("gh", "d", "gaugehistogram")
-    gh.add_sample("gh", {}, 0, None, Exemplar({}, 1), NativeHistogram(1, 2, 3, 4, 5))
+    gh.add_sample("gh", {}, 0, None, Exemplar({}, 1), NativeHistogram(5, 2, 3, 4, 5))
     with pytest.raises(ValueError):
         generate_latest(_reg(gh))
 

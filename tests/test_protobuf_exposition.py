@@ -200,7 +200,7 @@ def test_unrepresentable_values_degrade_instead_of_failing_the_scrape() -> None:
     s.add_sample("s_count", {}, math.nan)  # uint64 only: 0
     s.add_sample("s_sum", {}, 1.0)
     n = Metric("n", "N", "histogram")  # non-integral deltas: a float native histogram
-    n.add_sample("n", {}, 0, None, None, NativeHistogram(2.5, 1.0, 2.0, 0.001, 0.5, (BucketSpan(0, 2),), None,
+    n.add_sample("n", {}, 0, None, None, NativeHistogram(3.0, 1.0, 2.0, 0.001, 0.5, (BucketSpan(0, 2),), None,
                                                            (1.5, -0.5), None))
     fams = official(encode_registry(Fixed([h, s, n])))
     hh = fams["h"].metric[0].histogram
@@ -209,7 +209,7 @@ def test_unrepresentable_values_degrade_instead_of_failing_the_scrape() -> None:
     ss = fams["s"].metric[0].summary
     assert ss.sample_count == 0 and list(ss.quantile) == []
     nn = fams["n"].metric[0].histogram
-    assert nn.schema == 2 and nn.sample_count_float == 2.5 and nn.zero_count_float == 0.5
+    assert nn.schema == 2 and nn.sample_count_float == 3.0 and nn.zero_count_float == 0.5
     assert list(nn.positive_count) == [1.5, 1.0] and list(nn.positive_delta) == []
 
 

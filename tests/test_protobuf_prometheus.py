@@ -1,6 +1,7 @@
 """A real Prometheus (native histograms on, so it asks for protobuf first) scrapes
 ``start_http_server``: every metric type arrives through the protobuf exposition, native
-histograms included, with exact values read back through Prometheus' HTTP API."""
+histograms included, with exact values read back through Prometheus' HTTP API.  Prometheus
+2.42 and 3.5 scrape the same server (started together); every test runs against each."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
-from peers import Peer, free_ports, prom_query, prom_value, prometheus_config, start_prometheus, wait_until
+from peers import (
+    PROMETHEUS_VERSIONS,
+    Peer,
+    free_ports,
+    prom_query,
+    prom_value,
+    prometheus_config,
+    start_prometheus,
+    wait_until,
+)
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -58,23 +68,35 @@ def _registry() -> CollectorRegistry:
 
 
 @pytest.fixture(scope="module")
-def prom() -> Iterator[Peer]:
+def proms() -> Iterator[Dict[str, Peer]]:
     (port,) = free_ports(1)
-    peer = start_prometheus(prometheus_config({"pb": [f"127.0.0.1:{port}"]}),
-                            flags=["--enable-feature=native-histograms,exemplar-storage"])
-    httpd, thread = start_http_server(port, addr="127.0.0.1", registry=_registry())
+    peers: Dict[str, Peer] = {}
+    httpd = None
     try:
-        wait_until(lambda: prom_value(peer, 'pb_temperature_celsius{job="pb"}') is not None,
-                   "pb target scraped", timeout=90, interval=0.25, proc=peer.proc, log=peer.log)
-        # one more scrape so that rate-free instant queries see everything
-        wait_until(lambda: prom_value(peer, 'count(pb_native{job="pb"})') == 1,
-                   "native histogram ingested", timeout=60, interval=0.25, proc=peer.proc, log=peer.log)
-        yield peer
+        for version, binary in PROMETHEUS_VERSIONS:
+            peers[version] = start_prometheus(prometheus_config({"pb": [f"127.0.0.1:{port}"]}), binary=binary,
+                                              flags=["--enable-feature=native-histograms,exemplar-storage"])
+        httpd, thread = start_http_server(port, addr="127.0.0.1", registry=_registry())
+        for peer in peers.values():
+            wait_until(lambda peer=peer: prom_value(peer, 'pb_temperature_celsius{job="pb"}') is not None,
+                       "pb target scraped", timeout=90, interval=0.25, proc=peer.proc, log=peer.log)
+            # one more scrape so that rate-free instant queries see everything
+            wait_until(lambda peer=peer: prom_value(peer, 'count(pb_native{job="pb"})') == 1,
+                       "native histogram ingested", timeout=60, interval=0.25, proc=peer.proc, log=peer.log)
+        yield peers
     finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)
-        peer.stop()
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+            thread.join(10)
+        for peer in peers.values():
+            peer.stop()
+
+
+@pytest.fixture(scope="module", params=[v for v, _ in PROMETHEUS_VERSIONS])
+def prom(request: pytest.FixtureRequest, proms: Dict[str, Peer]) -> Peer:
+    """Each Prometheus version in turn."""
+    return proms[request.param]
 
 
 def _v(peer: Peer, expr: str) -> float:

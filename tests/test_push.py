@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from peers import (
+    PUSHGATEWAY_VERSIONS,
     Peer,
     bcrypt_hash,
     http_get,
@@ -226,9 +227,10 @@ def test_connection_refused_is_oserror() -> None:
 
 
 # ------------------------------------------------------------------------------- real Pushgateway
-@pytest.fixture(scope="module")
-def pgw() -> Iterator[Peer]:
-    with start_pushgateway() as peer:
+@pytest.fixture(scope="module", params=[b for _, b in PUSHGATEWAY_VERSIONS], ids=[v for v, _ in PUSHGATEWAY_VERSIONS])
+def pgw(request: pytest.FixtureRequest) -> Iterator[Peer]:
+    """Pushgateway 1.5 (Debian stable) and 1.11 (Debian unstable), in turn."""
+    with start_pushgateway(binary=request.param) as peer:
         yield peer
 
 
@@ -319,12 +321,13 @@ def test_real_http_error_is_clear(pgw: Peer, gateway: str) -> None:
     assert "400" in str(info.value) and "pg_conflict" in str(info.value)
 
 
-@pytest.fixture(scope="module")
-def auth_pgw() -> Iterator[Tuple[Peer, str, str]]:
+@pytest.fixture(scope="module", params=[b for _, b in PUSHGATEWAY_VERSIONS], ids=[v for v, _ in PUSHGATEWAY_VERSIONS])
+def auth_pgw(request: pytest.FixtureRequest) -> Iterator[Tuple[Peer, str, str]]:
     user, password = "e2euser", "s3cret pässword"
     config = f"basic_auth_users:\n  {user}: {bcrypt_hash(password)}\n"
     auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-    with start_pushgateway(web_config=config, ready_headers={"Authorization": auth}) as peer:
+    with start_pushgateway(web_config=config, ready_headers={"Authorization": auth},
+                           binary=request.param) as peer:
         yield peer, user, password
 
 
@@ -349,7 +352,8 @@ def test_real_basic_auth(auth_pgw: Tuple[Peer, str, str]) -> None:
     assert pushgateway_groups(peer, headers={"Authorization": auth}) == []
 
 
-def test_real_tls_client_certificate(tmp_path: Path) -> None:
+@pytest.mark.parametrize("binary", [b for _, b in PUSHGATEWAY_VERSIONS], ids=[v for v, _ in PUSHGATEWAY_VERSIONS])
+def test_real_tls_client_certificate(tmp_path: Path, binary: str) -> None:
     certs = shared_certs()
     config = (
         "tls_server_config:\n"
@@ -358,7 +362,7 @@ def test_real_tls_client_certificate(tmp_path: Path) -> None:
         f"  client_ca_file: {certs['ca']}\n"
         "  client_auth_type: RequireAndVerifyClientCert\n"
     )
-    with start_pushgateway(web_config=config, scheme="https") as peer:
+    with start_pushgateway(web_config=config, scheme="https", binary=binary) as peer:
 
         def handler(url: str, method: str, timeout: Optional[float], headers: Any, data: bytes) -> Any:
             return tls_auth_handler(url, method, timeout, headers, data, certs["client_cert"],

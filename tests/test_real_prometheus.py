@@ -1,6 +1,7 @@
 """A real Prometheus server scrapes this library every second; exact values via its HTTP API.
 
-One Prometheus (with exemplar storage) per module scrapes five targets on free ports:
+Two Prometheus servers per module, 2.42 (Debian stable) and 3.5 LTS (Debian unstable), both with
+exemplar storage, scrape the same five targets on free ports (every test runs against each):
 
 * ``http``: ``start_http_server`` in this process (OpenMetrics negotiated, gzip, keep-alive);
 * ``gunicorn``: ``make_wsgi_app`` under gunicorn (subprocess);
@@ -30,6 +31,7 @@ import pytest
 
 from e2e_app import WEIRD_PATH, build_registry, text_only
 from peers import (
+    PROMETHEUS_VERSIONS,
     Peer,
     clean_env,
     http_get,
@@ -72,7 +74,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def prom() -> Iterator[Peer]:
+def proms() -> Iterator[Dict[str, Peer]]:
+    """Prometheus 2.42 and 3.5 scraping the same targets (started together: their ~5 s of
+    target discovery overlap, the apps start meanwhile)."""
     from peers import free_ports
 
     ports = dict(zip(JOBS, free_ports(len(JOBS))))
@@ -82,7 +86,14 @@ def prom() -> Iterator[Peer]:
     config = prometheus_config({job: [f"127.0.0.1:{port}"] for job, port in ports.items()},
                                job_options={"mtls": mtls})
     # Prometheus first: its target discovery takes ~5 s, the apps start meanwhile.
-    peer = start_prometheus(config, flags=["--enable-feature=exemplar-storage"])
+    peers: Dict[str, Peer] = {}
+    for version, binary in PROMETHEUS_VERSIONS:
+        try:
+            peers[version] = start_prometheus(config, flags=["--enable-feature=exemplar-storage"], binary=binary)
+        except BaseException:
+            for started in peers.values():
+                started.stop()
+            raise
     logdir = Path(tempfile.mkdtemp(prefix="e2e-apps-"))
     procs: List[subprocess.Popen[bytes]] = []
     servers: List[Any] = []
@@ -105,23 +116,24 @@ def prom() -> Iterator[Peer]:
                              "e2e_app:asgi_app"], logdir / "uvicorn.log"))
 
         def all_ingested() -> bool:
-            for job in JOBS:
-                if prom_value(peer, f'e2e_temperature_celsius{{job="{job}"}}') is None:
-                    return False
-                if prom_value(peer, f'up{{job="{job}"}}') != 1:
-                    return False
+            for peer in peers.values():
+                for job in JOBS:
+                    if prom_value(peer, f'e2e_temperature_celsius{{job="{job}"}}') is None:
+                        return False
+                    if prom_value(peer, f'up{{job="{job}"}}') != 1:
+                        return False
             return True
 
         def logs() -> str:
             return "\n".join(f"{p.name}:\n{p.read_text(errors='replace')[-2000:]}" for p in logdir.iterdir())
 
         try:
-            wait_until(all_ingested, "every target scraped", timeout=90, interval=0.25, proc=peer.proc,
-                       log=peer.log)
+            wait_until(all_ingested, "every target scraped by every Prometheus", timeout=90, interval=0.25)
         except AssertionError as exc:
-            targets = prom_api(peer, "targets")
-            raise AssertionError(f"{exc}\ntargets: {targets}\n{logs()}") from None
-        yield peer
+            targets = {v: prom_api(p, "targets") for v, p in peers.items()}
+            raise AssertionError(f"{exc}\ntargets: {targets}\n{logs()}\n"
+                                 + "\n".join(p.log_text()[-2000:] for p in peers.values())) from None
+        yield peers
     finally:
         for proc in procs:
             _stop(proc)
@@ -129,10 +141,17 @@ def prom() -> Iterator[Peer]:
             server.shutdown()
             server.server_close()
             thread.join(10)
-        peer.stop()
+        for peer in peers.values():
+            peer.stop()
         import shutil
 
         shutil.rmtree(logdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=[v for v, _ in PROMETHEUS_VERSIONS])
+def prom(request: pytest.FixtureRequest, proms: Dict[str, Peer]) -> Peer:
+    """Each Prometheus version in turn."""
+    return proms[request.param]
 
 
 @pytest.mark.parametrize("job", JOBS)

@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pb_descriptors import remote_write_classes
-from peers import Peer, free_ports, make_certs, prom_api, prom_query, start_prometheus, wait_until
+from peers import PROMETHEUS_VERSIONS, Peer, free_ports, make_certs, prom_api, prom_query, start_prometheus, wait_until
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -36,6 +36,9 @@ from prometheus_client import (
     _snappy,
 )
 from prometheus_client import _remote_write_pb as pb
+from prometheus_client._remote_write_http import (
+    default_handler,
+)
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeHistogramMetricFamily,
@@ -50,7 +53,6 @@ from prometheus_client.remote_write import (
     REMOTE_WRITE_VERSION,
     RemoteWriteError,
     RemoteWritePusher,
-    default_handler,
     push_to_remote_write,
     write_request_from_registry,
 )
@@ -288,7 +290,10 @@ def test_fast_path_equals_the_sample_path(honor_labels: bool) -> None:
     """Metric objects are encoded from raw values with cached label records; the result must
     be exactly what encoding their collected samples gives."""
     from prometheus_client._family import Family
-    from prometheus_client.remote_write import _Encoder, _target_labels
+    from prometheus_client._remote_write_enc import (
+        _Encoder,
+        _target_labels,
+    )
 
     r = CollectorRegistry()
     # label names sorting before __name__ (upper case), between __name__ and le, after le,
@@ -349,7 +354,10 @@ def _pure_snappy_pushes(r: CollectorRegistry, enc: Any, pushes: int, between: An
 def test_pure_python_snappy_of_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without cramjam, requests are compressed with copies of the label records that a series
     shares with the two before it, memoised per series while its neighbours stay the same."""
-    from prometheus_client.remote_write import _Encoder, _target_labels
+    from prometheus_client._remote_write_enc import (
+        _Encoder,
+        _target_labels,
+    )
 
     monkeypatch.setattr(_snappy, "HAVE_CRAMJAM", False)
     r = full_registry(ts=TS - 1)
@@ -384,7 +392,10 @@ def iter_families_of(r: CollectorRegistry) -> Any:
 @given(st.lists(st.tuples(st.sampled_from(["inc", "remove", "ex"]), st.integers(0, 30), st.integers(0, 3)),
                 max_size=40))
 def test_pure_python_snappy_random_layouts(ops: List[Tuple[str, int, int]]) -> None:
-    from prometheus_client.remote_write import _Encoder, _target_labels
+    from prometheus_client._remote_write_enc import (
+        _Encoder,
+        _target_labels,
+    )
 
     r = CollectorRegistry()
     c = Counter("rw_rand", "c", ["a", "b"], registry=r)
@@ -735,15 +746,17 @@ def test_pusher_flushes_at_interpreter_exit() -> None:
 
 
 # ---------------------------------------------------------------------------
-# A real Prometheus 2.42 with its remote-write receiver
+# A real Prometheus (2.42 and 3.5) with its remote-write receiver
 # ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def prometheus() -> Iterator[Peer]:
+@pytest.fixture(scope="module", params=[b for _, b in PROMETHEUS_VERSIONS], ids=[v for v, _ in PROMETHEUS_VERSIONS])
+def prometheus(request: pytest.FixtureRequest) -> Iterator[Peer]:
+    """Prometheus 2.42 and 3.5 (whose receiver accepts 1.0 and 2.0 by default), in turn."""
     peer = start_prometheus(
         "global:\n  scrape_interval: 1m\n",
         flags=["--web.enable-remote-write-receiver",
                "--enable-feature=native-histograms,exemplar-storage"],
+        binary=request.param,
     )
     try:
         yield peer

@@ -17,12 +17,13 @@ Two layers:
 from __future__ import annotations
 
 import struct
-from typing import Dict, Iterable, List, NamedTuple, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from ._protobuf import (  # the field readers are shared with the exposition decoder
     DecodeError as DecodeError,
 )
 from ._protobuf import (
+    decode_packed_varints,
     encode_varint,
     iter_fields,
     to_int64,
@@ -49,7 +50,9 @@ __all__ = [
     "Label", "Sample", "Exemplar", "Histogram", "TimeSeries", "MetricMetadata", "WriteRequest",
     "label_record", "sample_record", "exemplar_record",
     "histogram_record", "series_record", "metadata_record",
+    "absolute_counts", "histogram_from_native", "label_plan",
     "encode_timeseries", "encode_write_request", "decode_write_request",
+    "V2Sample", "V2Exemplar", "V2Series", "V2Request", "decode_v2_request",
 ]
 
 # MetricMetadata.MetricType (order differs from io.prometheus.client.MetricType)
@@ -211,8 +214,11 @@ def _packed_doubles(out: bytearray, tag: int, values: Sequence[float]) -> None:
     out += struct.pack(f"<{len(values)}d", *values)
 
 
-def histogram_record(h: Histogram) -> bytes:
-    """One native ``Histogram`` record (tag ``22``)."""
+def histogram_record(h: Histogram, tag: bytes = b"\x22", start_ms: int = 0) -> bytes:
+    """One native ``Histogram`` record: tag ``22`` (``TimeSeries.histograms`` of 1.0) by
+    default; remote write 2.0 passes ``1a`` and may add the rc.4 ``start_timestamp`` (17).
+
+    Fields 1-16 have the same numbers in both versions."""
     out = bytearray()
     if h.is_float:
         out += b"\x11" + _pack_double(h.count_value)
@@ -242,7 +248,64 @@ def histogram_record(h: Histogram) -> bytes:
     if h.timestamp:
         out.append(0x78)
         write_varint(out, h.timestamp)
-    return _ld(b"\x22", bytes(out))
+    if start_ms:
+        out += b"\x88\x01"
+        write_varint(out, start_ms)
+    return _ld(tag, bytes(out))
+
+
+def absolute_counts(deltas: Optional[Sequence[int]]) -> List[float]:
+    """Native-histogram bucket deltas as absolute (float) counts."""
+    out: List[float] = []
+    acc = 0
+    for d in deltas or ():
+        acc += d
+        out.append(float(acc))
+    return out
+
+
+def histogram_from_native(nh: Any, ts_ms: int, gauge: bool = False) -> Histogram:
+    """The remote-write ``Histogram`` of a ``samples.NativeHistogram`` (integer histogram with
+    deltas when every count is whole, else a float histogram with absolute counts)."""
+    count = nh.count_value
+    zc = nh.zero_count
+    is_float = not (float(count).is_integer() and float(zc).is_integer())
+    return Histogram(
+        count, nh.sum_value, nh.schema, nh.zero_threshold, zc, ts_ms,
+        negative_spans=[(sp.offset, sp.length) for sp in nh.neg_spans or ()],
+        negative_deltas=list(nh.neg_deltas or ()) if not is_float else (),
+        positive_spans=[(sp.offset, sp.length) for sp in nh.pos_spans or ()],
+        positive_deltas=list(nh.pos_deltas or ()) if not is_float else (),
+        negative_counts=absolute_counts(nh.neg_deltas) if is_float else (),
+        positive_counts=absolute_counts(nh.pos_deltas) if is_float else (),
+        reset_hint=RESET_HINT_GAUGE if gauge else RESET_HINT_UNKNOWN,
+        is_float=is_float,
+    )
+
+
+def label_plan(shape: Sequence[str], target: Dict[str, str], honor_labels: bool,
+               escape: Callable[[str], str]) -> List[Tuple[str, str, Any]]:
+    """Sorted ``(output name, kind, arg)`` of a series' labels, ``__name__`` included, for
+    samples whose label names are ``shape`` and the target labels ``target``.
+
+    kind ``sample``: arg = index of the sample label in ``shape``; ``const``: arg = the
+    target label's value; ``name``: the ``__name__`` slot.  A sample label clashing with a
+    target label wins with ``honor_labels``, else it is renamed ``exported_<name>``.
+    """
+    slots: Dict[str, Tuple[str, Any]] = {}
+    for i, k in enumerate(shape):
+        slots[escape(k)] = ("sample", i)
+    for k, v in target.items():
+        if k in slots:
+            if honor_labels:
+                continue
+            exported = "exported_" + k
+            while exported in slots:
+                exported = "exported_" + exported
+            slots[exported] = slots.pop(k)
+        slots[k] = ("const", v)
+    slots["__name__"] = ("name", None)
+    return [(k, *slots[k]) for k in sorted(slots)]
 
 
 def series_record(body: bytes) -> bytes:
@@ -404,3 +467,120 @@ def decode_write_request(data: bytes) -> WriteRequest:
             metadata.append(_decode_metadata(_b(x)))
     return WriteRequest(tuple(series), tuple(metadata))
 
+
+# ---------------------------------------------------------------------------
+# Remote write 2.0 decoder (io.prometheus.write.v2.Request; tests, debugging, receivers)
+# ---------------------------------------------------------------------------
+
+class V2Sample(NamedTuple):
+    value: float
+    timestamp: int  # ms
+    start_timestamp: int = 0  # ms, rc.4
+
+
+class V2Exemplar(NamedTuple):
+    labels: Tuple[Tuple[str, str], ...]
+    value: float
+    timestamp: int
+
+
+class V2Series(NamedTuple):
+    """A decoded ``TimeSeries`` with its refs resolved."""
+
+    labels: Tuple[Tuple[str, str], ...]
+    samples: Tuple[V2Sample, ...]
+    histograms: Tuple[Histogram, ...]
+    histogram_start_timestamps: Tuple[int, ...]
+    exemplars: Tuple[V2Exemplar, ...]
+    type: int
+    help: str
+    unit: str
+    created_timestamp: int  # ms, rc.3 field 6
+
+
+class V2Request(NamedTuple):
+    symbols: Tuple[str, ...]
+    timeseries: Tuple[V2Series, ...]
+
+
+def _pairs(refs: List[int], symbols: Sequence[str]) -> Tuple[Tuple[str, str], ...]:
+    if len(refs) % 2:
+        raise ValueError(f"odd number of label refs ({len(refs)})")
+    return tuple((symbols[refs[i]], symbols[refs[i + 1]]) for i in range(0, len(refs), 2))
+
+
+def _packed_uint(wt: int, x: Any, out: List[int]) -> None:
+    if wt == 0:
+        out.append(_i(x))
+    else:
+        out.extend(decode_packed_varints(_b(x)))
+
+
+def _decode_v2_series(data: bytes, symbols: Sequence[str]) -> V2Series:
+    refs: List[int] = []
+    samples: List[V2Sample] = []
+    hists: List[Histogram] = []
+    hist_st: List[int] = []
+    exemplars: List[V2Exemplar] = []
+    typ = help_ref = unit_ref = 0
+    ct = 0
+    for f, wt, x in iter_fields(data):
+        if f == 1:
+            _packed_uint(wt, x, refs)
+        elif f == 2:
+            value = 0.0
+            ts = st = 0
+            for g, _, y in iter_fields(_b(x)):
+                if g == 1:
+                    value = _d(y)
+                elif g == 2:
+                    ts = to_int64(_i(y))
+                elif g == 3:
+                    st = to_int64(_i(y))
+            samples.append(V2Sample(value, ts, st))
+        elif f == 3:
+            body = _b(x)
+            hists.append(_decode_histogram(body))
+            st = 0
+            for g, _, y in iter_fields(body):
+                if g == 17:
+                    st = to_int64(_i(y))
+            hist_st.append(st)
+        elif f == 4:
+            erefs: List[int] = []
+            value = 0.0
+            ts = 0
+            for g, gwt, y in iter_fields(_b(x)):
+                if g == 1:
+                    _packed_uint(gwt, y, erefs)
+                elif g == 2:
+                    value = _d(y)
+                elif g == 3:
+                    ts = to_int64(_i(y))
+            exemplars.append(V2Exemplar(_pairs(erefs, symbols), value, ts))
+        elif f == 5:
+            for g, _, y in iter_fields(_b(x)):
+                if g == 1:
+                    typ = _i(y)
+                elif g == 3:
+                    help_ref = _i(y)
+                elif g == 4:
+                    unit_ref = _i(y)
+        elif f == 6:
+            ct = to_int64(_i(x))
+    return V2Series(_pairs(refs, symbols), tuple(samples), tuple(hists), tuple(hist_st), tuple(exemplars),
+                  typ, symbols[help_ref], symbols[unit_ref], ct)
+
+
+def decode_v2_request(data: bytes) -> V2Request:
+    """Decode an (uncompressed) ``io.prometheus.write.v2.Request``, refs resolved."""
+    symbols: List[str] = []
+    raw: List[bytes] = []
+    for f, _, x in iter_fields(bytes(data)):
+        if f == 4:
+            symbols.append(_s(x))
+        elif f == 5:
+            raw.append(_b(x))
+    if raw and (not symbols or symbols[0] != ""):
+        raise ValueError("symbols[0] must be the empty string")
+    return V2Request(tuple(symbols), tuple(_decode_v2_series(r, symbols) for r in raw))

@@ -2,7 +2,7 @@
 
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from .samples import Exemplar, NativeHistogram, Sample, Timestamp
+from .samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
 from .validation import _validate_metric_name
 
 METRIC_TYPES = (
@@ -49,7 +49,15 @@ class Metric:
         exemplar: Optional[Exemplar] = None,
         native_histogram: Optional[NativeHistogram] = None,
     ) -> None:
-        """Add a sample to the metric (internal use only)."""
+        """Add a sample to the metric (internal use only).
+
+        A ``native_histogram`` must be consistent: its count equals ``zero_count`` plus all
+        bucket counts (at least that sum when the sum is NaN), the spans cover exactly the
+        deltas, and no bucket count is negative.  Prometheus 3 rejects the whole scrape of a
+        target serving anything else, so it is refused here with a ValueError.
+        """
+        if native_histogram is not None:
+            _check_native_histogram(self.name, labels, native_histogram)
         self.samples.append(Sample(name, labels, value, timestamp, exemplar, native_histogram))
 
     def __eq__(self, other: object) -> bool:
@@ -77,6 +85,44 @@ class Metric:
         m = Metric(self.name, self.documentation, self.type)
         m.samples = samples
         return m
+
+
+def _bucket_total(metric: str, labels: Dict[str, str], side: str, spans: Optional[Sequence[BucketSpan]],
+                  deltas: Optional[Sequence[float]]) -> float:
+    """Sum of the absolute bucket counts of one side of a native histogram (validated)."""
+    spans = spans or ()
+    deltas = deltas or ()
+    covered = sum(sp.length for sp in spans)
+    if covered != len(deltas):
+        raise ValueError(f"native histogram {metric!r} {labels!r}: the {side} spans cover {covered} "
+                         f"bucket(s) but there are {len(deltas)} {side} delta(s)")
+    total = 0.0
+    count = 0.0
+    for i, d in enumerate(deltas):
+        count += d
+        if count < 0:
+            raise ValueError(f"native histogram {metric!r} {labels!r}: {side} bucket {i} has a negative "
+                             f"count ({count}) after applying its delta")
+        total += count
+    return total
+
+
+def _check_native_histogram(metric: str, labels: Dict[str, str], nh: NativeHistogram) -> None:
+    buckets = _bucket_total(metric, labels, "positive", nh.pos_spans, nh.pos_deltas) + _bucket_total(
+        metric, labels, "negative", nh.neg_spans, nh.neg_deltas)
+    in_buckets = nh.zero_count + buckets
+    count = nh.count_value
+    if nh.sum_value != nh.sum_value:  # NaN sum: NaN observations count but sit in no bucket
+        ok = count >= in_buckets
+    elif float(count).is_integer() and float(in_buckets).is_integer():
+        ok = count == in_buckets
+    else:  # a float histogram: allow for rounding in the bucket sums
+        ok = abs(count - in_buckets) <= 1e-9 * max(abs(count), abs(in_buckets))
+    if not ok:
+        raise ValueError(
+            f"native histogram {metric!r} {labels!r}: count {count} disagrees with its buckets "
+            f"(zero_count {nh.zero_count} + bucket counts {buckets} = {in_buckets}); Prometheus 3 "
+            "rejects the whole scrape of a target serving such a histogram")
 
 
 def _check_value_or_labels(name: str, value: object, labels: object, what: str = "value") -> None:

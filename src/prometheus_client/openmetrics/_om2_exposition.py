@@ -339,6 +339,8 @@ def _render_counter(metric: Metric, ctx: _Ctx, out: List[str]) -> None:
         else:
             raise _fail(metric, s.labels, f"sample {s.name!r} has no OpenMetrics 2.0 form")
     for s in totals:
+        if not s.value >= 0:  # negative or NaN: no OpenMetrics 2.0 counter may carry it
+            raise _fail(metric, s.labels, f"counter value {s.value!r} is negative or NaN")
         start = created.get(tuple(sorted((s.labels or {}).items()))) if created else None
         ex = exemplars_text((s.exemplar,), ctx.escaping, ctx.stamp) if s.exemplar is not None else ""
         head = _head(total_name, ctx.inner(s.labels), ctx.escaping)

@@ -53,7 +53,7 @@ from prometheus_client import (  # noqa: E402
     disable_created_metrics,
     enable_created_metrics,
 )
-from prometheus_client._remote_write_enc import _target_labels  # noqa: E402
+from prometheus_client._remote_write_enc import target_labels  # noqa: E402
 from prometheus_client._render import walk as iter_families  # noqa: E402
 from prometheus_client.exposition import generate_latest  # noqa: E402
 from prometheus_client.remote_write import (  # noqa: E402
@@ -129,7 +129,7 @@ def _rw_once(r: CollectorRegistry) -> bytes:
 
 def _rw2_once(r: CollectorRegistry) -> bytes:
     """What ``push_to_remote_write(..., protobuf_message=V2)`` compresses and sends."""
-    enc = _remote_write_v2.V2Encoder(_target_labels("bench", "host-1", None))
+    enc = _remote_write_v2.V2Encoder(target_labels("bench", "host-1", None))
     return _snappy.compress(enc.encode(iter_families(r), int(time.time() * 1000))[0])
 
 

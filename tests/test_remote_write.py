@@ -291,8 +291,8 @@ def test_fast_path_equals_the_sample_path(honor_labels: bool) -> None:
     be exactly what encoding their collected samples gives."""
     from prometheus_client._family import Family
     from prometheus_client._remote_write_enc import (
-        _Encoder,
-        _target_labels,
+        WriteRequestEncoder,
+        target_labels,
     )
 
     r = CollectorRegistry()
@@ -315,13 +315,13 @@ def test_fast_path_equals_the_sample_path(honor_labels: bool) -> None:
     Info("rw_fast_build", "i", registry=r).info({"version": "1"})
 
     assert any(type(x) is Family for x in r.families())
-    target = _target_labels("j", "host", {"path": "extra"})
-    fast = _Encoder(target, honor_labels, True).encode(r.families(), TS_MS)
-    slow = _Encoder(target, honor_labels, True).encode(r.collect(), TS_MS)
+    target = target_labels("j", "host", {"path": "extra"})
+    fast = WriteRequestEncoder(target, honor_labels, True).encode(r.families(), TS_MS)
+    slow = WriteRequestEncoder(target, honor_labels, True).encode(r.collect(), TS_MS)
     assert _sorted_series(fast) == _sorted_series(slow)
     assert sorted(pb.decode_write_request(fast).metadata) == sorted(pb.decode_write_request(slow).metadata)
     # a warm encoder (a pusher's second push) gives the same bytes again
-    enc = _Encoder(target, honor_labels, True)
+    enc = WriteRequestEncoder(target, honor_labels, True)
     first = enc.encode(r.families(), TS_MS)
     assert enc.encode(r.families(), TS_MS) == first == fast
     # children removed since the last push leave the cache (once enough of them are gone)
@@ -336,7 +336,7 @@ def test_fast_path_equals_the_sample_path(honor_labels: bool) -> None:
     assert enc.encode(r.families(), TS_MS) == enc.encode(r.families(), TS_MS)
     assert enc.series.size(info) == 0
     assert _sorted_series(enc.encode(r.families(), TS_MS)) == _sorted_series(
-        _Encoder(target, honor_labels, True).encode(r.collect(), TS_MS))
+        WriteRequestEncoder(target, honor_labels, True).encode(r.collect(), TS_MS))
 
 
 def _pure_snappy_pushes(r: CollectorRegistry, enc: Any, pushes: int, between: Any = None) -> None:
@@ -355,8 +355,8 @@ def test_pure_python_snappy_of_requests(monkeypatch: pytest.MonkeyPatch) -> None
     """Without cramjam, requests are compressed with copies of the label records that a series
     shares with the two before it, memoised per series while its neighbours stay the same."""
     from prometheus_client._remote_write_enc import (
-        _Encoder,
-        _target_labels,
+        WriteRequestEncoder,
+        target_labels,
     )
 
     monkeypatch.setattr(_snappy, "HAVE_CRAMJAM", False)
@@ -365,7 +365,7 @@ def test_pure_python_snappy_of_requests(monkeypatch: pytest.MonkeyPatch) -> None
     for i in range(300):
         c.labels(f"/p/{i % 40}", str(200 + i % 7)).inc(i)
     h = Histogram("rw_snap_seconds", "h", ["path"], registry=r)
-    enc = _Encoder(_target_labels("snap", "host", {"env": "prod"}), False, True)
+    enc = WriteRequestEncoder(target_labels("snap", "host", {"env": "prod"}), False, True)
 
     def change(i: int) -> None:  # the layout changes between pushes in every way
         if i == 2:
@@ -393,14 +393,14 @@ def iter_families_of(r: CollectorRegistry) -> Any:
                 max_size=40))
 def test_pure_python_snappy_random_layouts(ops: List[Tuple[str, int, int]]) -> None:
     from prometheus_client._remote_write_enc import (
-        _Encoder,
-        _target_labels,
+        WriteRequestEncoder,
+        target_labels,
     )
 
     r = CollectorRegistry()
     c = Counter("rw_rand", "c", ["a", "b"], registry=r)
     g = Gauge("rw_rand_gauge", "g", ["a"], registry=r)
-    enc = _Encoder(_target_labels("j", "", None), False, True)
+    enc = WriteRequestEncoder(target_labels("j", "", None), False, True)
     saved = _snappy.HAVE_CRAMJAM
     _snappy.HAVE_CRAMJAM = False
     try:

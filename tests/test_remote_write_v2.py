@@ -51,12 +51,12 @@ def _in_process_mode(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def encode(registry: Collector, timestamp: float = TS, **kw: Any) -> Tuple[bytes, v2.Counts]:
     from prometheus_client._remote_write_enc import (
-        _target_labels,
+        target_labels,
     )
     from prometheus_client._render import walk as iter_families
 
     job, instance = kw.pop("job", "batch"), kw.pop("instance", "host-1")
-    enc = v2.V2Encoder(_target_labels(job, instance, None), **kw)
+    enc = v2.V2Encoder(target_labels(job, instance, None), **kw)
     body, counts = enc.encode(iter_families(registry), int(round(timestamp * 1000)))
     # the public helper gives the same bytes
     assert write_request_from_registry(registry, job=job, instance=instance, timestamp=timestamp,
@@ -215,10 +215,10 @@ def test_stale_markers_for_floats_and_native_histograms() -> None:
     Counter("rw_stale", "s", registry=r).inc()
     Histogram("rw_stale_native", "n", registry=r, native_histogram_bucket_factor=1.1).observe(1.0)
     from prometheus_client._remote_write_enc import (
-        _target_labels,
+        target_labels,
     )
 
-    enc = v2.V2Encoder(_target_labels("j", "", None), False)
+    enc = v2.V2Encoder(target_labels("j", "", None), False)
     body, counts = enc.encode(r.collect(), TS_MS, stale=True)
     got = by_labels(parse(body))
     stale_bits = struct.pack("<Q", pb.STALE_NAN_BITS)
@@ -233,11 +233,11 @@ def test_symbol_table_is_reused_by_a_pusher_and_rebuilt_when_it_grows() -> None:
     r = CollectorRegistry()
     c = Counter("rw_churn", "c", ["id"], registry=r)
     from prometheus_client._remote_write_enc import (
-        _target_labels,
+        target_labels,
     )
     from prometheus_client._render import walk as iter_families
 
-    enc = v2.V2Encoder(_target_labels("j", "", None), False)
+    enc = v2.V2Encoder(target_labels("j", "", None), False)
     sizes = []
     for i in range(40):
         c.clear()
@@ -275,10 +275,10 @@ def test_roundtrip_random_families(rows: List[Tuple[str, str, float, bool]], hel
     r = CollectorRegistry()
     r.register(_Fixed(metrics))
     from prometheus_client._remote_write_enc import (
-        _target_labels,
+        target_labels,
     )
 
-    body, counts = v2.V2Encoder(_target_labels("j", "", None), False).encode(r.collect(), TS_MS)
+    body, counts = v2.V2Encoder(target_labels("j", "", None), False).encode(r.collect(), TS_MS)
     msg = parse(body)
     got = by_labels(msg)
     assert set(got) == set(want) and counts.samples == len(want)

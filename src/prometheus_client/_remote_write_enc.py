@@ -97,7 +97,7 @@ class _ValueRecords(Dict[str, bytes]):
 # Encoder
 # ---------------------------------------------------------------------------
 
-def _ms(ts: Any) -> int:
+def timestamp_ms(ts: Any) -> int:
     """Milliseconds since the epoch of a float (seconds) or ``Timestamp``."""
     sec = getattr(ts, "sec", None)
     if sec is not None:
@@ -105,7 +105,7 @@ def _ms(ts: Any) -> int:
     return int(round(float(ts) * 1000.0))
 
 
-def _target_labels(job: str, instance: Optional[str],
+def target_labels(job: str, instance: Optional[str],
                    extra_labels: Optional[Mapping[str, str]]) -> List[Tuple[str, str]]:
     if not isinstance(job, str) or not job:
         raise ValueError(f"remote write: job must be a non-empty string, got {job!r}")
@@ -140,7 +140,7 @@ def _hdr(n: int) -> bytes:
     return _HDR[n] if n < 0x80 else b"\x0a" + encode_varint(n)
 
 
-class _Encoder:
+class WriteRequestEncoder:
     """Turns a registry into an (uncompressed) ``WriteRequest``.
 
     Two paths, producing the same bytes:
@@ -300,7 +300,7 @@ class _Encoder:
 
     @staticmethod
     def _sample_extra(m: Metric, s: Sample, now_ms: int, stale: bool) -> bytes:
-        ts_ms = now_ms if s.timestamp is None or stale else _ms(s.timestamp)
+        ts_ms = now_ms if s.timestamp is None or stale else timestamp_ms(s.timestamp)
         nh = s.native_histogram
         out: List[bytes] = []
         if stale:
@@ -315,7 +315,7 @@ class _Encoder:
             if s.exemplar is not None:
                 exemplars.insert(0, s.exemplar)
             for e in exemplars:
-                e_ms = ts_ms if e.timestamp is None else _ms(e.timestamp)
+                e_ms = ts_ms if e.timestamp is None else timestamp_ms(e.timestamp)
                 out.append(exemplar_record(sorted(e.labels.items()), e.value, e_ms))
         return b"".join(out)
 
@@ -407,7 +407,7 @@ _SnappyCache = Dict[bytes, Tuple[_Neighbours, bytes]]
 
 
 def _snappy_series(parts: List[bytes], n_series: int, cache: _SnappyCache, new_cache: _SnappyCache) -> bytes:
-    """Snappy block of ``b"".join(parts)`` (see :meth:`_Encoder.encode_parts`).
+    """Snappy block of ``b"".join(parts)`` (see :meth:`WriteRequestEncoder.encode_parts`).
 
     Each series' prefix is compressed against the two previous series' prefixes (copies of
     the label records they share) and memoised, keyed by the prefix and valid while those
@@ -469,11 +469,11 @@ def _with_extra(prefix: bytes, sample: bytes, extra: bytes) -> Tuple[bytes, byte
 
 
 def _exemplar_bytes(e: Any, now_ms: int) -> bytes:
-    ms = now_ms if e.timestamp is None else _ms(e.timestamp)
+    ms = now_ms if e.timestamp is None else timestamp_ms(e.timestamp)
     return exemplar_record(sorted(e.labels.items()), e.value, ms)
 
 
-def _fast_counter(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
+def _fast_counter(enc: WriteRequestEncoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
     info = fam.info
     series = fam.series
     numbers = cast("CounterFn", info.numbers)
@@ -497,7 +497,7 @@ def _fast_counter(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> 
             extend((pre[1], pack(head, created, tail)))
 
 
-def _fast_gauge(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
+def _fast_gauge(enc: WriteRequestEncoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
     info = fam.info
     series = fam.series
     numbers = cast("GaugeFn", info.numbers)
@@ -514,7 +514,7 @@ def _fast_gauge(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> No
         extend((pre[0], pack(head, numbers(child), tail)))
 
 
-def _fast_summary(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
+def _fast_summary(enc: WriteRequestEncoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
     info = fam.info
     series = fam.series
     numbers = cast("SummaryFn", info.numbers)
@@ -536,7 +536,7 @@ def _fast_summary(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> 
             extend((pre[2], pack(head, created, tail)))
 
 
-def _fast_histogram(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
+def _fast_histogram(enc: WriteRequestEncoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -> None:
     info = fam.info
     series = fam.series
     numbers = cast("HistogramFn", info.numbers)
@@ -582,7 +582,7 @@ def _fast_histogram(enc: _Encoder, fam: Family, ctx: _Ctx, parts: List[bytes]) -
             extend((p_created, pack(head, created, tail)))
 
 
-_FAST: Dict[str, Callable[[_Encoder, Family, _Ctx, List[bytes]], None]] = {
+_FAST: Dict[str, Callable[[WriteRequestEncoder, Family, _Ctx, List[bytes]], None]] = {
     "counter": _fast_counter,
     "gauge": _fast_gauge,
     "summary": _fast_summary,

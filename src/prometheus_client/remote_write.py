@@ -63,9 +63,9 @@ from typing import (
 from . import _remote_write_v2 as _v2
 from . import _snappy
 from ._remote_write_enc import (
-    _Encoder,
-    _ms,
-    _target_labels,
+    WriteRequestEncoder,
+    target_labels,
+    timestamp_ms,
 )
 from ._remote_write_http import (
     _RESERVED_HEADERS as _RESERVED_HEADERS,
@@ -145,11 +145,11 @@ def write_request_from_registry(
     ``timestamp`` (seconds since the epoch, default now) is given to samples without one.
     """
     v2 = _is_v2(protobuf_message)
-    target = _target_labels(job, instance, extra_labels)
-    now_ms = _ms(time.time() if timestamp is None else timestamp)
+    target = target_labels(job, instance, extra_labels)
+    now_ms = timestamp_ms(time.time() if timestamp is None else timestamp)
     if v2:
         return _v2.V2Encoder(target, honor_labels).encode(walk(registry), now_ms)[0]
-    return _Encoder(target, honor_labels, send_metadata).encode(walk(registry), now_ms)
+    return WriteRequestEncoder(target, honor_labels, send_metadata).encode(walk(registry), now_ms)
 
 
 # ---------------------------------------------------------------------------
@@ -206,16 +206,16 @@ def push_to_remote_write(
     hdrs = _headers(headers, basic_auth, v2)
     handler = _handler_for(handler, ssl_context)
     if v2:
-        target = _target_labels(job, instance, extra_labels)
-        now_ms = _ms(time.time() if timestamp is None else timestamp)
+        target = target_labels(job, instance, extra_labels)
+        now_ms = timestamp_ms(time.time() if timestamp is None else timestamp)
         raw, counts = _v2.V2Encoder(target, honor_labels).encode(walk(registry), now_ms)
         _send_v2(url, _snappy.compress(raw), counts, hdrs, handler, policy, _sleep)
         return
-    enc = _Encoder(_target_labels(job, instance, extra_labels), honor_labels, send_metadata)
+    enc = WriteRequestEncoder(target_labels(job, instance, extra_labels), honor_labels, send_metadata)
     now = time.time() if timestamp is None else timestamp
     # one push: without cramjam, the general pure-Python compressor (slower than the
     # pusher's memoised one, but it compresses about 4x better)
-    body = _snappy.compress(enc.encode(walk(registry), _ms(now)))
+    body = _snappy.compress(enc.encode(walk(registry), timestamp_ms(now)))
     _send(url, body, hdrs, handler, policy, _sleep)
 
 
@@ -278,8 +278,8 @@ class RemoteWritePusher:
         self._headers = _headers(headers, basic_auth, self._v2)
         self._v1_headers = _headers(headers, basic_auth) if self._v2 else self._headers
         self._handler = _handler_for(handler, ssl_context)
-        target = _target_labels(job, instance, extra_labels)
-        self._encoder = _Encoder(target, honor_labels, send_metadata)
+        target = target_labels(job, instance, extra_labels)
+        self._encoder = WriteRequestEncoder(target, honor_labels, send_metadata)
         self._v2_encoder = _v2.V2Encoder(target, honor_labels) if self._v2 else None
         self._push_on_stop = push_on_stop
         self._stale_on_stop = stale_on_stop
@@ -296,7 +296,7 @@ class RemoteWritePusher:
     # -- one push -----------------------------------------------------------------
     def _now_ms(self) -> int:
         # strictly increasing, so two pushes never send one series twice at one timestamp
-        ms = max(_ms(time.time()), self._last_ms + 1)
+        ms = max(timestamp_ms(time.time()), self._last_ms + 1)
         self._last_ms = ms
         return ms
 

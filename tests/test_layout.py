@@ -20,7 +20,7 @@ OVERSIZED: dict = {
     "prometheus_client.metrics": 1303,
 }
 # Before the redesign: 231 ``Any`` and 50 ``type: ignore``; the goal is at most half.
-MAX_ANY = 156
+MAX_ANY = 148
 MAX_TYPE_IGNORE = 39
 
 

@@ -6,7 +6,7 @@ import logging
 import os
 from operator import add as _add
 from operator import itemgetter
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from . import _mp_files as mpf
 from .metrics_core import Metric
@@ -96,7 +96,7 @@ class _Layout:
         return b"".join(self.pieces(data)) == self.skeleton
 
 
-def _tuple_getter(indexes: List[int]) -> Any:
+def _tuple_getter(indexes: List[int]) -> Callable[[Sequence[float]], Tuple[float, ...]]:
     if len(indexes) == 1:
         only = indexes[0]
         return lambda view: (view[only],)
@@ -342,7 +342,7 @@ class _Merge:
         self._build_enums(metrics, metric_for)
         return metrics
 
-    def _build_enums(self, metrics: Dict[str, Metric], metric_for: Any) -> None:
+    def _build_enums(self, metrics: Dict[str, Metric], metric_for: Callable[[str, str, str], Optional[Metric]]) -> None:
         # Per Enum child (labels without the state label) the process that set it last wins.
         chosen: Dict[Tuple[str, Tuple[Tuple[str, str], ...]], Tuple[float, int]] = {}
         per: Dict[Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], int], List[Tuple[bytes, float]]] = {}

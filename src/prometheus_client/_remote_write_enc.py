@@ -42,7 +42,7 @@ from ._remote_write_pb import (
     metadata_record,
 )
 from .metrics_core import Metric
-from .samples import Sample
+from .samples import Exemplar, Sample, Timestamp
 
 _LEGACY_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _LEGACY_METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -97,11 +97,10 @@ class _ValueRecords(Dict[str, bytes]):
 # Encoder
 # ---------------------------------------------------------------------------
 
-def timestamp_ms(ts: Any) -> int:
+def timestamp_ms(ts: Union[float, Timestamp]) -> int:
     """Milliseconds since the epoch of a float (seconds) or ``Timestamp``."""
-    sec = getattr(ts, "sec", None)
-    if sec is not None:
-        return int(sec) * 1000 + int(round(int(ts.nsec) / 1e6))
+    if isinstance(ts, Timestamp):
+        return int(ts.sec) * 1000 + int(round(int(ts.nsec) / 1e6))
     return int(round(float(ts) * 1000.0))
 
 
@@ -468,7 +467,7 @@ def _with_extra(prefix: bytes, sample: bytes, extra: bytes) -> Tuple[bytes, byte
     return _hdr(len(body) + len(sample) + len(extra)) + body, sample + extra
 
 
-def _exemplar_bytes(e: Any, now_ms: int) -> bytes:
+def _exemplar_bytes(e: Exemplar, now_ms: int) -> bytes:
     ms = now_ms if e.timestamp is None else timestamp_ms(e.timestamp)
     return exemplar_record(sorted(e.labels.items()), e.value, ms)
 

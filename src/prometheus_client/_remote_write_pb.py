@@ -23,6 +23,7 @@ from ._protobuf import (  # the field readers are shared with the exposition dec
     DecodeError as DecodeError,
 )
 from ._protobuf import (
+    FieldValue,
     decode_packed_varints,
     encode_varint,
     iter_fields,
@@ -41,6 +42,7 @@ from ._protobuf_model import (
     _repeated_sint,
     _s,
 )
+from .samples import NativeHistogram
 
 __all__ = [
     "UNKNOWN", "COUNTER", "GAUGE", "HISTOGRAM", "GAUGEHISTOGRAM", "SUMMARY", "INFO", "STATESET",
@@ -264,7 +266,7 @@ def absolute_counts(deltas: Optional[Sequence[int]]) -> List[float]:
     return out
 
 
-def histogram_from_native(nh: Any, ts_ms: int, gauge: bool = False) -> Histogram:
+def histogram_from_native(nh: NativeHistogram, ts_ms: int, gauge: bool = False) -> Histogram:
     """The remote-write ``Histogram`` of a ``samples.NativeHistogram`` (integer histogram with
     deltas when every count is whole, else a float histogram with absolute counts)."""
     count = nh.count_value
@@ -509,7 +511,7 @@ def _pairs(refs: List[int], symbols: Sequence[str]) -> Tuple[Tuple[str, str], ..
     return tuple((symbols[refs[i]], symbols[refs[i + 1]]) for i in range(0, len(refs), 2))
 
 
-def _packed_uint(wt: int, x: Any, out: List[int]) -> None:
+def _packed_uint(wt: int, x: FieldValue, out: List[int]) -> None:
     if wt == 0:
         out.append(_i(x))
     else:

@@ -34,6 +34,7 @@ from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Se
 
 from ._family import CounterFn, Family, GaugeFn, HistogramFn, SeriesCache, SummaryFn
 from ._protobuf import encode_varint
+from ._remote_write_enc import timestamp_ms
 from ._remote_write_pb import (
     METRIC_TYPE_BY_NAME,
     STALE_NAN,
@@ -43,6 +44,7 @@ from ._remote_write_pb import (
     label_plan,
 )
 from .metrics_core import Metric
+from .samples import Exemplar
 
 __all__ = ["PROTOBUF_MESSAGE", "CONTENT_TYPE", "REMOTE_WRITE_VERSION", "Counts", "V2Encoder"]
 
@@ -68,11 +70,7 @@ def _refs(encoded: bytes) -> bytes:
     return b"\x0a" + (_SMALL[n] if n < 0x80 else encode_varint(n)) + encoded
 
 
-def _ms(ts: Any) -> int:
-    sec = getattr(ts, "sec", None)
-    if sec is not None:
-        return int(sec) * 1000 + int(round(int(ts.nsec) / 1e6))
-    return int(round(float(ts) * 1000.0))
+_ms = timestamp_ms
 
 
 def _created_ms(created: Optional[float]) -> int:
@@ -235,7 +233,7 @@ class V2Encoder:
             rec = self.metadata[key] = _ld(b"\x2a", bytes(body))
         return rec
 
-    def exemplar(self, e: Any, now_ms: int) -> bytes:
+    def exemplar(self, e: Exemplar, now_ms: int) -> bytes:
         """One ``Exemplar`` record (field 4); the timestamp is required: ``now_ms`` if unset."""
         sym = self.symbols
         refs = b"".join([sym[k] + sym[v] for k, v in sorted(e.labels.items())])

@@ -266,7 +266,7 @@ def expo_metric_objects(draw: Any) -> Any:
     elif kind == "histogram":
         item["buckets"] = draw(st.none() | st.lists(
             st.floats(-10, 1e12, allow_nan=False) | st.sampled_from([0.1, 1.0, 1e6, float("inf")]),
-            min_size=1, max_size=4).map(sorted).flatmap(
+            min_size=1, max_size=4).map(lambda bs: sorted(set(bs))).flatmap(  # repeats are refused (#12)
                 lambda bs: st.just(bs) | st.just([repr(b) if i % 2 else b for i, b in enumerate(bs)])))
         ops = st.lists(st.tuples(expo_floats, exemplar).map(list), max_size=4)
     elif kind == "info":

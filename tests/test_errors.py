@@ -213,10 +213,11 @@ def test_exemplar_too_long(registry):
         ValueError, match=r"Exemplar labels have %d UTF-8 characters, exceeding the limit of 128.*'ex'.*129"
     ):
         c.inc(exemplar={"a": "x" * 128})
-    assert c._value.get() == 1  # the increment itself is kept, as in the official client
+    assert c._value.get() == 0  # a failed call changes nothing (the official client keeps the +1)
     h = Histogram("hx", "h", registry=registry)
     with pytest.raises(ValueError, match="exceeding the limit of 128"):
         h.observe(1, exemplar={"a": "x" * 128})
+    assert registry.get_sample_value("hx_count") == 0
 
 
 def test_bad_timestamp():

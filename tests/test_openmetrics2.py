@@ -350,12 +350,17 @@ def test_negative_buckets_still_get_a_sum() -> None:
 
 
 def test_repeated_bucket_bounds_are_written_once() -> None:
+    # Histogram itself refuses repeated bounds (#12); a custom collector can still send them.
+    with pytest.raises(ValueError, match="repeated"):
+        Histogram("h", "", buckets=[0, 0, 1], registry=CollectorRegistry())
+
+    class Repeated:
+        def collect(self) -> Any:
+            yield HistogramMetricFamily("h", "", buckets=[("0", 1), ("0.0", 1), ("1", 1), ("+Inf", 1)], sum_value=0)
+
     r = CollectorRegistry()
-    Histogram("h", "", buckets=[0, 0, 1], registry=r).observe(0)
-    wrapped = CollectorRegistry()
-    wrapped.collect = r.collect  # type: ignore[method-assign]
-    for reg in (r, wrapped):
-        assert "h {count:1,sum:0.0,bucket:[0.0:1,1.0:1,+Inf:1]} st@" in generate_latest(reg, version="2.0.0").decode()
+    r.register(Repeated())
+    assert "h {count:1,sum:0.0,bucket:[0.0:1,1.0:1,+Inf:1]}" in generate_latest(r, version="2.0.0").decode()
 
 
 def test_one_and_two_share_label_caches_safely() -> None:
@@ -395,6 +400,10 @@ def test_exemplar_without_timestamp_is_stamped_with_the_scrape_time() -> None:
     (metric("s", "summary", [Sample("s_sum", {}, 1.0)]), "count and a sum"),
     (metric("c", "counter", [Sample("c", {}, 1.0)]), "no OpenMetrics 2.0 form"),
     (metric("c", "counter", [Sample("c_total", {}, -1e10)]), "negative or NaN"),
+    (metric("h", "histogram", [Sample("h", {}, None, None, None, NativeHistogram(0, 0, 0, float("nan"), 0))]),  # type: ignore[arg-type]
+     "finite zero_threshold"),
+    (metric("h", "histogram", [Sample("h", {}, None, None, None, NativeHistogram(  # type: ignore[arg-type]
+        2, 2, 0, 0.0, 0, (BucketSpan(0, 1), BucketSpan(-1, 1)), None, (1, 0)))]), "negative offset"),
     (metric("c", "counter", [Sample("c_total", {}, float("nan"))]), "negative or NaN"),
     (metric("g", "gauge", [Sample("g", {}, 1.0, None, Exemplar({}, 1, 1))]), "exemplars"),
     (metric("h", "histogram", [Sample("h", {}, None, None, None, NativeHistogram(1, 1, -53, 0, 0))]),  # type: ignore[arg-type]

@@ -279,6 +279,9 @@ def test_metric_objects_render_like_their_samples() -> None:
 def test_nan_observation_keeps_no_exemplar() -> None:
     r = CollectorRegistry()
     h = Histogram("h", "d", buckets=[1], registry=r)
-    h.observe(float("nan"), {"__not_validated": "x"})  # as the reference: neither kept nor checked
+    with pytest.raises(ValueError, match="Reserved label"):  # checked before anything moves (#12)
+        h.observe(float("nan"), {"__bad": "x"})
+    assert r.get_sample_value("h_sum") == 0.0
+    h.observe(float("nan"), {"trace": "x"})  # NaN lands in no bucket: its exemplar is not kept
     assert "#" not in om_text(r).replace("# HELP", "").replace("# TYPE", "").replace("# EOF", "")
     assert 'h_bucket{le="1.0"} 0.0\n' in om_text(r) and "h_sum NaN\n" in om_text(r)

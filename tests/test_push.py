@@ -75,7 +75,7 @@ def _reg(value: float = 7) -> CollectorRegistry:
         ("gw", "j", {"b": "a/ z", "a": "x"}, "http://gw/metrics/job/j/a/x/b@base64/YS8geg=="),
         ("gw", "j", {"label": "value with spaces"}, "http://gw/metrics/job/j/label@base64/dmFsdWUgd2l0aCBzcGFjZXM="),
         ("gw", "j", {"e": ""}, "http://gw/metrics/job/j/e@base64/="),
-        ("gw", "", None, "http://gw/metrics/job@base64/="),
+        ("gw", "..", {"d": ".", "e": "x."}, "http://gw/metrics/job@base64/Li4=/d@base64/Lg==/e/x."),
         ("gw", "j", {"u": "été", "n": 5, "q": "a+b&c"}, "http://gw/metrics/job/j/n/5/q/a%2Bb%26c/u/%C3%A9t%C3%A9"),
     ],
 )
@@ -293,6 +293,45 @@ def test_real_push_pushadd_delete(pgw: Peer, gateway: str) -> None:
     assert status == 200 and b'pg_a{instance="",job="batch/job",plain="y"} 1.5' in body
 
 
+GROUPING_VALUES = ["a/b", "", "ü", "a b", ".", "..", "+", "%", "a?b#c", "x\ty", "été/☃ z"]
+
+
+@pytest.mark.parametrize("job", ["a/b", "ü", "..", "plain"])
+def test_real_grouping_keys_read_back_exactly(pgw: Peer, gateway: str, job: str) -> None:
+    key = {f"k{i}": v for i, v in enumerate(GROUPING_VALUES)}
+    r = CollectorRegistry()
+    Gauge("pg_key", "K", registry=r).set(7)
+    push_to_gateway(gateway, job, r, grouping_key=key)
+    g = _group(pushgateway_groups(pgw), {"job": job, **key})  # exact labels, via the API
+    assert _values(g, "pg_key") == [({"job": job, **key, "instance": ""}, 7.0)]
+    # and via the gateway's own /metrics, parsed with our parser
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, body = http_get(pgw.url + "/metrics")
+    assert status == 200
+    pushed = [s for f in text_string_to_metric_families(body.decode()) for s in f.samples if s.name == "pg_key"]
+    assert [(s.labels, s.value) for s in pushed] == [({"job": job, **key, "instance": ""}, 7.0)]
+    delete_from_gateway(gateway, job, grouping_key=key)
+    assert pushgateway_groups(pgw) == []
+
+
+@pytest.mark.parametrize("key,match", [
+    ({"a/b": "x"}, "'a/b' is not a valid label name"),
+    ({"a b": "x"}, "'a b'"),
+    ({"ü": "x"}, "'ü'"),
+    ({"": "x"}, "''"),
+    ({"__x": "x"}, "'__x'"),
+    ({"k": "\ud800"}, "grouping key 'k'.*lone surrogate at index 0"),
+])
+def test_grouping_key_names_the_gateway_refuses_fail_before_sending(key: Dict[str, str], match: str) -> None:
+    rec = Recorder()
+    with pytest.raises(ValueError, match=match):
+        push_to_gateway("gw", "j", _reg(), grouping_key=key, handler=rec)
+    with pytest.raises(ValueError, match="job name cannot be empty"):
+        delete_from_gateway("gw", "", handler=rec)
+    assert rec.calls == []
+
+
 def test_real_counter_summary_types(pgw: Peer, gateway: str) -> None:
     r = CollectorRegistry()
     Counter("pg_events", "Events", registry=r).inc(5)
@@ -398,7 +437,7 @@ def test_requests_match_official(run_official: Any) -> None:
         ["push", "gw:9091", "j", None, None],
         ["pushadd", "http://gw:1/", "my/job", {"path": "a/b c", "empty": "", "uni": "été", "n": "5"}, "gzip"],
         ["delete", "https://gw/base", "j", {"q": "a+b&c", "s": "x y"}, None],
-        ["push", "gw", "", {"e": ""}, None],
+        ["push", "gw", "j2", {"e": ""}, None],
     ]
     code = (
         "import json, sys, gzip\n"

@@ -11,6 +11,7 @@ from . import (  # noqa: F401 - submodules callers reach as attributes of the pa
     process_collector,
     registry,
 )
+from ._skipped import SKIPPED_SAMPLES
 from .exposition import (
     CONTENT_TYPE_LATEST,
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -32,6 +33,8 @@ from .metrics_core import Metric
 from .platform_collector import PLATFORM_COLLECTOR, PlatformCollector
 from .process_collector import PROCESS_COLLECTOR, ProcessCollector
 from .registry import REGISTRY, CollectorRegistry
+
+REGISTRY.register(SKIPPED_SAMPLES)  # shows only once a scrape had to leave a sample out
 
 __all__ = (
     "CollectorRegistry",

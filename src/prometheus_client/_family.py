@@ -22,9 +22,12 @@ the escaping scheme), a dict keyed by series object. It is held in the answer's
 emptied when it holds more entries than the family's series allow (removed series).
 """
 
-from typing import Callable, Dict, Generic, List, NamedTuple, Optional, Tuple, TypeVar, cast
+from typing import TYPE_CHECKING, Callable, Dict, Generic, Iterable, List, NamedTuple, Optional, Tuple, TypeVar, cast
 
 from .samples import Exemplar
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .metrics_core import Metric
 
 LabelValues = Tuple[str, ...]
 
@@ -79,10 +82,13 @@ class FamilyInfo(Generic[N]):
 
 
 class Family(NamedTuple):
-    """One metric family's answer: its info and its series at the time of the scrape."""
+    """One metric family's answer: its info and its series at the time of the scrape, and
+    ``collect`` for when an encoder needs the family as ``Metric`` samples after all (a value
+    it cannot encode, staleness markers)."""
 
     info: "FamilyInfo[object]"
     series: List[object]
+    collect: Callable[[], Iterable["Metric"]]
 
 
 class SeriesCache(Generic[V]):

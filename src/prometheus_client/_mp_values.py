@@ -6,7 +6,7 @@ whose instances keep their number in this process's memory-mapped file of their 
 
 Hot path. A value resolves its slot once, when it is bound to a file: it keeps a
 ``memoryview`` of the mapping cast to doubles and the index of its value, so ``inc`` is
-``view[i] += amount`` -- no key lookup, no struct packing, no lock (on CPython 3.10+ with
+``view[i] += amount`` -- no key lookup, no struct packing, no lock (on CPython 3.10-3.13 with
 the GIL the read-modify-write of a subscript cannot be interrupted, see ``values``). When
 a file grows, the dict maps the larger file again; views of the old mapping stay valid
 (both map the same file) so bound values never need to be told.
@@ -34,21 +34,17 @@ child. Creating the child again revives the slot at 0.
 
 import logging
 import os
-import sys
 import threading
 import time
 import weakref
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Protocol, Sequence, Tuple, Union, cast
 
 from . import _mp_files as mpf
+from ._atomic import GIL_ATOMIC_ADD
 from .mmap_dict import WRITER_MAGIC, MmapedDict, mmap_key
 from .samples import Exemplar
 
-_ATOMIC_ADD = (
-    sys.implementation.name == "cpython"
-    and sys.version_info >= (3, 10)
-    and getattr(sys, "_is_gil_enabled", lambda: True)()
-)
+_ATOMIC_ADD = GIL_ATOMIC_ADD  # the interpreters proven exact without a lock (see values)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
@@ -250,11 +246,28 @@ class _State:
     def __init__(self, process_identifier: Callable[[], Any]) -> None:
         self.process_identifier = process_identifier
         self.lock = threading.RLock()
+        self.busy = False  # an update is in progress in the thread holding the lock
+        self.pending: List[Tuple[Callable[[float, Optional[float]], None], float, Optional[float]]] = []
         self.pid: Optional[str] = None  # identifier the open files belong to
         self.files: Dict[str, _File] = {}
         self.objs: Dict[Union[_Bound, _Store], None] = {}  # bound values and stores, in creation order
         self.refs: Dict[Tuple[str, str], int] = {}  # (kind, key) -> live value objects
         self.on_open: Callable[[], None] = lambda: None  # (re-)registers close_all_files
+
+    def settle(self) -> None:
+        """Apply the updates signal handlers queued, then leave the update (lock held)."""
+        pending = self.pending
+        while True:
+            while pending:
+                apply, value, timestamp = pending.pop(0)
+                try:
+                    apply(value, timestamp)
+                except Exception:  # pragma: no cover - a file that could not be bound
+                    pass
+            self.busy = False
+            if not pending:
+                return
+            self.busy = True
 
     # -- files -------------------------------------------------------------------------
     def file(self, kind: str) -> _File:
@@ -367,6 +380,8 @@ class _State:
     def after_fork_child(self) -> None:
         # Only this thread exists in the child: the parent's lock may be held forever.
         self.lock = threading.RLock()
+        self.busy = False
+        self.pending.clear()
         self._unbind_all(release=False)
 
 
@@ -561,19 +576,42 @@ def make_mmaped_value_class(
 
         else:
 
+            # As values._LockedValue: an update made by a signal handler while this
+            # thread is inside an update (``state.busy``) is queued, and the interrupted
+            # update applies it before it returns, so none is lost.
             def inc(self, amount: float) -> None:
                 with state.lock:
-                    if state.pid != str(process_identifier()):
-                        state.ensure()
-                    self._mv[self._i] += amount
+                    if state.busy:
+                        state.pending.append((self._apply_inc, amount + 0.0, None))
+                        return
+                    state.busy = True
+                    try:
+                        if state.pid != str(process_identifier()):
+                            state.ensure()
+                        self._mv[self._i] += amount
+                    finally:
+                        state.settle()
 
             def set(self, value: float, timestamp: Optional[float] = None) -> None:
                 with state.lock:
-                    if state.pid != str(process_identifier()):
-                        state.ensure()
-                    self._mv[self._i] = value
-                    if timestamp is not None:
-                        self._mv[self._i + 1] = timestamp
+                    if state.busy:
+                        state.pending.append((self._apply_set, value, timestamp))
+                        return
+                    state.busy = True
+                    try:
+                        if state.pid != str(process_identifier()):
+                            state.ensure()
+                        self._apply_set(value, timestamp)
+                    finally:
+                        state.settle()
+
+            def _apply_inc(self, amount: float, _: Optional[float]) -> None:
+                self._mv[self._i] += amount
+
+            def _apply_set(self, value: float, timestamp: Optional[float]) -> None:
+                self._mv[self._i] = value
+                if timestamp is not None:
+                    self._mv[self._i + 1] = timestamp
 
             def get(self) -> float:
                 with state.lock:

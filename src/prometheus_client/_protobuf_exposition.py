@@ -11,7 +11,7 @@ encoding=delimited``.  Data model, as Prometheus reads it (wire-format fact shee
 * names are escaped like the text format (``underscores`` by default), verbatim under
   ``allow-utf-8`` (protobuf needs no quoting).
 
-Metric objects of ``metrics.py`` are encoded from raw numbers (``_render.iter_families``,
+Metric objects of ``metrics.py`` are encoded from raw numbers (``Family`` answers of ``_render.walk``,
 the same walk as the text encoders), with each series' encoded labels cached per metric;
 everything else goes through ``collect()`` and :func:`metric_to_families`.
 """
@@ -53,6 +53,7 @@ from ._protobuf_model import (
     uint_count,
 )
 from ._render import walk
+from ._skipped import encodable_metric
 from .metrics_core import Metric
 from .registry import Collector
 from .samples import Exemplar, NativeHistogram, Sample, Timestamp
@@ -480,14 +481,33 @@ def encode_registry(registry: Collector, escaping: str = "underscores") -> bytes
     out: List[bytes] = []
     for item in walk(registry):
         if type(item) is Family:
-            _FAST[item.info.type](item, names, out)
+            try:
+                _FAST[item.info.type](item, names, out)
+            except UnicodeEncodeError:  # see _skipped; the fast encoders append nothing then
+                for metric in item.collect():
+                    _encode_skipping(metric, names, out)
             continue
+        metric = cast(Metric, item)
         try:
-            for fam in _metric_to_families(cast(Metric, item), names):
-                msg = encode_family(fam)
-                out.append(_varint(len(msg)))
-                out.append(msg)
+            _encode_metric(metric, names, out)
+        except UnicodeEncodeError:
+            _encode_skipping(metric, names, out)
         except Exception as e:
             e.args = (*e.args, item)
             raise
     return b"".join(out)
+
+
+def _encode_metric(metric: Metric, names: _Names, out: List[bytes]) -> None:
+    msgs = []
+    for fam in _metric_to_families(metric, names):
+        msg = encode_family(fam)
+        msgs.append(_varint(len(msg)))
+        msgs.append(msg)
+    out.extend(msgs)
+
+
+def _encode_skipping(metric: Metric, names: _Names, out: List[bytes]) -> None:
+    usable = encodable_metric(metric, "protobuf")
+    if usable is not None:
+        _encode_metric(usable, names, out)

@@ -13,6 +13,7 @@ import base64
 import gzip
 import importlib.util
 import io
+import re
 import socket
 import ssl
 import sys
@@ -24,6 +25,7 @@ from urllib.request import HTTPHandler, HTTPRedirectHandler, HTTPSHandler, Reque
 from ._content_types import CONTENT_TYPE_PLAIN_0_0_4
 from ._negotiation import render_text
 from .registry import REGISTRY, Collector
+from .validation import _unencodable_at
 
 __all__ = [
     "SNAPPY_AVAILABLE",
@@ -191,11 +193,31 @@ class _PrometheusRedirectHandler(HTTPRedirectHandler):
         raise urllib.error.HTTPError(req.full_url, code, msg, headers, fp)
 
 
+_GROUPING_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
 def _escape_grouping_key(k: str, v: str) -> Tuple[str, str]:
+    """One ``/name/value`` pair of the URL path, in the form the Pushgateway reads back.
+
+    A name must be a legacy label name (the Pushgateway answers any other with 400
+    "improper label name", in any encoding); a value that is empty, contains ``/`` or a
+    space, or is a dot segment (``.``, ``..``: HTTP path handling rewrites them) goes in the
+    ``name@base64`` form, anything else percent-encoded (non-ASCII included, read back
+    exactly).
+    """
+    if not _GROUPING_NAME.fullmatch(k) or k.startswith("__"):
+        raise ValueError(
+            f"Pushgateway grouping key name {k!r} is not a valid label name "
+            "([a-zA-Z_][a-zA-Z0-9_]*, not starting with '__'); the Pushgateway refuses it"
+        )
+    i = _unencodable_at(v)
+    if i is not None:
+        raise ValueError(f"Pushgateway grouping key {k!r}: value {v!r} cannot be encoded as UTF-8 "
+                         f"(lone surrogate at index {i})")
     if v == "":
         # Empty label values must use the base64 form.
         return k + "@base64", "="
-    if "/" in v or " " in v:
+    if "/" in v or " " in v or v in (".", ".."):
         return k + "@base64", base64.urlsafe_b64encode(v.encode("utf-8")).decode("ascii")
     return k, quote_plus(v)
 
@@ -214,6 +236,8 @@ def _use_gateway(
     if not gateway_url.scheme or gateway_url.scheme not in ("http", "https"):
         gateway = f"http://{gateway}"
     gateway = gateway.rstrip("/")
+    if str(job) == "":
+        raise ValueError("Pushgateway job name cannot be empty (the Pushgateway answers 400)")
     url = "{}/metrics/{}/{}".format(gateway, *_escape_grouping_key("job", str(job)))
 
     data = b""

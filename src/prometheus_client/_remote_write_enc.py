@@ -260,18 +260,21 @@ class WriteRequestEncoder:
         send_meta = self.send_metadata
         type_ids = METRIC_TYPE_BY_NAME
         for item in items:
+            metrics: Iterable[Metric]
             if type(item) is Family:
                 info = item.info
-                if stale:
-                    raise ValueError("stale markers are encoded from collect(), not from families")
+                if not stale:
+                    if send_meta:
+                        meta.append(metadata_record(type_ids.get(info.type, 0), info.name, info.help, info.unit))
+                    _FAST[info.type](self, item, ctx, parts)
+                    continue
+                metrics = item.collect()  # staleness markers come from the samples
+            else:
+                metrics = (cast(Metric, item),)
+            for m in metrics:
                 if send_meta:
-                    meta.append(metadata_record(type_ids.get(info.type, 0), info.name, info.help, info.unit))
-                _FAST[info.type](self, item, ctx, parts)
-                continue
-            m = cast(Metric, item)
-            if send_meta:
-                meta.append(metadata_record(type_ids.get(m.type, 0), m.name, m.documentation, m.unit))
-            self._generic(m, ctx, parts, stale)
+                    meta.append(metadata_record(type_ids.get(m.type, 0), m.name, m.documentation, m.unit))
+                self._generic(m, ctx, parts, stale)
         n_series = len(parts)
         parts.extend(meta)
         return parts, n_series

@@ -252,9 +252,11 @@ class V2Encoder:
         self._tail_len = len(out.ts_tail)  # the cached records assume its length (their setting)
         for item in items:
             if type(item) is Family:
-                if stale:
-                    raise ValueError("stale markers are encoded from collect(), not from families")
-                _FAST[item.info.type](self, item, out)
+                if not stale:
+                    _FAST[item.info.type](self, item, out)
+                    continue
+                for m in item.collect():  # staleness markers come from the samples
+                    _generic(self, m, out)
             else:
                 _generic(self, cast(Metric, item), out)
         if len(self.generic) > 4 * len(out.parts) + 1024:

@@ -32,6 +32,7 @@ from ._render import (
     render_labels,
     split_labels_of,
 )
+from ._skipped import encode_text
 from .metrics_core import Metric
 from .registry import REGISTRY, Collector
 from .validation import _is_valid_legacy_metric_name
@@ -280,4 +281,4 @@ def generate_latest(registry: Collector = REGISTRY, escaping: str = UNDERSCORES)
     how metric and label names outside the legacy character set are written.
     """
     out = render(registry, partial(_render_metric, escaping=escaping), bind(_FAST, escaping))
-    return "".join(out).encode("utf-8")
+    return encode_text(out, "text")

@@ -7,13 +7,13 @@ for an in-process Histogram. Where it is formatted: ``exposition`` and
 no lock; see ``values`` for why that is exact.
 """
 
+import numbers
 import os
 import time
 import warnings
 from array import array
 from bisect import bisect_left
 from operator import attrgetter, itemgetter
-from threading import RLock
 from typing import (
     Any,
     Callable,
@@ -29,6 +29,7 @@ from typing import (
 )
 
 from . import values  # values.ValueClass is looked up at child creation (callers swap it)
+from ._atomic import GIL_ATOMIC_ADD
 from ._family import Family, FamilyInfo
 from ._redefine import MetricType
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
@@ -40,6 +41,9 @@ from .validation import (
     _validate_exemplar,
     _validate_labelnames,
     _validate_metric_name,
+    check_encodable,
+    check_label_dict,
+    check_label_values,
 )
 
 T = TypeVar("T", bound="MetricWrapperBase")
@@ -80,6 +84,44 @@ def _build_full_name(metric_type: str, name: str, namespace: str, subsystem: str
     if unit and metric_type in ("info", "stateset"):
         raise ValueError("Metric name is of a type that cannot have a unit: " + full_name)
     return full_name
+
+
+_INF = float("inf")
+
+
+def _number(metric: "MetricWrapperBase", amount: Any, strings: bool = False) -> float:
+    """``amount`` as a float, for an update of ``metric`` (the slow path: callers test
+    ``type(amount) is float`` first).
+
+    Accepted: every real number ``float()`` converts -- int, bool, float subclasses,
+    ``fractions.Fraction``, ``decimal.Decimal``, numpy integer, float and bool scalars.
+    Refused before anything changes: str/bytes (TypeError; ``strings=True``, used by
+    ``Gauge.set``, parses a numeric string as ``float()`` does, like the official
+    client), None and complex (TypeError), a finite value too large for a float
+    (OverflowError), a Decimal signalling NaN (ValueError). NaN and ±inf pass through.
+    """
+    if type(amount) is int:
+        try:
+            return float(amount)
+        except OverflowError:
+            raise OverflowError(
+                f"{amount!r:.40} is too large for a float (metric {metric._name!r})"
+            ) from None
+    if isinstance(amount, (str, bytes, bytearray)) and not strings or amount is None or (
+        isinstance(amount, numbers.Complex) and not isinstance(amount, numbers.Real)
+    ):
+        raise TypeError(f"{metric._type} value must be a real number, got {type(amount).__name__} "
+                        f"{amount!r:.40} (metric {metric._name!r})")
+    try:
+        value = float(amount)
+    except OverflowError:
+        raise OverflowError(f"{amount!r:.40} is too large for a float (metric {metric._name!r})") from None
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{metric._type} value {amount!r:.40} is not a number a float can hold: {e} "
+                      f"(metric {metric._name!r})") from None
+    if (value == _INF or value == -_INF) and not amount == value:  # e.g. Decimal('1e400')
+        raise OverflowError(f"{amount!r:.40} is too large for a float (metric {metric._name!r})")
+    return value
 
 
 def _removal_supported() -> bool:
@@ -211,8 +253,9 @@ class MetricWrapperBase(Collector, metaclass=MetricType):
         self._documentation = documentation
         self._unit = unit
         _validate_metric_name(self._name)
+        check_encodable(documentation, self._name, "HELP text")
         if self._is_parent():
-            self._lock = RLock()
+            self._lock = values.fork_safe_lock(self)
             self._metrics: Dict[Any, Any] = {}
         if self._is_observable():
             self._metric_init()
@@ -273,13 +316,16 @@ class MetricWrapperBase(Collector, metaclass=MetricType):
                     f"Incorrect label names (metric {self._name!r} expects {list(self._labelnames)}, "
                     f"got {sorted(labelkwargs)})"
                 )
-            return tuple(str(labelkwargs[l]) for l in self._labelnames)  # noqa: E741
-        if len(labelvalues) != len(self._labelnames):
+            key = tuple(str(labelkwargs[l]) for l in self._labelnames)  # noqa: E741
+        elif len(labelvalues) != len(self._labelnames):
             raise ValueError(
                 f"Incorrect label count (metric {self._name!r} expects {len(self._labelnames)} "
                 f"values for {list(self._labelnames)}, got {len(labelvalues)})"
             )
-        return tuple(str(l) for l in labelvalues)  # noqa: E741
+        else:
+            key = tuple(str(l) for l in labelvalues)  # noqa: E741
+        check_label_values(self._name, self._labelnames, key)
+        return key
 
     def _labels_slow(self: T, labelvalues: Tuple[object, ...], labelkwargs: Dict[str, object]) -> T:
         key = self._label_key(labelvalues, labelkwargs)
@@ -454,7 +500,7 @@ class MetricWrapperBase(Collector, metaclass=MetricType):
         info = self._fam.info
         if info is None:
             info = self._fam.info = self._expo_info()
-        return Family(info, series)
+        return Family(info, series, self.collect)
 
     # -- helpers --------------------------------------------------------------------
     def _is_observable(self) -> bool:
@@ -495,18 +541,31 @@ class Counter(MetricWrapperBase):
         self._value = _MissingLabels(self)
 
     def inc(self, amount: float = 1, exemplar: Optional[Dict[str, str]] = None) -> None:
-        """Increment counter by the given amount."""
+        """Increment counter by the given amount (see ``_number`` for what counts as one).
+
+        A call that raises changes nothing: the amount and the exemplar are checked first.
+        """
+        if type(amount) is not float and type(amount) is not int:
+            amount = _number(self, amount)
         if amount < 0:
             raise ValueError(
                 "Counters can only be incremented by non-negative amounts."
                 f" (metric {self._name!r}, got {amount!r})"
             )
-        self._value.inc(amount)
         if exemplar:
-            self._set_exemplar(exemplar, amount)
+            self._inc_with_exemplar(amount, exemplar)
+            return
+        try:
+            self._value.inc(amount)
+        except OverflowError:  # an int too large for a float: nothing was added
+            _number(self, amount)
+            raise
 
-    def _set_exemplar(self, exemplar: Dict[str, str], amount: float) -> None:
+    def _inc_with_exemplar(self, amount: float, exemplar: Dict[str, str]) -> None:
         _validate_exemplar(exemplar, self._name)
+        if type(amount) is int:
+            amount = _number(self, amount)
+        self._value.inc(amount)
         self._value.set_exemplar(Exemplar(exemplar, amount, time.time()))
 
     def reset(self) -> None:
@@ -607,22 +666,36 @@ class Gauge(MetricWrapperBase):
 
     def inc(self, amount: float = 1) -> None:
         """Increment gauge by the given amount."""
+        if type(amount) is not float and type(amount) is not int:
+            amount = _number(self, amount)
         if self._mostrecent:
             raise RuntimeError(f"inc must not be used with the mostrecent mode (gauge {self._name!r})")
-        self._value.inc(amount)
+        try:
+            self._value.inc(amount)
+        except OverflowError:  # an int too large for a float: nothing was added
+            _number(self, amount)
+            raise
 
     def dec(self, amount: float = 1) -> None:
         """Decrement gauge by the given amount."""
+        if type(amount) is not float and type(amount) is not int:
+            amount = _number(self, amount)
         if self._mostrecent:
             raise RuntimeError(f"dec must not be used with the mostrecent mode (gauge {self._name!r})")
-        self._value.inc(-amount)
+        try:
+            self._value.inc(-amount)
+        except OverflowError:  # an int too large for a float: nothing was added
+            _number(self, amount)
+            raise
 
     def set(self, value: float) -> None:
-        """Set gauge to the given value."""
+        """Set gauge to the given value (a numeric string is parsed, as ``float()`` does)."""
+        if type(value) is not float:
+            value = _number(self, value, strings=True)
         if self._mostrecent:
-            self._value.set(float(value), timestamp=time.time())
+            self._value.set(value, timestamp=time.time())
         else:
-            self._value.set(float(value))
+            self._value.set(value)
 
     def set_to_current_time(self) -> None:
         """Set gauge to the current unixtime."""
@@ -736,6 +809,8 @@ class Summary(MetricWrapperBase):
         return self._quantiles.queries() if self._quantiles is not None else None
 
     def _observe_with_quantiles(self, amount: float) -> None:
+        if type(amount) is not float:
+            amount = _number(self, amount)
         self._count.inc(1)
         self._sum.inc(amount)
         quantiles = self._quantiles
@@ -754,6 +829,8 @@ class Summary(MetricWrapperBase):
         https://prometheus.io/docs/practices/histograms/#count-and-sum-of-observations
         for details.
         """
+        if type(amount) is not float:
+            amount = _number(self, amount)
         self._count.inc(1)
         self._sum.inc(amount)
 
@@ -808,7 +885,7 @@ class _Buffered:
     halves (down to ``MIN_BATCH``) when they don't, which keeps idle series small: a buffer
     holds at most about one second of observations, and never more than ``MAX_BATCH``."""
 
-    __slots__ = ("_sketch", "_buf", "_lock", "_batch", "_last_drain", "_folded")
+    __slots__ = ("_sketch", "_buf", "_lock", "_batch", "_last_drain", "_folded", "__weakref__")
     MIN_BATCH = 64
     MAX_BATCH = 16384
     clock: Callable[[], float] = staticmethod(time.monotonic)
@@ -816,7 +893,7 @@ class _Buffered:
     def __init__(self, sketch: Any) -> None:
         self._sketch = sketch
         self._buf: List[float] = []
-        self._lock = RLock()
+        self._lock = values.fork_safe_lock(self)
         self._batch = self.MIN_BATCH
         self._last_drain = self.clock()
         self._folded = 0  # batches folded so far: readers cache answers per value of it
@@ -951,10 +1028,15 @@ class _BucketView:
 
 def _prepare_buckets(source: Sequence[Union[float, str]], allow_inf_only: bool = False) -> List[float]:
     buckets = [float(b) for b in source]
+    if any(b != b for b in buckets):
+        raise ValueError(f"Buckets cannot contain NaN: {buckets}")
     if buckets != sorted(buckets):
         # This is probably an error on the part of the user,
         # so raise rather than sorting for them.
         raise ValueError(f"Buckets not in sorted order: {buckets}")
+    duplicates = sorted({a for a, b in zip(buckets, buckets[1:]) if a == b})
+    if duplicates:
+        raise ValueError(f"Buckets must be distinct, {duplicates} repeated: {buckets}")
     if buckets and buckets[-1] != INF:
         buckets.append(INF)
     if len(buckets) < 2 and not (allow_inf_only and buckets == [INF]):
@@ -1048,7 +1130,7 @@ class Histogram(MetricWrapperBase):
         self._native: Optional[_NativeState] = None
         if "native_histogram_bucket_factor" in self._kwargs:
             self._native = _NativeState(self._kwargs)
-        if values.ValueClass is values.MutexValue and values._GIL_ATOMIC_ADD:
+        if values.ValueClass is values.MutexValue and GIL_ATOMIC_ADD:
             # One flat array: bucket counts (non-cumulative) followed by the sum; exact
             # without a lock where ``+=`` cannot be interrupted (see ``values``).
             self._counts = array("d", bytes(8 * (len(self._upper_bounds) + 1)))
@@ -1112,15 +1194,30 @@ class Histogram(MetricWrapperBase):
         https://prometheus.io/docs/practices/histograms/#count-and-sum-of-observations
         for details.
         """
+        if type(amount) is not float:
+            amount = _number(self, amount)
+        if exemplar:
+            self._observe_with_exemplar(amount, exemplar)
+            return
         counts = self._counts
         i = bisect_left(self._upper_bounds, amount)
         if i or amount == amount:  # NaN is counted in the sum only
             counts[i] += 1.0
         counts[-1] += amount
-        if exemplar and (i or amount == amount):  # NaN lands in no bucket: no exemplar
+
+    def _observe_with_exemplar(self, amount: float, exemplar: Dict[str, str]) -> None:
+        _validate_exemplar(exemplar, self._name)  # before anything moves
+        counts = self._counts
+        i = bisect_left(self._upper_bounds, amount)
+        if i or amount == amount:
+            counts[i] += 1.0
+        counts[-1] += amount
+        if i or amount == amount:  # NaN lands in no bucket: no exemplar
             self._set_exemplar(i, amount, exemplar)
 
     def _observe_native(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
+        if type(amount) is not float:
+            amount = _number(self, amount)
         self._observe_classic(amount, exemplar)
         native = self._native
         buf = native._buf  # type: ignore[union-attr]
@@ -1132,6 +1229,10 @@ class Histogram(MetricWrapperBase):
         Histogram.observe(self, amount, exemplar)
 
     def _observe_values(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
+        if type(amount) is not float:
+            amount = _number(self, amount)
+        if exemplar:
+            _validate_exemplar(exemplar, self._name)
         self._sum_value.inc(amount)
         i = bisect_left(self._upper_bounds, amount)
         if i or amount == amount:
@@ -1140,7 +1241,7 @@ class Histogram(MetricWrapperBase):
             self._set_exemplar(i, amount, exemplar)
 
     def _set_exemplar(self, i: int, amount: float, exemplar: Dict[str, str]) -> None:
-        _validate_exemplar(exemplar, self._name)
+        """Store a validated exemplar for bucket ``i``."""
         if amount != amount:
             return  # NaN falls in no bucket, so its exemplar has no bucket either
         if self._exemplars is None:
@@ -1214,6 +1315,7 @@ class Info(MetricWrapperBase):
             )
         if any(v is None for v in val.values()):
             raise ValueError(f"Label value cannot be None (Info metric {self._name!r}: {val})")
+        check_label_dict(self._name, val, "Info label")
         if self._store is not None:
             self._store.set(dict(val))
         self._value = dict(val)
@@ -1249,6 +1351,8 @@ class Enum(MetricWrapperBase):
             raise ValueError(f"Overlapping labels for Enum metric: {name}")
         if not states:
             raise ValueError(f"No states provided for Enum metric: {name}")
+        for pos, s in enumerate(states):
+            check_encodable(s, name, f"Enum state {pos}")
         self._states = list(states)
         self._init_kwargs = {"states": states}
         super().__init__(

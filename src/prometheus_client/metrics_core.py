@@ -3,7 +3,7 @@
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
-from .validation import _validate_metric_name
+from .validation import _validate_metric_name, check_encodable, check_label_dict
 
 METRIC_TYPES = (
     "counter",
@@ -30,6 +30,7 @@ class Metric:
         if unit and not name.endswith("_" + unit):
             name += "_" + unit
         _validate_metric_name(name)
+        check_encodable(documentation, name, "HELP text")
         self.name: str = name
         self.documentation: str = documentation
         self.unit: str = unit
@@ -56,6 +57,7 @@ class Metric:
         deltas, and no bucket count is negative.  Prometheus 3 rejects the whole scrape of a
         target serving anything else, so it is refused here with a ValueError.
         """
+        _check_sample(self.name, labels, exemplar)
         if native_histogram is not None:
             _check_native_histogram(self.name, labels, native_histogram)
         self.samples.append(Sample(name, labels, value, timestamp, exemplar, native_histogram))
@@ -125,6 +127,13 @@ def _check_native_histogram(metric: str, labels: Dict[str, str], nh: NativeHisto
             "rejects the whole scrape of a target serving such a histogram")
 
 
+def _check_sample(metric: str, labels: Dict[str, str], exemplar: Optional[Exemplar] = None) -> None:
+    """Refuse what no exposition format could encode (see ``validation.check_label_dict``)."""
+    check_label_dict(metric, labels)
+    if exemplar is not None and exemplar.labels:
+        check_label_dict(metric, exemplar.labels, "exemplar label")
+
+
 def _check_value_or_labels(name: str, value: object, labels: object, what: str = "value") -> None:
     if value is not None and labels is not None:
         raise ValueError(f"Can only specify at most one of {what} and labels. (metric {name!r})")
@@ -148,7 +157,9 @@ class UnknownMetricFamily(Metric):
             self.add_metric([], value)
 
     def add_metric(self, labels: Sequence[str], value: float, timestamp: _TS = None) -> None:
-        self.samples.append(Sample(self.name, dict(zip(self._labelnames, labels)), value, timestamp))
+        label_dict = dict(zip(self._labelnames, labels))
+        _check_sample(self.name, label_dict)
+        self.samples.append(Sample(self.name, label_dict, value, timestamp))
 
 
 UntypedMetricFamily = UnknownMetricFamily
@@ -184,6 +195,7 @@ class CounterMetricFamily(Metric):
         exemplar: Optional[Exemplar] = None,
     ) -> None:
         label_dict = dict(zip(self._labelnames, labels))
+        _check_sample(self.name, label_dict, exemplar)
         self.samples.append(Sample(self.name + "_total", label_dict, value, timestamp, exemplar))
         if created is not None:
             self.samples.append(Sample(self.name + "_created", label_dict, created, timestamp))
@@ -207,7 +219,9 @@ class GaugeMetricFamily(Metric):
             self.add_metric([], value)
 
     def add_metric(self, labels: Sequence[str], value: float, timestamp: _TS = None) -> None:
-        self.samples.append(Sample(self.name, dict(zip(self._labelnames, labels)), value, timestamp))
+        label_dict = dict(zip(self._labelnames, labels))
+        _check_sample(self.name, label_dict)
+        self.samples.append(Sample(self.name, label_dict, value, timestamp))
 
 
 class SummaryMetricFamily(Metric):
@@ -234,6 +248,7 @@ class SummaryMetricFamily(Metric):
         self, labels: Sequence[str], count_value: int, sum_value: float, timestamp: _TS = None
     ) -> None:
         label_dict = dict(zip(self._labelnames, labels))
+        _check_sample(self.name, label_dict)
         self.samples.append(Sample(self.name + "_count", label_dict, count_value, timestamp))
         self.samples.append(Sample(self.name + "_sum", label_dict, sum_value, timestamp))
 
@@ -244,9 +259,12 @@ _Buckets = Sequence[Union[Tuple[str, float], Tuple[str, float, Exemplar]]]
 def _bucket_samples(
     samples: List[Sample], name: str, label_dict: Dict[str, str], buckets: _Buckets, timestamp: _TS
 ) -> None:
+    _check_sample(name, label_dict)
     for b in buckets:
         bucket, value = b[0], b[1]
         exemplar = b[2] if len(b) == 3 else None
+        if exemplar is not None and exemplar.labels:
+            check_label_dict(name, exemplar.labels, "exemplar label")
         labels = dict(label_dict)
         labels["le"] = bucket
         samples.append(Sample(name + "_bucket", labels, value, timestamp, exemplar))
@@ -338,6 +356,7 @@ class InfoMetricFamily(Metric):
     def add_metric(self, labels: Sequence[str], value: Dict[str, str], timestamp: _TS = None) -> None:
         label_dict = dict(zip(self._labelnames, labels))
         label_dict.update(value)
+        _check_sample(self.name, label_dict)
         self.samples.append(Sample(self.name + "_info", label_dict, 1, timestamp))
 
 
@@ -359,6 +378,9 @@ class StateSetMetricFamily(Metric):
 
     def add_metric(self, labels: Sequence[str], value: Dict[str, bool], timestamp: _TS = None) -> None:
         base = tuple(zip(self._labelnames, labels))
+        _check_sample(self.name, dict(base, **{self.name: ""}))
+        for state, _ in value.items():
+            check_encodable(state, self.name, "state")
         for state, enabled in sorted(value.items()):
             label_dict = dict(base)
             label_dict[self.name] = state

@@ -8,6 +8,7 @@ from ._collector import Collector as Collector
 from ._collector import DuplicateTimeseries as DuplicateTimeseries
 from ._family import Family
 from .metrics_core import Metric
+from .values import fork_safe_lock
 
 # Suffixes each type's samples may carry; used to detect clashing registrations.
 _TYPE_SUFFIXES: Dict[str, Tuple[str, ...]] = {
@@ -46,7 +47,7 @@ class CollectorRegistry(Collector):
         self._collector_to_names: Dict[Collector, List[str]] = {}
         self._names_to_collectors: Dict[str, Collector] = {}
         self._auto_describe = auto_describe
-        self._lock = Lock()
+        self._lock = fork_safe_lock(self, Lock)
         self._target_info: Optional[Dict[str, str]] = {}
         self._support_collectors_without_names = support_collectors_without_names
         self._collectors_without_names: List[Collector] = []

@@ -2,7 +2,7 @@
 
 import os
 import re
-from typing import Any, Dict, Iterable, Tuple
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 METRIC_LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -30,6 +30,59 @@ def enable_legacy_validation() -> None:
     _legacy_validation = True
 
 
+def _unencodable_at(text: object) -> Optional[int]:
+    """Index of the first character of ``text`` that UTF-8 cannot encode (a lone
+    surrogate such as ``'\\ud800'``), or None. Non-strings are not this check's business."""
+    if type(text) is not str or text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return e.start
+    except AttributeError:  # pragma: no cover - a str subclass overriding encode
+        return None
+    return None
+
+
+def check_encodable(text: object, metric: str, what: str) -> None:
+    """ValueError naming ``metric``, ``what`` and the position if ``text`` cannot be
+    written as UTF-8: every exposition format would fail on it at every scrape."""
+    i = _unencodable_at(text)
+    if i is not None:
+        raise ValueError(
+            f"{what} of metric {metric!r} cannot be encoded as UTF-8: "
+            f"lone surrogate {text[i]!r} at index {i} of {text!r}"  # type: ignore[index]
+        )
+
+
+def check_label_values(metric: str, labelnames: Iterable[str], labelvalues: Iterable[object]) -> None:
+    """``check_encodable`` for each label value, naming the label and its position."""
+    try:
+        if "".join(labelvalues).isascii():  # type: ignore[arg-type]
+            return
+    except TypeError:  # not all str: check one by one
+        pass
+    for pos, (name, value) in enumerate(zip(labelnames, labelvalues)):
+        if type(value) is str and not value.isascii():
+            check_encodable(value, metric, f"label value {pos} ({name!r})")
+
+
+def check_label_dict(metric: str, labels: Mapping[str, object], what: str = "label") -> None:
+    """``check_encodable`` for the names and values of a label dict (non-empty names)."""
+    try:
+        if "".join(labels).isascii() and "".join(labels.values()).isascii() and "" not in labels:  # type: ignore[arg-type]
+            return
+    except TypeError:  # not all str: check one by one
+        pass
+    for name, value in labels.items():
+        if name == "":
+            raise ValueError(f"{what} name cannot be empty (metric {metric!r}, value {value!r})")
+        if type(name) is str and not name.isascii():
+            check_encodable(name, metric, f"{what} name")
+        if type(value) is str and not value.isascii():
+            check_encodable(value, metric, f"{what} value for {name!r}")
+
+
 def _validate_metric_name(name: str) -> None:
     if not name:
         raise ValueError("metric name cannot be empty")
@@ -37,7 +90,7 @@ def _validate_metric_name(name: str) -> None:
         if not METRIC_NAME_RE.match(name):
             raise ValueError("invalid metric name " + name)
         return
-    name.encode("utf-8")
+    check_encodable(name, name, "name")
 
 
 def _is_valid_legacy_metric_name(name: str) -> bool:
@@ -63,12 +116,16 @@ def _validate_metric_label_name_token(tok: str) -> None:
 
 
 def _validate_labelname(l: str) -> None:  # noqa: E741
+    if l == "":
+        raise ValueError("Invalid label metric name: label names cannot be empty")
     if _legacy_validation and not METRIC_LABEL_NAME_RE.match(l):
         raise ValueError("Invalid label metric name: " + l)
     if l.startswith("__"):
         raise ValueError("Reserved label metric name: " + l)
     if not _legacy_validation:
-        l.encode("utf-8")
+        i = _unencodable_at(l)
+        if i is not None:
+            raise ValueError(f"Invalid label metric name: {l!r} has a lone surrogate at index {i}")
 
 
 def _validate_labelnames(cls: Any, labelnames: Iterable[str]) -> Tuple[str, ...]:
@@ -90,7 +147,16 @@ def _validate_labelnames(cls: Any, labelnames: Iterable[str]) -> Tuple[str, ...]
 def _validate_exemplar(exemplar: Dict[str, str], metric: str = "") -> None:
     runes = 0
     for k, v in exemplar.items():
-        _validate_labelname(k)
+        try:
+            _validate_labelname(k)
+            if type(v) is not str:
+                raise TypeError(f"exemplar label value for {k!r} must be a str, got {type(v).__name__}")
+        except (ValueError, TypeError) as e:
+            if metric:
+                raise type(e)(f"{e.args[0]} (exemplar of metric {metric!r})") from None
+            raise
+        if not v.isascii():
+            check_encodable(v, metric, f"exemplar label value for {k!r}")
         runes += len(k) + len(v)
     if runes > 128:
         where = f" (metric {metric!r}: exemplar labels have {runes} characters)" if metric else ""

@@ -1,26 +1,26 @@
 """Value storage: where a sample's number lives.
 
-In-process values are plain floats. On CPython 3.10+ with the GIL an
+In-process values are plain floats. On CPython 3.10 to 3.13 with the GIL an
 ``x += amount`` on a slot attribute cannot be interrupted by another thread or
 a signal handler (the interpreter only switches at calls and backward jumps),
-so increments are exact without a lock; 3.9 and free-threaded builds get a
-locked variant. Multiprocess values live in memory-mapped files (see
+so increments are exact without a lock. Only the versions the test suite has
+proved exact take that path (``_GIL_ATOMIC_ADD``); every other interpreter
+(3.9, free-threaded builds, versions newer than 3.13, other implementations)
+gets the locked variant, which is also exact when a signal handler updates the
+value its own thread was updating, and whose locks are replaced in a forked
+child. Multiprocess values live in memory-mapped files (see
 ``mmap_dict`` and ``multiprocess``); the choice is made once, at import, from
 ``PROMETHEUS_MULTIPROC_DIR``.
 """
 
 import os
-import sys
+import weakref
 from threading import RLock
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Union
 
+from ._atomic import GIL_ATOMIC_ADD, lock_free_ok
+from ._atomic import LOCK_FREE_VERSIONS as LOCK_FREE_VERSIONS
 from .samples import Exemplar
-
-_GIL_ATOMIC_ADD = (
-    sys.implementation.name == "cpython"
-    and sys.version_info >= (3, 10)
-    and getattr(sys, "_is_gil_enabled", lambda: True)()
-)
 
 
 class _AtomicValue:
@@ -58,27 +58,115 @@ class _AtomicValue:
         return self._exemplar
 
 
-class _LockedValue(_AtomicValue):
-    """A float guarded by a lock, for interpreters without atomic ``+=``."""
+class _SetTo:
+    """A ``set()`` deferred by a signal handler (see ``_LockedValue``)."""
 
-    __slots__ = ("_lock",)
+    __slots__ = ("value",)
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+
+class _LockedValue(_AtomicValue):
+    """A float guarded by a lock, for interpreters without proven atomic ``+=``.
+
+    The lock is re-entrant, so a signal handler that updates the value its own thread was
+    updating does not deadlock. It must not lose that thread's update either: the
+    interrupted ``+=`` has already read the old value and will store over the handler's.
+    So an update made while this thread is inside an update of the same value
+    (``_busy``) is only appended to ``_pending`` (``list.append`` is one atomic step), and
+    the outer update applies the pending ones, in order, before it returns. Other
+    threads are kept out by the lock. After ``os.fork()`` the child replaces every lock:
+    one held by another parent thread at fork time would never be released there.
+    """
+
+    __slots__ = ("_lock", "_busy", "_pending", "__weakref__")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._lock = RLock()  # re-entrant: a signal handler may update the same value
+        self._lock = RLock()
+        self._busy = False
+        self._pending: List[Union[float, _SetTo]] = []
+        _LOCKED_VALUES.add(self)
 
     def inc(self, amount: float) -> None:
         with self._lock:
-            self._value += amount
+            if self._busy:  # a signal handler interrupted this thread's update
+                self._pending.append(amount + 0.0)  # an int too large fails here, not later
+                return
+            self._busy = True
+            try:
+                self._value += amount
+            finally:
+                self._settle()
 
     def set(self, value: float, timestamp: Optional[float] = None) -> None:
         with self._lock:
-            self._value = value
+            if self._busy:
+                self._pending.append(_SetTo(value))
+                return
+            self._busy = True
+            try:
+                self._value = value
+            finally:
+                self._settle()
+
+    def _settle(self) -> None:
+        """Apply what handlers deferred, then leave the update (lock held, ``_busy`` set)."""
+        pending = self._pending
+        while True:
+            while pending:
+                item = pending.pop(0)
+                if type(item) is _SetTo:
+                    self._value = item.value
+                else:
+                    self._value += item  # type: ignore[operator]
+            self._busy = False
+            if not pending:  # a handler that ran after the loop found _busy set
+                return
+            self._busy = True
 
     def get(self) -> float:
         with self._lock:
             return self._value
 
+    def _after_fork_in_child(self) -> None:
+        self._lock = RLock()
+        self._busy = True
+        self._settle()
+
+
+_LOCKED_VALUES: "weakref.WeakSet[_LockedValue]" = weakref.WeakSet()
+_LOCK_OWNERS: "weakref.WeakKeyDictionary[Any, Callable[[], Any]]" = weakref.WeakKeyDictionary()
+
+
+def fork_safe_lock(owner: Any, factory: Callable[[], Any] = RLock) -> Any:
+    """A new lock for ``owner._lock``; a forked child gives ``owner`` a fresh one."""
+    _LOCK_OWNERS[owner] = factory
+    return factory()
+
+
+def _reset_locks_in_child() -> None:
+    """Fork child: only the forking thread exists; locks other threads held stay held."""
+    for owner, factory in list(_LOCK_OWNERS.items()):
+        try:
+            owner._lock = factory()
+        except Exception:  # pragma: no cover - never let a fork hook fail the child
+            pass
+    for value in list(_LOCKED_VALUES):
+        try:
+            value._after_fork_in_child()
+        except Exception:  # pragma: no cover - never let a fork hook fail the child
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_locks_in_child)
+
+
+# The lock-free decision (``_atomic``), under the names this module had for it.
+_GIL_ATOMIC_ADD = GIL_ATOMIC_ADD
+_lock_free_ok = lock_free_ok
 
 MutexValue = _AtomicValue if _GIL_ATOMIC_ADD else _LockedValue
 

@@ -28,6 +28,7 @@ from .._render import (
     labels_of,
     render,
 )
+from .._skipped import encode_text
 from .._text import _sample_name
 from ..metrics_core import Metric
 from ..registry import Collector
@@ -151,6 +152,18 @@ def summary_value(count: float, total: float, quantiles: Sequence[Tuple[Union[fl
     """``{count:C,sum:S,quantile:[q:v,…]}``."""
     qs = ",".join([f"{fmt_key(q)}:{fmt_num(v)}" for q, v in quantiles])
     return f"{{count:{fmt_num(count)},sum:{fmt_value(total)},quantile:[{qs}]}}"
+
+
+def native_problem(nh: NativeHistogram) -> Optional[str]:
+    """What makes ``nh`` impossible to write in OpenMetrics 2.0, or None."""
+    if type(nh.schema) is not int or not -4 <= nh.schema <= 8:
+        return f"native histograms need a schema in -4..8, got {nh.schema!r}"
+    if not 0 <= nh.zero_threshold < math.inf:
+        return f"native histograms need a finite zero_threshold >= 0, got {nh.zero_threshold!r}"
+    for spans in (nh.neg_spans, nh.pos_spans):
+        if spans and any(s[0] < 0 for s in spans[1:]):
+            return f"a span after the first has a negative offset: {tuple(spans)!r}"
+    return None
 
 
 def _native_part(nh: NativeHistogram) -> str:
@@ -306,8 +319,9 @@ def _render_composite(metric: Metric, ctx: _Ctx, out: List[str]) -> None:
         if g.buckets and g.buckets[-1][0] != "+Inf":
             raise _fail(metric, g.labels, "the last bucket must be +Inf")
         nh = g.native
-        if nh is not None and (type(nh.schema) is not int or not -4 <= nh.schema <= 8):
-            raise _fail(metric, g.labels, f"native histograms need a schema in -4..8, got {nh.schema!r}")
+        problem = native_problem(nh) if nh is not None else None
+        if problem is not None:
+            raise _fail(metric, g.labels, problem)
         if not g.buckets and nh is None:
             raise _fail(metric, g.labels, "a histogram needs classic buckets or a native histogram")
         count = g.count
@@ -491,4 +505,4 @@ def generate_latest_2_0(registry: Collector, escaping: str) -> bytes:
     ctx = _Ctx(escaping)
     out = render(registry, lambda metric, out: _render_metric(metric, ctx, out), bind(_FAST, ctx))
     out.append("# EOF\n")
-    return "".join(out).encode("utf-8")
+    return encode_text(out, "openmetrics")

@@ -27,6 +27,7 @@ from .._render import (
     render_labels,
     split_labels_of,
 )
+from .._skipped import encode_text
 from .._text import _sample_name as _text_sample_name
 from ..metrics_core import Metric
 from ..registry import Collector
@@ -358,4 +359,4 @@ def generate_latest(registry: Collector, escaping: str = UNDERSCORES, version: s
         bind(_FAST, escaping),
     )
     out.append("# EOF\n")
-    return "".join(out).encode("utf-8")
+    return encode_text(out, "openmetrics")

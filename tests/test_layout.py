@@ -17,7 +17,6 @@ MODULES = figures.modules()
 # Modules still over the limit (to be split); must only shrink.
 OVERSIZED: dict = {
     "prometheus_client._mp_values": 662,
-    "prometheus_client.metrics": 1407,
 }
 # Before the redesign: 231 ``Any`` and 50 ``type: ignore``; the goal is at most half.
 MAX_ANY = 154

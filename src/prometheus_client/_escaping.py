@@ -6,7 +6,7 @@ A legacy rune is an ASCII letter, ``_``, a digit when not first, and (metric nam
 
 from typing import Callable, Dict
 
-from .validation import _is_valid_legacy_labelname, _is_valid_legacy_metric_name
+from .validation import is_valid_legacy_labelname, is_valid_legacy_metric_name
 
 ESCAPING_HEADER_TAG = "escaping"
 ALLOWUTF8 = "allow-utf-8"
@@ -80,10 +80,10 @@ def escape_metric_name(s: str, escaping: str = UNDERSCORES) -> str:
         # The legacy regexes end in ``$``, which accepts one trailing line feed: such a
         # name counts as legacy and is escaped but not quoted.
         escaped = _escape_name_chars(s)
-        return escaped if _is_valid_legacy_metric_name(s) else '"' + escaped + '"'
+        return escaped if is_valid_legacy_metric_name(s) else '"' + escaped + '"'
     if escaping == DOTS:
         return _escape(s, escaping, _is_legacy_metric_rune)
-    if escaping in (UNDERSCORES, VALUES) and not _is_valid_legacy_metric_name(s):
+    if escaping in (UNDERSCORES, VALUES) and not is_valid_legacy_metric_name(s):
         return _escape(s, escaping, _is_legacy_metric_rune)
     return s
 
@@ -94,10 +94,10 @@ def escape_label_name(s: str, escaping: str = UNDERSCORES) -> str:
         return s
     if escaping == ALLOWUTF8:
         escaped = _escape_name_chars(s)
-        return escaped if _is_valid_legacy_labelname(s) else '"' + escaped + '"'
+        return escaped if is_valid_legacy_labelname(s) else '"' + escaped + '"'
     if escaping == DOTS:
         return _escape(s, escaping, _is_legacy_labelname_rune)
-    if escaping in (UNDERSCORES, VALUES) and not _is_valid_legacy_labelname(s):
+    if escaping in (UNDERSCORES, VALUES) and not is_valid_legacy_labelname(s):
         return _escape(s, escaping, _is_legacy_labelname_rune)
     return s
 

@@ -26,10 +26,10 @@ from .metrics_core import Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
 from .samples import Sample
 from .validation import (
-    _validate_labelnames,
-    _validate_metric_name,
     check_encodable,
     check_label_values,
+    validate_labelnames,
+    validate_metric_name,
 )
 
 T = TypeVar("T", bound="MetricWrapperBase")
@@ -238,14 +238,14 @@ class MetricWrapperBase(Collector, metaclass=MetricType):
         self._name = _build_full_name(self._type or "", name, namespace, subsystem, unit)
         if isinstance(labelnames, str):
             labelnames = (labelnames,)
-        self._fam.set_labelnames(_validate_labelnames(self, labelnames))
+        self._fam.set_labelnames(validate_labelnames(self, labelnames))
         self._labelvalues = tuple(_labelvalues or ())
         # Subclasses hand their extra constructor settings over before calling us, so that
         # _metric_init (run below for label-less metrics) already sees them.
         self._kwargs = self.__dict__.pop("_init_kwargs", None) or {}
         self._documentation = documentation
         self._unit = unit
-        _validate_metric_name(self._name)
+        validate_metric_name(self._name)
         check_encodable(documentation, self._name, "HELP text")
         if self._is_parent():
             self._lock = values.fork_safe_lock(self)

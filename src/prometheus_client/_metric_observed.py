@@ -32,7 +32,7 @@ from .registry import REGISTRY, CollectorRegistry
 from .samples import Exemplar, Sample
 from .utils import INF, floatToGoString
 from .validation import (
-    _validate_exemplar,
+    validate_exemplar,
 )
 
 
@@ -318,7 +318,7 @@ class Histogram(MetricWrapperBase):
         counts[-1] += amount
 
     def _observe_with_exemplar(self, amount: float, exemplar: Dict[str, str]) -> None:
-        _validate_exemplar(exemplar, self._name)  # before anything moves
+        validate_exemplar(exemplar, self._name)  # before anything moves
         counts = self._counts
         i = bisect_left(self._upper_bounds, amount)
         if i or amount == amount:
@@ -344,7 +344,7 @@ class Histogram(MetricWrapperBase):
         if type(amount) is not float:
             amount = _number(self, amount)
         if exemplar:
-            _validate_exemplar(exemplar, self._name)
+            validate_exemplar(exemplar, self._name)
         self._sum_value.inc(amount)
         i = bisect_left(self._upper_bounds, amount)
         if i or amount == amount:

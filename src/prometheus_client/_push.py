@@ -25,7 +25,7 @@ from urllib.request import HTTPHandler, HTTPRedirectHandler, HTTPSHandler, Reque
 from ._content_types import CONTENT_TYPE_PLAIN_0_0_4
 from ._negotiation import render_text
 from .registry import REGISTRY, Collector
-from .validation import _unencodable_at
+from .validation import unencodable_at
 
 __all__ = [
     "SNAPPY_AVAILABLE",
@@ -210,7 +210,7 @@ def _escape_grouping_key(k: str, v: str) -> Tuple[str, str]:
             f"Pushgateway grouping key name {k!r} is not a valid label name "
             "([a-zA-Z_][a-zA-Z0-9_]*, not starting with '__'); the Pushgateway refuses it"
         )
-    i = _unencodable_at(v)
+    i = unencodable_at(v)
     if i is not None:
         raise ValueError(f"Pushgateway grouping key {k!r}: value {v!r} cannot be encoded as UTF-8 "
                          f"(lone surrogate at index {i})")

@@ -17,7 +17,7 @@ import threading
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from .metrics_core import Metric
-from .validation import _unencodable_at
+from .validation import unencodable_at
 
 NAME = "prometheus_client_scrape_skipped_samples"
 HELP = "Samples left out of scrapes because they could not be encoded as UTF-8 (see the log)."
@@ -82,15 +82,15 @@ def _line_metric(line: str) -> str:
 
 
 def _sample_ok(s: Any) -> bool:
-    if _unencodable_at(s.name) is not None:
+    if unencodable_at(s.name) is not None:
         return False
     for k, v in s.labels.items():
-        if _unencodable_at(k) is not None or _unencodable_at(v) is not None:
+        if unencodable_at(k) is not None or unencodable_at(v) is not None:
             return False
     ex = s.exemplar
     if ex is not None:
         for k, v in ex.labels.items():
-            if _unencodable_at(k) is not None or _unencodable_at(v) is not None:
+            if unencodable_at(k) is not None or unencodable_at(v) is not None:
                 return False
     return True
 
@@ -99,12 +99,12 @@ def encodable_metric(metric: Metric, fmt: str) -> Optional[Metric]:
     """A copy of ``metric`` without the samples (and HELP) that cannot be encoded, or
     None when its name itself cannot be; what was left out is counted and logged."""
     where = _shown(metric.name)
-    if _unencodable_at(metric.name) is not None:
+    if unencodable_at(metric.name) is not None:
         note(fmt, len(metric.samples), where, where)
         return None
     kept = [s for s in metric.samples if _sample_ok(s)]
     doc = metric.documentation
-    if _unencodable_at(doc) is not None:
+    if unencodable_at(doc) is not None:
         doc = ""
         if len(kept) == len(metric.samples):
             note(fmt, 0, where, "HELP " + _shown(metric.documentation))

@@ -35,7 +35,7 @@ from ._render import (
 from ._skipped import encode_text
 from .metrics_core import Metric
 from .registry import REGISTRY, Collector
-from .validation import _is_valid_legacy_metric_name
+from .validation import is_valid_legacy_metric_name
 
 # family type -> (suffix of the family name, type written on the TYPE line)
 _TYPES: Dict[str, Tuple[str, str]] = {
@@ -60,7 +60,7 @@ def _sample_name(name: str, escaping: str) -> Tuple[str, str]:
         return _name_cache[key]
     except (KeyError, TypeError):
         pass
-    if escaping == ALLOWUTF8 and not _is_valid_legacy_metric_name(name):
+    if escaping == ALLOWUTF8 and not is_valid_legacy_metric_name(name):
         quoted = escape_metric_name(name, escaping)
         result = ("{" + quoted + ",", "{" + quoted + "} ")
     else:

@@ -65,10 +65,18 @@ from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .registry import REGISTRY, CollectorRegistry
 from .samples import Exemplar, Sample
 from .validation import (
-    _validate_exemplar,
     check_encodable,
     check_label_dict,
+    validate_exemplar,
 )
+
+# isort: off
+from .validation import (  # the official module has these names
+    _validate_exemplar as _validate_exemplar,
+    _validate_labelnames as _validate_labelnames,
+    _validate_metric_name as _validate_metric_name,
+)
+# isort: on
 
 
 class Counter(MetricWrapperBase):
@@ -118,7 +126,7 @@ class Counter(MetricWrapperBase):
             raise
 
     def _inc_with_exemplar(self, amount: float, exemplar: Dict[str, str]) -> None:
-        _validate_exemplar(exemplar, self._name)
+        validate_exemplar(exemplar, self._name)
         if type(amount) is int:
             amount = _number(self, amount)
         self._value.inc(amount)

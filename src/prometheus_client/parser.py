@@ -207,7 +207,7 @@ def _parse_sample_slow(line: str) -> Sample:
     return Sample(name, labels, value, ts)
 
 
-def _split_comment(line: str) -> Optional[Tuple[str, str, str]]:
+def split_comment(line: str) -> Optional[Tuple[str, str, str]]:
     """``# HELP name text`` / ``# TYPE name type`` -> (keyword, name, rest); else None.
 
     Other comments are ignored. A missing name yields None for HELP; ``rest`` may be empty.
@@ -299,7 +299,7 @@ def text_fd_to_metric_families(fd: Iterable[str]) -> Iterator[Metric]:
                     name, documentation, typ, samples, allowed = "", "", "untyped", [], ()
                     yield _build(sample.name, "", "untyped", [sample])
                 continue
-            parts = _split_comment(line)
+            parts = split_comment(line)
             if parts is None:
                 continue
             keyword, mname, rest = parts

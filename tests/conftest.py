@@ -21,7 +21,7 @@ import re
 import socket
 import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 from urllib.parse import unquote, urlparse
 
 import pytest
@@ -37,14 +37,14 @@ PKG = SRC / "prometheus_client"
 os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 os.environ.pop("prometheus_multiproc_dir", None)
 
-# When the project is not pip-installed (e.g. the dev venv), make child Python processes
-# started by tests import it from src/ as well (pytest itself uses `pythonpath = ["src"]`).
-try:
-    importlib.metadata.distribution("prometheus-client")
-except importlib.metadata.PackageNotFoundError:
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
-    )
+# Child Python processes started by tests import the package from this checkout's src/, as
+# pytest itself does (`pythonpath = ["src"]`): always, whatever is installed. (Deciding from
+# installed metadata was wrong: a stale src/*.egg-info is "installed" metadata found through
+# pythonpath, which left children without the package.) An editable install of this checkout
+# points at the same directory, so this changes nothing for it.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    dict.fromkeys(p for p in (str(SRC), *os.environ.get("PYTHONPATH", "").split(os.pathsep)) if p)
+)
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -95,6 +95,24 @@ def _package_problems() -> list[str]:
         elif dist.files is not None:
             problems.append(f"prometheus-client {dist.version} is installed but not from this repository")
     return problems
+
+
+# The "fast" subset (scripts/test runs it on Python 3.10, 3.11 and 3.12): unit, namespace and
+# differential tests that need no real server process and no long property runs. Every test
+# of these modules is marked ``fast``; `-m "fast and not slow"` selects them.
+FAST_MODULES = frozenset({
+    "test_asgi", "test_asgi_inline", "test_collectors", "test_concurrency", "test_errors", "test_exposition_text",
+    "test_http_limits", "test_metrics", "test_mmap_dict", "test_multiprocess_liveness", "test_namespace_parity",
+    "test_native_histogram_metric", "test_official_sidecar", "test_openmetrics_exposition", "test_parser",
+    "test_private_helpers_differential", "test_private_names", "test_protobuf_exposition", "test_protobuf_parser",
+    "test_push", "test_quantile_summary", "test_quantiles", "test_registry",
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in FAST_MODULES:
+            item.add_marker(pytest.mark.fast)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -328,11 +328,10 @@ def test_absolute_form_and_expect_continue(server: Server) -> None:
         (b"GET /metrics HTTP/1.1\r\nContent-Length: abc\r\n\r\n", b"400"),
         (b"GET /metrics HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", b"413"),
         (b"GET /metrics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b"501"),
-        (b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\n\r\n", b"414"),
-        (b"GET /metrics HTTP/1.1\r\nX-Big: " + b"a" * 10000 + b"\r\n\r\n", b"431"),
+        # Limits as the standard library server's: 64 KiB lines, 100 header lines.
+        (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", b"414"),
+        (b"GET /metrics HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n", b"431"),
         (b"GET /metrics HTTP/1.1\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(200)) + b"\r\n", b"431"),
-        (b"GET /metrics HTTP/1.1\r\n" + b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 8000) for i in range(20))
-         + b"\r\n", b"431"),
     ],
 )
 def test_malformed_requests_get_an_error_and_server_keeps_serving(

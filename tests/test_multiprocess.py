@@ -35,6 +35,7 @@ from prometheus_client import (
     Summary,
     _mp_compact,
     _mp_files,
+    _mp_values,
     values,
 )
 from prometheus_client.exposition import generate_latest
@@ -58,6 +59,7 @@ def mpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     finally:
         values.ValueClass = saved
         values.close_all_multiprocess_files()
+        _mp_values._release_retained()
 
 
 class Proc:
@@ -83,8 +85,12 @@ class Proc:
             return self.metrics[name]
 
     def exit(self) -> None:
-        """The process ends: its files are closed (and their locks released)."""
+        """The process ends: its files are closed and their locks released.
+
+        (Closing alone is not dying: a closed file's lock stays held while the process runs.)
+        """
         self.cls.close_all_files()
+        _mp_values._release_retained(str(self.pid))
 
 
 def scrape(d: Path, **kwargs: Any) -> Series:

@@ -46,11 +46,14 @@ _log = logging.getLogger("prometheus_client")
 
 _ALLOW = ("Allow", "OPTIONS,GET")
 
-# Limits of the built-in server's request parser.
-_MAX_REQUEST_LINE = 8192
-_MAX_HEADER_LINE = 8192
+# Limits of the built-in server's request parser: the standard library's HTTP server (which
+# the reference client serves with) accepts request lines and header lines of up to 64 KiB,
+# line ending included, and at most 100 header lines. A long ``?name[]=...`` filter list
+# needs the room.
+_MAX_REQUEST_LINE = 65536
+_MAX_HEADER_LINE = 65536
 _MAX_HEADERS = 100
-_MAX_HEADER_BYTES = 65536
+_MAX_HEADER_BYTES = _MAX_HEADERS * _MAX_HEADER_LINE
 _MAX_BODY = 1 << 20
 # Seconds a client may take to send a request (socket timeout, and deadline for the request
 # line plus headers) before the server drops the connection.
@@ -196,6 +199,11 @@ class _SilentWSGIRequestHandler(WSGIRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+# The reference name (``exposition._SilentHandler``): test fixtures build their server from
+# ``make_server(addr, port, make_wsgi_app(), ThreadingWSGIServer, handler_class=_SilentHandler)``.
+_SilentHandler = _SilentWSGIRequestHandler
 
 
 class _HTTPError(Exception):
@@ -480,16 +488,17 @@ def _get_best_family(address: Optional[str], port: int) -> Tuple[socket.AddressF
     return family, str(sockaddr[0])
 
 
-def _build_ssl_context(
+def _get_ssl_ctx(
     certfile: str,
     keyfile: str,
     protocol: int,
-    cafile: Optional[str],
-    capath: Optional[str],
-    client_auth_required: bool,
-    tls_min_version: Optional[ssl.TLSVersion],
-    tls_max_version: Optional[ssl.TLSVersion],
+    cafile: Optional[str] = None,
+    capath: Optional[str] = None,
+    client_auth_required: bool = False,
+    tls_min_version: Optional[ssl.TLSVersion] = None,
+    tls_max_version: Optional[ssl.TLSVersion] = None,
 ) -> ssl.SSLContext:
+    """The server's TLS context (the reference module's name and signature)."""
     ctx = ssl.SSLContext(protocol)
     if cafile is not None or capath is not None:
         try:
@@ -546,7 +555,7 @@ def start_wsgi_server(
     TmpServer.address_family = family
     ctx: Optional[ssl.SSLContext] = None
     if certfile and keyfile:
-        ctx = _build_ssl_context(
+        ctx = _get_ssl_ctx(
             certfile, keyfile, protocol, client_cafile, client_capath,
             client_auth_required, tls_min_version, tls_max_version,
         )

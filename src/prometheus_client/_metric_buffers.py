@@ -6,7 +6,6 @@ import time
 from array import array
 from typing import (
     Any,
-    Callable,
     Dict,
     List,
     Optional,
@@ -53,7 +52,7 @@ class _Buffered:
     __slots__ = ("_sketch", "_buf", "_lock", "_batch", "_last_drain", "_folded", "__weakref__")
     MIN_BATCH = 64
     MAX_BATCH = 16384
-    clock: Callable[[], float] = staticmethod(time.monotonic)
+    clock = staticmethod(time.monotonic)  # time source; a class attribute so it can be replaced
 
     def __init__(self, sketch: Any) -> None:
         self._sketch = sketch

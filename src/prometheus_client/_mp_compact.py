@@ -125,6 +125,11 @@ def _probe(path: str, name: str, meta: mpf.ValueFileName, vouched: bool, gen: in
     except FileNotFoundError:
         return ""
     try:
+        if vouched and meta.typ == "gauge" and meta.kind in mpf.LIVE_KINDS:
+            # mark_process_dead(pid) vouches for the pid: its live gauges go, as in the official
+            # client, even when the lock is held (several pids can share one OS process).
+            os.unlink(full)
+            return "delete"
         if not mpf.flock_wait(fd, True, 0.0):
             return ""  # a running writer holds it
         st = os.fstat(fd)

@@ -93,6 +93,50 @@ def _open_locked(path: str) -> int:
             raise
 
 
+# Closing a file is not dying: the shared flock on a closed value file stays held (its fd
+# kept here, path -> fd) until this process exits or opens the path again, so compaction
+# never takes a closed file of a running process for a dead process's file.
+_RETAINED: Dict[str, int] = {}
+_RETAINED_LOCK = threading.Lock()
+
+
+def _retain_lock(path: str, fd: int) -> None:
+    with _RETAINED_LOCK:
+        old = _RETAINED.pop(path, None)
+        _RETAINED[path] = fd
+    if old is not None:
+        _close_fd(old)
+
+
+def _drop_retained(path: str) -> None:
+    """The path is open again (its new fd holds the lock): the retained fd can go."""
+    with _RETAINED_LOCK:
+        old = _RETAINED.pop(path, None)
+    if old is not None:
+        _close_fd(old)
+
+
+def _release_retained(pid: Optional[str] = None) -> None:
+    """Let go of retained locks (of files of ``pid``, or all): for tests simulating an exit."""
+    with _RETAINED_LOCK:
+        paths = [p for p in _RETAINED if pid is None or _pid_of(p) == pid]
+        fds = [_RETAINED.pop(p) for p in paths]
+    for fd in fds:
+        _close_fd(fd)
+
+
+def _pid_of(path: str) -> Optional[str]:
+    meta = mpf.parse_value_name(os.path.basename(path))
+    return None if meta is None else meta.pid
+
+
+def _close_fd(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:  # pragma: no cover
+        pass
+
+
 class _File:
     """One open value file: its lock fd, the dict, and double views of its mappings."""
 
@@ -103,6 +147,7 @@ class _File:
         self.lock = threading.Lock()  # appends (several value classes may share the file)
         self.refs = 0
         self.lock_fd = _open_locked(path)
+        _drop_retained(path)
         try:
             self.d = MmapedDict(path)
         except BaseException:
@@ -155,10 +200,10 @@ class _File:
             self.d.close()
         except BufferError:  # pragma: no cover - a view escaped; the mapping dies with it
             pass
-        try:
-            os.close(self.lock_fd)
-        except OSError:  # pragma: no cover
-            pass
+        if mpf.HAVE_FLOCK:
+            _retain_lock(self.path, self.lock_fd)  # this process is still alive
+        else:
+            _close_fd(self.lock_fd)
 
 
 # One _File per path in this process, shared by every value class that writes it (two
@@ -205,6 +250,14 @@ def _forget_all_files() -> None:
     _SHARED.clear()
     for f in files:
         f.forget()
+    # The parent's retained locks are the parent's liveness, not ours: close our copies (the
+    # parent's descriptors keep the locks).
+    global _RETAINED_LOCK
+    _RETAINED_LOCK = threading.Lock()
+    retained = list(_RETAINED.values())
+    _RETAINED.clear()
+    for fd in retained:
+        _close_fd(fd)
 
 
 def _multiproc_dir(for_file: str) -> str:

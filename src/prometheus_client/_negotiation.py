@@ -7,7 +7,7 @@ the 1.0.0 text format, or delimited protobuf (``_protobuf_exposition.encode_regi
 """
 
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, cast
 
 from ._content_types import (
     CONTENT_TYPE_PROTOBUF as CONTENT_TYPE_PROTOBUF,
@@ -31,6 +31,7 @@ _SCHEMES = (ALLOWUTF8, UNDERSCORES, DOTS, VALUES)
 GZIP_LEVEL = 1
 
 Encoder = Callable[[Collector], bytes]
+T = TypeVar("T")
 
 
 def _protobuf_encoder() -> Optional[Encoder]:
@@ -151,7 +152,13 @@ def _bake_output(
 # What the transports call, as the ``exposition`` module currently has it: ``exposition``
 # mirrors assignments to these names here (``mock.patch.object(exposition, "_bake_output",
 # ...)`` reaches every transport), without the transports importing ``exposition``.
-LATE_BOUND: Dict[str, Callable[..., Any]] = {"_bake_output": _bake_output, "generate_latest": generate_latest}
+LATE_BOUND: Dict[str, Any] = {"_bake_output": _bake_output, "generate_latest": generate_latest}
+# Every name of ``exposition`` a transport calls through ``late``: assignments of these on
+# ``exposition`` are mirrored into LATE_BOUND (the Pushgateway helpers, ``build_opener``...).
+LATE_NAMES = frozenset({
+    "_bake_output", "generate_latest", "build_opener", "_make_handler", "default_handler",
+    "_escape_grouping_key", "CONTENT_TYPE_PLAIN_0_0_4", "_compress_payload", "_use_gateway",
+})
 
 
 def bake(
@@ -172,3 +179,9 @@ def render_text(registry: Collector, *escaping: str) -> bytes:
     """``exposition.generate_latest(registry[, escaping])``."""
     result: bytes = LATE_BOUND["generate_latest"](registry, *escaping)
     return result
+
+
+def late(name: str, default: T) -> T:
+    """``exposition.<name>`` if it was assigned there (``mock.patch``), else ``default``: what a
+    transport calls, as the ``exposition`` module has it, without importing ``exposition``."""
+    return cast(T, LATE_BOUND.get(name, default))

@@ -23,9 +23,10 @@ from urllib.parse import quote_plus, urlparse
 from urllib.request import HTTPHandler, HTTPRedirectHandler, HTTPSHandler, Request, build_opener
 
 from ._content_types import CONTENT_TYPE_PLAIN_0_0_4
-from ._negotiation import render_text
+from ._negotiation import late
+from ._text import generate_latest
 from .registry import REGISTRY, Collector
-from .validation import unencodable_at
+from .validation import unencodable_at as _unencodable_at
 
 __all__ = [
     "SNAPPY_AVAILABLE",
@@ -94,7 +95,8 @@ def _make_handler(
         request.get_method = lambda: method  # type: ignore[method-assign]
         for k, v in headers:
             request.add_header(k, v)
-        opener = build_opener(base_handler)
+        # As ``exposition`` has it at call time: tests patch ``exposition.build_opener``.
+        opener = late("build_opener", build_opener)(base_handler)
         try:
             resp = opener.open(request, timeout=timeout)
         except urllib.error.HTTPError as exc:
@@ -112,14 +114,14 @@ def default_handler(
     url: str, method: str, timeout: Optional[float], headers: Headers, data: bytes
 ) -> Callable[[], None]:
     """Plain HTTP(S) with urllib; the default handler."""
-    return _make_handler(url, method, timeout, headers, data, HTTPHandler)
+    return late("_make_handler", _make_handler)(url, method, timeout, headers, data, HTTPHandler)
 
 
 def passthrough_redirect_handler(
     url: str, method: str, timeout: Optional[float], headers: Headers, data: bytes
 ) -> Callable[[], None]:
     """Like ``default_handler`` but follows redirects keeping method, headers and body."""
-    return _make_handler(url, method, timeout, headers, data, _PrometheusRedirectHandler)
+    return late("_make_handler", _make_handler)(url, method, timeout, headers, data, _PrometheusRedirectHandler)
 
 
 def basic_auth_handler(
@@ -138,7 +140,7 @@ def basic_auth_handler(
             auth_value = f"{username}:{password}".encode()
             auth_header = b"Basic " + base64.b64encode(auth_value)
             headers.append(("Authorization", auth_header))
-        default_handler(url, method, timeout, headers, data)()
+        late("default_handler", default_handler)(url, method, timeout, headers, data)()
 
     return handle
 
@@ -168,7 +170,7 @@ def tls_auth_handler(
             context.verify_mode = ssl.CERT_NONE
         context.load_cert_chain(certfile=certfile, keyfile=keyfile)
         tls_handler = HTTPSHandler(context=context)
-        return _make_handler(url, method, timeout, headers, data, tls_handler)()
+        return late("_make_handler", _make_handler)(url, method, timeout, headers, data, tls_handler)()
 
     return handle
 
@@ -210,7 +212,7 @@ def _escape_grouping_key(k: str, v: str) -> Tuple[str, str]:
             f"Pushgateway grouping key name {k!r} is not a valid label name "
             "([a-zA-Z_][a-zA-Z0-9_]*, not starting with '__'); the Pushgateway refuses it"
         )
-    i = unencodable_at(v)
+    i = _unencodable_at(v)
     if i is not None:
         raise ValueError(f"Pushgateway grouping key {k!r}: value {v!r} cannot be encoded as UTF-8 "
                          f"(lone surrogate at index {i})")
@@ -238,10 +240,10 @@ def _use_gateway(
     gateway = gateway.rstrip("/")
     if str(job) == "":
         raise ValueError("Pushgateway job name cannot be empty (the Pushgateway answers 400)")
-    url = "{}/metrics/{}/{}".format(gateway, *_escape_grouping_key("job", str(job)))
+    url = "{}/metrics/{}/{}".format(gateway, *late("_escape_grouping_key", _escape_grouping_key)("job", str(job)))
 
     data = b""
-    headers: Headers = [("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)]
+    headers: Headers = [("Content-Type", late("CONTENT_TYPE_PLAIN_0_0_4", CONTENT_TYPE_PLAIN_0_0_4))]
     if method != "DELETE":
         if compression is not None:
             kind = compression.lower()
@@ -249,15 +251,14 @@ def _use_gateway(
                 raise ValueError(f"Unsupported compression type: {compression}")
         if registry is None:
             registry = REGISTRY
-        data = render_text(registry)
-        if compression is not None:
-            data, encoding = _compress(data, compression.lower())
-            headers.append(("Content-Encoding", encoding))
+        text = late("generate_latest", generate_latest)(registry)
+        data, headers = late("_compress_payload", _compress_payload)(text, compression)
 
     if grouping_key is None:
         grouping_key = {}
     url += "".join(
-        "/{}/{}".format(*_escape_grouping_key(str(k), str(v))) for k, v in sorted(grouping_key.items())
+        "/{}/{}".format(*late("_escape_grouping_key", _escape_grouping_key)(str(k), str(v)))
+        for k, v in sorted(grouping_key.items())
     )
     handler(url=url, method=method, timeout=timeout, headers=headers, data=data)()
 
@@ -280,6 +281,23 @@ def _compress(data: bytes, kind: str) -> Tuple[bytes, str]:
     return bytes(compressor.compress(data)), "snappy"
 
 
+def _compress_payload(data: bytes, compression: Optional[str]) -> Tuple[bytes, List[Tuple[str, str]]]:
+    """``(body, headers)`` of a push: Content-Type, plus Content-Encoding when compressed.
+
+    ``compression`` is None, ``'gzip'`` or ``'snappy'`` (case-insensitive); anything else is a
+    ValueError, snappy without a snappy library a RuntimeError.
+    """
+    headers = [("Content-Type", late("CONTENT_TYPE_PLAIN_0_0_4", CONTENT_TYPE_PLAIN_0_0_4))]
+    if compression is None:
+        return data, headers
+    kind = compression.lower()
+    if kind not in ("gzip", "snappy"):
+        raise ValueError(f"Unsupported compression type: {compression}")
+    data, encoding = _compress(data, kind)
+    headers.append(("Content-Encoding", encoding))
+    return data, headers
+
+
 def push_to_gateway(
     gateway: str,
     job: str,
@@ -295,7 +313,7 @@ def push_to_gateway(
     containing ``/``, spaces, or empty are sent base64-encoded); ``compression`` may be
     ``'gzip'`` (or ``'snappy'`` with python-snappy).
     """
-    _use_gateway("PUT", gateway, job, registry, grouping_key, timeout, handler, compression)
+    late("_use_gateway", _use_gateway)("PUT", gateway, job, registry, grouping_key, timeout, handler, compression)
 
 
 def pushadd_to_gateway(
@@ -308,7 +326,7 @@ def pushadd_to_gateway(
     compression: CompressionType = None,
 ) -> None:
     """Push ``registry``, replacing only the metric names it contains (HTTP POST)."""
-    _use_gateway("POST", gateway, job, registry, grouping_key, timeout, handler, compression)
+    late("_use_gateway", _use_gateway)("POST", gateway, job, registry, grouping_key, timeout, handler, compression)
 
 
 def delete_from_gateway(
@@ -319,7 +337,7 @@ def delete_from_gateway(
     handler: Handler = default_handler,
 ) -> None:
     """Delete the group ``job`` + ``grouping_key`` from the gateway (HTTP DELETE)."""
-    _use_gateway("DELETE", gateway, job, None, grouping_key, timeout, handler)
+    late("_use_gateway", _use_gateway)("DELETE", gateway, job, None, grouping_key, timeout, handler)
 
 
 def instance_ip_grouping_key() -> Dict[str, Any]:

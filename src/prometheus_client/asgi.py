@@ -1,15 +1,29 @@
-"""ASGI application serving metrics; the rendering runs in a worker thread, off the event loop."""
+"""ASGI application serving metrics.
+
+A cheap scrape is rendered inline on the event loop, as the reference client does (no thread
+hop: the response is ready as soon as the request has been received). A scrape that is not
+known to be cheap runs in a worker thread, so a slow or blocking collector never stalls the
+loop. "Cheap" means: the last render of this app took under ``_INLINE_SECONDS``; before the
+first render, a registry holding only the library's own metric objects and default collectors
+with few series in total.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional, Tuple
 from urllib.parse import parse_qs
 
-from ._negotiation import bake
+from ._negotiation import LATE_BOUND, bake
 from .registry import REGISTRY, Collector
 
 __all__ = ["make_asgi_app"]
+
+# A render that took less than this is repeated inline on the event loop.
+_INLINE_SECONDS = 0.001
+# Before the first render: at most this many series from known-cheap collectors render inline.
+_INLINE_SERIES = 200
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -18,24 +32,92 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-_bake = bake
+def __getattr__(name: str) -> Any:
+    # The reference module has ``_bake_output`` (imported from exposition); patching it here
+    # or on ``exposition`` both reach the app, so it is resolved at each call, not cached.
+    if name == "_bake_output":
+        return LATE_BOUND["_bake_output"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-async def _render(
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | {"_bake_output"})
+
+
+def _bake(
     registry: Collector,
     accept: Optional[str],
     accept_encoding: Optional[str],
     params: Dict[str, List[str]],
     disable_compression: bool,
 ) -> Tuple[str, List[Tuple[str, str]], bytes]:
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        # Not under asyncio (e.g. trio): render inline.
-        return _bake(registry, accept, accept_encoding, params, disable_compression)
-    return await loop.run_in_executor(
-        None, _bake, registry, accept, accept_encoding, params, disable_compression
+    patched = globals().get("_bake_output")  # set by mock.patch("prometheus_client.asgi._bake_output")
+    if patched is None:
+        return bake(registry, accept, accept_encoding, params, disable_compression)
+    result: Tuple[str, List[Tuple[str, str]], bytes] = patched(
+        registry, accept, accept_encoding, params, disable_compression
     )
+    return result
+
+
+def _known_cheap(registry: Collector) -> bool:
+    """True when ``registry`` holds only library metrics/default collectors with few series."""
+    from ._skipped import _SkippedSamples
+    from .gc_collector import GCCollector
+    from .metrics import MetricWrapperBase
+    from .platform_collector import PlatformCollector
+    from .process_collector import ProcessCollector
+    from .registry import CollectorRegistry
+
+    if type(registry) is not CollectorRegistry:
+        return False
+    series = 0
+    for collector in list(registry._collector_to_names):
+        if isinstance(collector, MetricWrapperBase):
+            children = getattr(collector, "_metrics", None)  # only a labelled parent has it
+            series += max(1, len(children)) if children is not None else 1
+        elif isinstance(collector, (ProcessCollector, PlatformCollector, GCCollector, _SkippedSamples)):
+            series += 10
+        else:
+            return False
+        if series > _INLINE_SERIES:
+            return False
+    return not registry._collectors_without_names
+
+
+class _Renderer:
+    """Renders inline while renders are cheap, in a worker thread otherwise."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: Optional[float] = None  # seconds the last render took
+
+    def _timed(self, *args: Any) -> Tuple[str, List[Tuple[str, str]], bytes]:
+        t0 = time.perf_counter()
+        try:
+            return _bake(*args)
+        finally:
+            self._last = time.perf_counter() - t0
+
+    async def render(
+        self,
+        registry: Collector,
+        accept: Optional[str],
+        accept_encoding: Optional[str],
+        params: Dict[str, List[str]],
+        disable_compression: bool,
+    ) -> Tuple[str, List[Tuple[str, str]], bytes]:
+        args = (registry, accept, accept_encoding, params, disable_compression)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            # Not under asyncio (e.g. trio): render inline.
+            return self._timed(*args)
+        last = self._last
+        if (last is not None and last < _INLINE_SECONDS) or (last is None and _known_cheap(registry)):
+            return self._timed(*args)
+        return await loop.run_in_executor(None, self._timed, *args)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -56,6 +138,8 @@ def make_asgi_app(registry: Collector = REGISTRY, disable_compression: bool = Fa
     ``disable_compression``, ``?name[]=`` filtering), except ``/favicon.ico`` (empty 200).
     ``lifespan`` events are acknowledged; websocket connections are refused.
     """
+
+    renderer = _Renderer()
 
     async def prometheus_app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
@@ -92,7 +176,7 @@ def make_asgi_app(registry: Collector = REGISTRY, disable_compression: bool = Fa
                 accept_encoding.append(value.decode("latin-1"))
         query = scope.get("query_string", b"")
         params = parse_qs(query.decode("utf-8", "replace")) if query else {}
-        status, headers, body = await _render(
+        status, headers, body = await renderer.render(
             registry,
             ",".join(accept),
             ",".join(accept_encoding),

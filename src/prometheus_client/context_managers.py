@@ -6,9 +6,11 @@ functions are measured across the awaited call, not just coroutine creation.
 
 from timeit import default_timer
 from types import TracebackType
+from typing import TYPE_CHECKING as TYPE_CHECKING  # noqa: F401  (the reference module has it)
 from typing import Any, Callable, Literal, Optional, Tuple, Type, TypeVar, Union
 
-from .decorator import decorate
+from .decorator import _decorate_in_context
+from .decorator import decorate as decorate  # noqa: F401  (the reference module has it)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,7 +34,7 @@ class ExceptionCounter:
         return False
 
     def __call__(self, f: F) -> F:
-        return decorate(f, lambda: self)
+        return _decorate_in_context(f, lambda: self)
 
 
 class InprogressTracker:
@@ -51,7 +53,7 @@ class InprogressTracker:
         self._gauge.dec()
 
     def __call__(self, f: F) -> F:
-        return decorate(f, lambda: self)
+        return _decorate_in_context(f, lambda: self)
 
 
 class Timer:
@@ -89,4 +91,4 @@ class Timer:
 
     def __call__(self, f: F) -> F:
         # A fresh Timer per call keeps concurrent and nested calls independent.
-        return decorate(f, self._new_timer)
+        return _decorate_in_context(f, self._new_timer)

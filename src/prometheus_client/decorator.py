@@ -9,7 +9,24 @@ import itertools
 from contextlib import AbstractContextManager
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, TypeVar
 
+from . import _lazy
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The reference module's other names (it vendors the ``decorator`` library), loaded on first use.
+__getattr__, __dir__ = _lazy.install(__name__, {
+    "collections": "collections",
+    "inspect": "inspect",
+    "operator": "operator",
+    "re": "re",
+    "sys": "sys",
+    "print_function": "__future__:print_function",
+    "_GeneratorContextManager": "contextlib:_GeneratorContextManager",
+    **{n: "._decorator_compat:" + n for n in (
+        "ContextManager", "DEF", "FunctionMaker", "append", "contextmanager", "dispatch_on", "get_init", "init",
+        "n_args",
+    )},
+})
 
 
 
@@ -70,7 +87,14 @@ def _signature_source(func: Callable[..., Any]) -> "tuple[str, str]":
     return ", ".join(params), ", ".join(call)
 
 
-def decorate(func: F, caller: Callable[[], "AbstractContextManager[Any]"]) -> F:
+def decorate(func: F, caller: Callable[..., Any]) -> F:
+    """The reference ``decorate``: ``func`` with its own signature, each call going through
+    ``caller(func, *args, **kwargs)``."""
+    result: F = decorator(caller)(func)
+    return result
+
+
+def _decorate_in_context(func: F, caller: Callable[[], "AbstractContextManager[Any]"]) -> F:
     """Wrap ``func`` so every call runs inside a fresh ``caller()`` context manager.
 
     Works for ``async def`` functions too: the context then spans the awaited call.

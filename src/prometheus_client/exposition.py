@@ -12,7 +12,18 @@ here (``mock.patch``) re-points ``_negotiation.LATE_BOUND``, which they call.
 import sys
 from importlib import import_module
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, List
+from typing import (  # noqa: F401  (the reference module has these names)
+    TYPE_CHECKING,
+    Any,
+    Callable as Callable,
+    Dict as Dict,
+    List,
+    Literal as Literal,
+    Optional as Optional,
+    Sequence as Sequence,
+    Tuple as Tuple,
+    Union as Union,
+)
 
 from ._text import (
     CONTENT_TYPE_LATEST as CONTENT_TYPE_LATEST,
@@ -22,6 +33,7 @@ from ._text import (
 )
 from ._negotiation import (
     LATE_BOUND as _LATE_BOUND,
+    LATE_NAMES as _LATE_NAMES,
     CONTENT_TYPE_PROTOBUF as CONTENT_TYPE_PROTOBUF,
     _bake_output as _bake_output,
     _get_escaping as _get_escaping,
@@ -72,6 +84,46 @@ _LAZY = {
     "tls_auth_handler": "_push",
     "write_to_textfile": "_textfile",
     "make_asgi_app": "asgi",
+    # Private helpers of the reference module that users' tests patch or call.
+    "_SilentHandler": "_http",
+    "_get_best_family": "_http",
+    "_get_ssl_ctx": "_http",
+    "_PrometheusRedirectHandler": "_push",
+    "_compress_payload": "_push",
+    "_escape_grouping_key": "_push",
+    "_make_handler": "_push",
+    "_use_gateway": "_push",
+}
+
+# Standard-library names the reference module imports at its top level (so they are
+# attributes of it, and mock.patch targets: the push code looks ``build_opener`` up here at
+# call time). Loaded on first access, like the transports.
+_STDLIB = {
+    "BaseHTTPRequestHandler": ("http.server", "BaseHTTPRequestHandler"),
+    "BaseHandler": ("urllib.request", "BaseHandler"),
+    "HTTPHandler": ("urllib.request", "HTTPHandler"),
+    "HTTPRedirectHandler": ("urllib.request", "HTTPRedirectHandler"),
+    "HTTPSHandler": ("urllib.request", "HTTPSHandler"),
+    "Request": ("urllib.request", "Request"),
+    "build_opener": ("urllib.request", "build_opener"),
+    "HTTPError": ("urllib.error", "HTTPError"),
+    "ThreadingMixIn": ("socketserver", "ThreadingMixIn"),
+    "WSGIRequestHandler": ("wsgiref.simple_server", "WSGIRequestHandler"),
+    "WSGIServer": ("wsgiref.simple_server", "WSGIServer"),
+    "make_server": ("wsgiref.simple_server", "make_server"),
+    "closing": ("contextlib", "closing"),
+    "partial": ("functools", "partial"),
+    "parse_qs": ("urllib.parse", "parse_qs"),
+    "quote_plus": ("urllib.parse", "quote_plus"),
+    "urlparse": ("urllib.parse", "urlparse"),
+    "base64": ("base64", None),
+    "gzip": ("gzip", None),
+    "os": ("os", None),
+    "socket": ("socket", None),
+    "ssl": ("ssl", None),
+    "sys": ("sys", None),
+    "threading": ("threading", None),
+    "parse_version": ("prometheus_client.utils", "parse_version"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
@@ -81,6 +133,18 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         make_wsgi_app as make_wsgi_app,
         start_http_server as start_http_server,
         start_wsgi_server as start_wsgi_server,
+    )
+    from ._http import (
+        _get_best_family as _get_best_family,
+        _get_ssl_ctx as _get_ssl_ctx,
+        _SilentHandler as _SilentHandler,
+    )
+    from ._push import (
+        _compress_payload as _compress_payload,
+        _escape_grouping_key as _escape_grouping_key,
+        _make_handler as _make_handler,
+        _PrometheusRedirectHandler as _PrometheusRedirectHandler,
+        _use_gateway as _use_gateway,
     )
     from ._push import (
         SNAPPY_AVAILABLE as SNAPPY_AVAILABLE,
@@ -99,32 +163,50 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .asgi import make_asgi_app as make_asgi_app
 
 
+def _load_snappy() -> Any:
+    try:
+        return import_module("snappy")
+    except ImportError:
+        return None
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
-    if module is None:
+    if module is not None:
+        value = getattr(import_module("." + module, __package__), name)
+    elif name in _STDLIB:
+        modname, attr = _STDLIB[name]
+        value = import_module(modname)
+        if attr is not None:
+            value = getattr(value, attr)
+    elif name == "snappy":  # python-snappy's module, or None when it is not installed
+        value = _load_snappy()
+    else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module("." + module, __package__), name)
     globals()[name] = value  # later lookups skip this function
     return value
 
 
 def __dir__() -> List[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_STDLIB) | {"snappy"})
 
 
 class _ExpositionModule(ModuleType):
-    """Assignments to ``_bake_output``/``generate_latest`` here (``mock.patch``,
-    ``monkeypatch``) also re-point what the transports call (``_negotiation.LATE_BOUND``)."""
+    """Assignments here to a name a transport calls (``_bake_output``, ``generate_latest``, the
+    Pushgateway helpers; ``_negotiation.LATE_NAMES``), by ``mock.patch`` or ``monkeypatch``,
+    also re-point what the transports call (``_negotiation.LATE_BOUND``)."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
-        if name in _LATE_BOUND:
+        if name in _LATE_NAMES:
             _LATE_BOUND[name] = value
 
     def __delattr__(self, name: str) -> None:
         super().__delattr__(name)
-        if name in _LATE_BOUND:
+        if name in _ORIGINAL:
             _LATE_BOUND[name] = _ORIGINAL[name]
+        else:
+            _LATE_BOUND.pop(name, None)
 
 
 _ORIGINAL = dict(_LATE_BOUND)

@@ -8,6 +8,9 @@ no lock; see ``values`` for why that is exact.
 """
 
 import time
+import types as types  # noqa: F401  (the reference module's names: types, Lock, Type, F)
+import typing
+from threading import Lock as Lock  # noqa: F401
 from typing import (
     Callable,
     Dict,
@@ -18,6 +21,7 @@ from typing import (
     Tuple,
     Union,
 )
+from typing import Type as Type  # noqa: F401
 
 from . import _metric_base as _base
 from . import _metric_buffers as _buffers
@@ -76,7 +80,18 @@ from .validation import (  # the official module has these names
     _validate_labelnames as _validate_labelnames,
     _validate_metric_name as _validate_metric_name,
 )
+# isort: off
+# More names the reference module has (it imports them for its own use).
+import os as os  # noqa: F401
+import warnings as warnings  # noqa: F401
+from typing import Any as Any, List as List, TypeVar as TypeVar  # noqa: F401
+from .metrics_core import Metric as Metric  # noqa: F401
+from .registry import Collector as Collector  # noqa: F401
+from .utils import INF as INF, floatToGoString as floatToGoString  # noqa: F401
 # isort: on
+# isort: on
+
+F = typing.TypeVar("F", bound=Callable[..., typing.Any])  # the reference module has it
 
 
 class Counter(MetricWrapperBase):

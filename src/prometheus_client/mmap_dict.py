@@ -17,7 +17,7 @@ import json
 import mmap
 import os
 import struct
-from typing import Dict, Iterable, Iterator, List, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
 
 _INITIAL_MMAP_SIZE = 1 << 16
 _HEADER_SIZE = 8
@@ -216,6 +216,29 @@ class MmapedDict:
         if f is not None:
             f.close()
             self._f = None  # type: ignore[assignment]
+
+
+# The reference module's low-level helpers, same names, signatures and results.
+_pack_integer_func = _INT.pack
+_pack_two_doubles_func = _TWO_DOUBLES.pack
+_unpack_integer = _INT.unpack_from
+_unpack_two_doubles = _TWO_DOUBLES.unpack_from
+
+
+def _pack_two_doubles(data: Any, pos: int, value: float, timestamp: float) -> None:
+    """Write the value and timestamp at ``pos`` with one slice assignment (never a torn zero)."""
+    data[pos : pos + 16] = _TWO_DOUBLES.pack(value, timestamp)
+
+
+def _pack_integer(data: Any, pos: int, value: int) -> None:
+    data[pos : pos + 4] = _INT.pack(value)
+
+
+def _read_all_values(data: Any, used: int = 0) -> Iterator[Tuple[str, float, float, int]]:
+    """Yield ``(key, value, timestamp, value_offset)`` of ``data``; ``used <= 0``: read it from data."""
+    if used <= 0:
+        (used,) = _INT.unpack_from(data, 0)
+    yield from _decode_entries(data, used)
 
 
 def _decode_entries(data: Union[bytes, mmap.mmap], used: int) -> Iterator[Tuple[str, float, float, int]]:

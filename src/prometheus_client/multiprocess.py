@@ -12,10 +12,12 @@ this library writes are read; a damaged file is skipped, logged and counted, and
 of the scrape is served.
 """
 
+import json as json  # noqa: F401  (the reference module's name)
 import logging
 import os
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union, cast
 
+from . import _lazy
 from . import _mp_files as mpf
 from ._mp_merge import (
     _TYPE_OF_KIND,
@@ -32,6 +34,16 @@ from .metrics_core import Metric
 from .registry import Collector, CollectorRegistry
 from .samples import Sample
 from .utils import floatToGoString
+
+# The reference module's other names, loaded on first use.
+__getattr__, __dir__ = _lazy.install(__name__, {
+    "Gauge": ".metrics:Gauge",
+    "MmapedDict": ".mmap_dict:MmapedDict",
+    "defaultdict": "collections:defaultdict",
+    "glob": "glob",
+    "warnings": "warnings",
+})
+_LIVE_GAUGE_MULTIPROCESS_MODES = set(mpf.LIVE_GAUGE_MODES)
 
 log = logging.getLogger("prometheus_client.multiprocess")
 

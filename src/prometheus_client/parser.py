@@ -12,6 +12,7 @@ import io
 import re
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
+from . import _lazy
 from ._parse_common import (
     MAX_INT_DIGITS,
     TEXT_LABEL_NAME_AT_RE,
@@ -26,6 +27,23 @@ from ._parse_common import (
 )
 from .metrics_core import Metric
 from .samples import Sample
+
+# The reference module's other names (its helpers and imports), loaded on first use.
+_H = "._parse_helpers:"
+__getattr__, __dir__ = _lazy.install(__name__, {
+    "Match": "typing:Match",
+    "TextIO": "typing:TextIO",
+    "StringIO": "io",  # the reference does `import io as StringIO`
+    "string": "string",
+    "_is_valid_legacy_metric_name": ".validation:_is_valid_legacy_metric_name",
+    "_validate_labelname": ".validation:_validate_labelname",
+    "_validate_metric_name": ".validation:_validate_metric_name",
+    **{n: _H + n for n in (
+        "_is_character_escaped", "_last_unquoted_char", "_next_term", "_next_unquoted_char", "_parse_value",
+        "_parse_value_and_timestamp", "_replace_escaping", "_replace_help_escaping", "_split_quoted",
+        "_unquote_unescape",
+    )},
+})
 
 ESCAPE_SEQUENCES = {"\\\\": "\\", "\\n": "\n", '\\"': '"'}
 ESCAPING_RE = re.compile(r'\\[\\n"]')

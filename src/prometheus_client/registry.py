@@ -1,7 +1,10 @@
 """The collector registry: who is registered, name clashes, and collection order."""
 
+import copy as copy  # noqa: F401  (the reference module has it)
 from threading import Lock
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Protocol as Protocol  # noqa: F401  (the reference module's names)
+from typing import Set as Set
 
 from . import _collector
 from ._collector import Collector as Collector

@@ -18,9 +18,18 @@ import weakref
 from threading import RLock
 from typing import Any, Callable, List, Optional, Sequence, Union
 
+from . import _lazy
 from ._atomic import GIL_ATOMIC_ADD, lock_free_ok
 from ._atomic import LOCK_FREE_VERSIONS as LOCK_FREE_VERSIONS
 from .samples import Exemplar
+
+# The reference module's other names, loaded on first use (mmap_dict is only for multiprocess).
+__getattr__, __dir__ = _lazy.install(__name__, {
+    "Lock": "threading:Lock",
+    "warnings": "warnings",
+    "MmapedDict": ".mmap_dict:MmapedDict",
+    "mmap_key": ".mmap_dict:mmap_key",
+})
 
 
 class _AtomicValue:
@@ -171,6 +180,7 @@ _lock_free_ok = lock_free_ok
 MutexValue = _AtomicValue if _GIL_ATOMIC_ADD else _LockedValue
 
 _cleanups: List[Callable[[], None]] = []
+_multi_process_cleanups = _cleanups  # the reference module's name for the same list
 
 
 def close_all_multiprocess_files() -> None:

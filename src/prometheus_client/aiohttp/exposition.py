@@ -7,20 +7,29 @@ from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
 from aiohttp import hdrs, web
 
+from .. import _lazy
 from ..registry import REGISTRY, Collector
 
 __all__ = ["make_aiohttp_handler"]
+
+# The reference module's other names. ``_bake_output`` is resolved at each use, and _bake
+# prefers a value patched onto this module.
+__getattr__, __dir__ = _lazy.install(
+    __name__, {"Handler": "aiohttp.typedefs:Handler", "_bake_output": ".exposition:_bake_output"},
+    uncached=["_bake_output"],
+)
 
 
 def _bake(
     registry: Collector, accept: str, params: Dict[str, List[str]]
 ) -> Tuple[str, List[Tuple[str, str]], bytes]:
-    from .. import exposition
+    bake = globals().get("_bake_output")  # mock.patch on this module
+    if bake is None:
+        from .. import exposition
 
+        bake = exposition._bake_output
     # aiohttp compresses by itself (enable_compression below), so ask for no gzip here.
-    result: Tuple[str, List[Tuple[str, str]], bytes] = exposition._bake_output(
-        registry, accept, "", params, True
-    )
+    result: Tuple[str, List[Tuple[str, str]], bytes] = bake(registry, accept, "", params, True)
     return result
 
 

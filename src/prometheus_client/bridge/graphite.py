@@ -14,6 +14,8 @@ from ..registry import REGISTRY, Collector
 __all__ = ["GraphiteBridge"]
 
 _INVALID_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
+_INVALID_GRAPHITE_CHARS = _INVALID_CHARS  # the reference module's name
+default_timer = time.perf_counter  # what the reference module imports (timeit.default_timer)
 
 
 def _sanitize(s: str) -> str:

@@ -7,6 +7,8 @@ purpose: sample names are escaped with the label-name character set (so ``:`` be
 ``_`` under ``underscores``), a sample without a value renders an empty value.
 """
 
+from io import StringIO as StringIO  # noqa: F401  (the reference module's names)
+from sys import maxunicode as maxunicode  # noqa: F401
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 from .._content_types import CONTENT_TYPE_OPENMETRICS_1_0, CONTENT_TYPE_OPENMETRICS_2_0

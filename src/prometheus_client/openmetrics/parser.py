@@ -375,3 +375,36 @@ def text_string_to_metric_families(text: str, *, version: str = "1.0.0") -> Iter
     ``version="2.0.0"`` reads OpenMetrics 2.0 text instead of 1.0.
     """
     yield from text_fd_to_metric_families(io.StringIO(text), version=version)
+
+
+# -- the reference module's other names (helpers and imports), loaded on first use ----------
+from .. import _lazy  # noqa: E402
+
+# isort: off
+import re as re  # noqa: F401, E402  (the reference module's names)
+from ..samples import (  # noqa: F401, E402
+    BucketSpan as BucketSpan,
+    Exemplar as Exemplar,
+    NativeHistogram as NativeHistogram,
+    Timestamp as Timestamp,
+)
+# isort: on
+
+
+_H = "._parse_helpers:"
+__getattr__, __dir__ = _lazy.install(__name__, {
+    "StringIO": "io",  # the reference does `import io as StringIO`
+    "floatToGoString": ".utils:floatToGoString",
+    "parse_labels": ".parser:parse_labels",
+    "_is_valid_legacy_metric_name": ".validation:_is_valid_legacy_metric_name",
+    "_validate_metric_name": ".validation:_validate_metric_name",
+    **{n: _H + n for n in (
+        "ESCAPE_SEQUENCES", "ESCAPING_RE", "_is_character_escaped", "_last_unquoted_char", "_next_unquoted_char",
+        "_parse_value", "_replace_escape_sequence", "_replace_escaping", "_split_quoted", "_unquote_unescape",
+        "_CANONICAL_NUMBERS", "_isUncanonicalNumber", "_parse_timestamp", "_unescape_help",
+    )},
+    **{n: "._om_parse_helpers:" + n for n in (
+        "_check_histogram", "_compose_deltas", "_compose_spans", "_group_for_sample", "_parse_nh_sample",
+        "_parse_nh_struct", "_parse_remaining_text", "_parse_sample",
+    )},
+})

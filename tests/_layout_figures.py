@@ -50,7 +50,8 @@ def _resolve(module: str, node: ast.ImportFrom, mods: Dict[str, Path]) -> str:
 
 def imports(mods: Dict[str, Path]) -> Dict[str, Set[str]]:
     """``{module: {package modules it imports}}``, lazy (function-level) imports included
-    (``from pkg import mod`` counts as importing ``mod``); ``if TYPE_CHECKING:`` blocks, which
+    (``from pkg import mod`` counts as importing ``mod``), and so do imports by name in modules
+    that make them (``_lazy`` tables, ``import_module``); ``if TYPE_CHECKING:`` blocks, which
     never run, are not imports."""
     graph: Dict[str, Set[str]] = {}
     for name, path in mods.items():
@@ -59,7 +60,17 @@ def imports(mods: Dict[str, Path]) -> Dict[str, Set[str]]:
         for node in ast.walk(tree):
             if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
                 node.body = []
+        dynamic = "import_module" in path.read_text(encoding="utf-8") or "_lazy" in path.read_text(encoding="utf-8")
         for node in ast.walk(tree):
+            if dynamic and isinstance(node, ast.Constant) and isinstance(node.value, str):
+                # imports by name (``_lazy`` tables ".mod:attr", ``import_module`` of "_mod")
+                spec = node.value.partition(":")[0]
+                if spec.startswith("."):
+                    spec = spec[1:]
+                candidate = f"{PACKAGE}.{spec}"
+                if spec and candidate in mods and candidate != name:
+                    deps.add(candidate)
+                continue
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):

@@ -60,13 +60,16 @@ def imports(mods: Dict[str, Path]) -> Dict[str, Set[str]]:
         for node in ast.walk(tree):
             if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
                 node.body = []
-        dynamic = "import_module" in path.read_text(encoding="utf-8") or "_lazy" in path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
+        by_name = "import_module(" in text  # names like "_http" given to import_module
         for node in ast.walk(tree):
-            if dynamic and isinstance(node, ast.Constant) and isinstance(node.value, str):
-                # imports by name (``_lazy`` tables ".mod:attr", ``import_module`` of "_mod")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and " " not in node.value:
+                # imports by name: ``_lazy`` tables (".mod:attr"), ``import_module("." + "_mod")``
                 spec = node.value.partition(":")[0]
                 if spec.startswith("."):
                     spec = spec[1:]
+                elif not by_name:
+                    continue
                 candidate = f"{PACKAGE}.{spec}"
                 if spec and candidate in mods and candidate != name:
                     deps.add(candidate)

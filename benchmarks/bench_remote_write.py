@@ -48,13 +48,13 @@ from prometheus_client import (  # noqa: E402
     Counter,
     Gauge,
     Histogram,
-    _remote_write_v2,  # noqa: E402
-    _snappy,
     disable_created_metrics,
     enable_created_metrics,
 )
-from prometheus_client._remote_write_enc import target_labels  # noqa: E402
-from prometheus_client._render import walk as iter_families  # noqa: E402
+from prometheus_client._formats import remote_write_v2 as _remote_write_v2  # noqa: E402
+from prometheus_client._formats import snappy as _snappy  # noqa: E402
+from prometheus_client._formats.remote_write import target_labels  # noqa: E402
+from prometheus_client._formats.render import walk as iter_families  # noqa: E402
 from prometheus_client.exposition import generate_latest  # noqa: E402
 from prometheus_client.remote_write import (  # noqa: E402
     PROTOBUF_MESSAGE_V2,

@@ -17,17 +17,11 @@ from typing import Any, Callable, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from prometheus_client import (  # noqa: E402
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    _snappy,  # noqa: E402
-    generate_latest,
-)
-from prometheus_client import _protobuf as pb  # noqa: E402
-from prometheus_client._native_histogram import NativeHistogramState  # noqa: E402
-from prometheus_client._quantiles import QuantileStream, QuantileWindow  # noqa: E402
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest  # noqa: E402
+from prometheus_client._formats import protobuf_wire as pb  # noqa: E402
+from prometheus_client._formats import snappy as _snappy  # noqa: E402
+from prometheus_client._sketch.native_histogram import NativeHistogramState  # noqa: E402
+from prometheus_client._sketch.quantiles import QuantileStream, QuantileWindow  # noqa: E402
 from prometheus_client.protobuf import encode_registry  # noqa: E402
 
 

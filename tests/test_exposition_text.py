@@ -9,18 +9,9 @@ from typing import Any, Iterator, List
 import pytest
 
 import prometheus_client
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Enum,
-    Gauge,
-    Histogram,
-    Info,
-    Summary,
-    _negotiation,
-    exposition,
-)
+from prometheus_client import CollectorRegistry, Counter, Enum, Gauge, Histogram, Info, Summary, exposition
 from prometheus_client import metrics as metrics_module
+from prometheus_client._formats import negotiation as _negotiation
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeHistogramMetricFamily,
@@ -485,10 +476,8 @@ def test_protobuf_is_negotiated_when_the_encoder_exists(monkeypatch: pytest.Monk
     assert ct == "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
     r = CollectorRegistry()
     Gauge("a.b", "d", registry=r).set(1)
-    from prometheus_client._protobuf_exposition import encode_registry
-    from prometheus_client._protobuf_model import (
-        decode_delimited,
-    )
+    from prometheus_client._formats.protobuf import encode_registry
+    from prometheus_client._formats.protobuf_model import decode_delimited
     assert [f.name for f in decode_delimited(encoder(r))] == ["a.b"]
     assert [f.name for f in decode_delimited(choose_encoder(accept)[0](r))] == ["a_b"]
     assert choose_encoder(accept)[0] is encode_registry

@@ -6,8 +6,9 @@ import gc
 import weakref
 from typing import Iterator, List
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, Summary, _render
-from prometheus_client._family import Family, SeriesCache
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, Summary
+from prometheus_client._formats import render as _render
+from prometheus_client._metrics.family import Family, SeriesCache
 from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics.exposition import generate_latest as generate_om

@@ -9,22 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pb_descriptors import client_model_classes, read_delimited
-from prometheus_client import _protobuf as pb
-from prometheus_client import _protobuf_model as pbm
-from prometheus_client._protobuf import (
+from prometheus_client._formats import protobuf_model as pbm
+from prometheus_client._formats import protobuf_wire as pb
+from prometheus_client._formats.protobuf_model import PBBucket, PBExemplar, PBFamily, PBMetric, PBNative
+from prometheus_client._formats.protobuf_wire import (
     COUNTER,
     GAUGE,
     GAUGE_HISTOGRAM,
     HISTOGRAM,
     SUMMARY,
     UNTYPED,
-)
-from prometheus_client._protobuf_model import (
-    PBBucket,
-    PBExemplar,
-    PBFamily,
-    PBMetric,
-    PBNative,
 )
 from strategies import TS, pb_families
 

@@ -18,10 +18,10 @@ from prometheus_client import (
     Info,
     Summary,
 )
-from prometheus_client import _protobuf as pb
-from prometheus_client import _protobuf_model as pbm
-from prometheus_client._family import Family
-from prometheus_client._protobuf_exposition import _PB_LABELS, encode_registry
+from prometheus_client._formats import protobuf_model as pbm
+from prometheus_client._formats import protobuf_wire as pb
+from prometheus_client._formats.protobuf import _PB_LABELS, encode_registry
+from prometheus_client._metrics.family import Family
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeHistogramMetricFamily,

@@ -25,20 +25,10 @@ from hypothesis import strategies as st
 
 from pb_descriptors import remote_write_classes
 from peers import PROMETHEUS_VERSIONS, Peer, free_ports, make_certs, prom_api, prom_query, start_prometheus, wait_until
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Enum,
-    Gauge,
-    Histogram,
-    Info,
-    Summary,
-    _snappy,
-)
-from prometheus_client import _remote_write_pb as pb
-from prometheus_client._remote_write_http import (
-    default_handler,
-)
+from prometheus_client import CollectorRegistry, Counter, Enum, Gauge, Histogram, Info, Summary
+from prometheus_client._formats import remote_write_pb as pb
+from prometheus_client._formats import snappy as _snappy
+from prometheus_client._transport.remote_write_http import default_handler
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeHistogramMetricFamily,
@@ -289,11 +279,8 @@ def _sorted_series(data: bytes) -> List[pb.TimeSeries]:
 def test_fast_path_equals_the_sample_path(honor_labels: bool) -> None:
     """Metric objects are encoded from raw values with cached label records; the result must
     be exactly what encoding their collected samples gives."""
-    from prometheus_client._family import Family
-    from prometheus_client._remote_write_enc import (
-        WriteRequestEncoder,
-        target_labels,
-    )
+    from prometheus_client._formats.remote_write import WriteRequestEncoder, target_labels
+    from prometheus_client._metrics.family import Family
 
     r = CollectorRegistry()
     # label names sorting before __name__ (upper case), between __name__ and le, after le,
@@ -354,10 +341,7 @@ def _pure_snappy_pushes(r: CollectorRegistry, enc: Any, pushes: int, between: An
 def test_pure_python_snappy_of_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without cramjam, requests are compressed with copies of the label records that a series
     shares with the two before it, memoised per series while its neighbours stay the same."""
-    from prometheus_client._remote_write_enc import (
-        WriteRequestEncoder,
-        target_labels,
-    )
+    from prometheus_client._formats.remote_write import WriteRequestEncoder, target_labels
 
     monkeypatch.setattr(_snappy, "HAVE_CRAMJAM", False)
     r = full_registry(ts=TS - 1)
@@ -392,10 +376,7 @@ def iter_families_of(r: CollectorRegistry) -> Any:
 @given(st.lists(st.tuples(st.sampled_from(["inc", "remove", "ex"]), st.integers(0, 30), st.integers(0, 3)),
                 max_size=40))
 def test_pure_python_snappy_random_layouts(ops: List[Tuple[str, int, int]]) -> None:
-    from prometheus_client._remote_write_enc import (
-        WriteRequestEncoder,
-        target_labels,
-    )
+    from prometheus_client._formats.remote_write import WriteRequestEncoder, target_labels
 
     r = CollectorRegistry()
     c = Counter("rw_rand", "c", ["a", "b"], registry=r)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prometheus_client import _snappy as sn
+from prometheus_client._formats import snappy as sn
 from strategies import compressible_bytes
 
 

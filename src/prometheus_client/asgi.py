@@ -15,7 +15,7 @@ import time
 from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional, Tuple
 from urllib.parse import parse_qs
 
-from ._negotiation import LATE_BOUND, bake
+from ._formats.negotiation import LATE_BOUND, bake
 from .registry import REGISTRY, Collector
 
 __all__ = ["make_asgi_app"]
@@ -62,7 +62,7 @@ def _bake(
 
 def _known_cheap(registry: Collector) -> bool:
     """True when ``registry`` holds only library metrics/default collectors with few series."""
-    from ._skipped import _SkippedSamples
+    from ._formats.skipped import _SkippedSamples
     from .gc_collector import GCCollector
     from .metrics import MetricWrapperBase
     from .platform_collector import PlatformCollector

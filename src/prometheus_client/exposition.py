@@ -25,13 +25,13 @@ from typing import (  # noqa: F401  (the reference module has these names)
     Union as Union,
 )
 
-from ._text import (
+from ._formats.text import (
     CONTENT_TYPE_LATEST as CONTENT_TYPE_LATEST,
     CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE_PLAIN_0_0_4,
     CONTENT_TYPE_PLAIN_1_0_0 as CONTENT_TYPE_PLAIN_1_0_0,
     generate_latest as generate_latest,
 )
-from ._negotiation import (
+from ._formats.negotiation import (
     LATE_BOUND as _LATE_BOUND,
     LATE_NAMES as _LATE_NAMES,
     CONTENT_TYPE_PROTOBUF as CONTENT_TYPE_PROTOBUF,
@@ -66,33 +66,33 @@ __all__ = (
 # Transports (serving, pushing, textfile) live in private modules and are loaded on first
 # use (PEP 562): ``import prometheus_client`` stays cheap for code that only instruments.
 _LAZY = {
-    "MetricsHandler": "_http",
-    "ThreadingWSGIServer": "_http",
-    "make_wsgi_app": "_http",
-    "start_http_server": "_http",
-    "start_wsgi_server": "_http",
-    "SNAPPY_AVAILABLE": "_push",
-    "CompressionType": "_push",
-    "PushGatewayError": "_push",
-    "basic_auth_handler": "_push",
-    "default_handler": "_push",
-    "delete_from_gateway": "_push",
-    "instance_ip_grouping_key": "_push",
-    "passthrough_redirect_handler": "_push",
-    "push_to_gateway": "_push",
-    "pushadd_to_gateway": "_push",
-    "tls_auth_handler": "_push",
-    "write_to_textfile": "_textfile",
+    "MetricsHandler": "_transport.http",
+    "ThreadingWSGIServer": "_transport.http",
+    "make_wsgi_app": "_transport.http",
+    "start_http_server": "_transport.http",
+    "start_wsgi_server": "_transport.http",
+    "SNAPPY_AVAILABLE": "_transport.push",
+    "CompressionType": "_transport.push",
+    "PushGatewayError": "_transport.push",
+    "basic_auth_handler": "_transport.push",
+    "default_handler": "_transport.push",
+    "delete_from_gateway": "_transport.push",
+    "instance_ip_grouping_key": "_transport.push",
+    "passthrough_redirect_handler": "_transport.push",
+    "push_to_gateway": "_transport.push",
+    "pushadd_to_gateway": "_transport.push",
+    "tls_auth_handler": "_transport.push",
+    "write_to_textfile": "_transport.textfile",
     "make_asgi_app": "asgi",
     # Private helpers of the reference module that users' tests patch or call.
-    "_SilentHandler": "_http",
-    "_get_best_family": "_http",
-    "_get_ssl_ctx": "_http",
-    "_PrometheusRedirectHandler": "_push",
-    "_compress_payload": "_push",
-    "_escape_grouping_key": "_push",
-    "_make_handler": "_push",
-    "_use_gateway": "_push",
+    "_SilentHandler": "_transport.http",
+    "_get_best_family": "_transport.http",
+    "_get_ssl_ctx": "_transport.http",
+    "_PrometheusRedirectHandler": "_transport.push",
+    "_compress_payload": "_transport.push",
+    "_escape_grouping_key": "_transport.push",
+    "_make_handler": "_transport.push",
+    "_use_gateway": "_transport.push",
 }
 
 # Standard-library names the reference module imports at its top level (so they are
@@ -127,26 +127,26 @@ _STDLIB = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
-    from ._http import (
+    from ._transport.http import (
         MetricsHandler as MetricsHandler,
         ThreadingWSGIServer as ThreadingWSGIServer,
         make_wsgi_app as make_wsgi_app,
         start_http_server as start_http_server,
         start_wsgi_server as start_wsgi_server,
     )
-    from ._http import (
+    from ._transport.http import (
         _get_best_family as _get_best_family,
         _get_ssl_ctx as _get_ssl_ctx,
         _SilentHandler as _SilentHandler,
     )
-    from ._push import (
+    from ._transport.push import (
         _compress_payload as _compress_payload,
         _escape_grouping_key as _escape_grouping_key,
         _make_handler as _make_handler,
         _PrometheusRedirectHandler as _PrometheusRedirectHandler,
         _use_gateway as _use_gateway,
     )
-    from ._push import (
+    from ._transport.push import (
         SNAPPY_AVAILABLE as SNAPPY_AVAILABLE,
         CompressionType as CompressionType,
         PushGatewayError as PushGatewayError,
@@ -159,7 +159,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         pushadd_to_gateway as pushadd_to_gateway,
         tls_auth_handler as tls_auth_handler,
     )
-    from ._textfile import write_to_textfile as write_to_textfile
+    from ._transport.textfile import write_to_textfile as write_to_textfile
     from .asgi import make_asgi_app as make_asgi_app
 
 

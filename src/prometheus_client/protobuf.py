@@ -12,22 +12,10 @@ Malformed input raises ``ValueError`` (``_protobuf.DecodeError``).
 
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from ._content_types import CONTENT_TYPE_PROTOBUF as _CONTENT_TYPE_PROTOBUF
-from ._protobuf import (
-    COUNTER,
-    GAUGE,
-    GAUGE_HISTOGRAM,
-    HISTOGRAM,
-    SUMMARY,
-)
-from ._protobuf_exposition import encode_registry
-from ._protobuf_model import (
-    PBExemplar,
-    PBFamily,
-    PBMetric,
-    PBNative,
-    decode_delimited,
-)
+from ._formats.content_types import CONTENT_TYPE_PROTOBUF as _CONTENT_TYPE_PROTOBUF
+from ._formats.protobuf import encode_registry
+from ._formats.protobuf_model import PBExemplar, PBFamily, PBMetric, PBNative, decode_delimited
+from ._formats.protobuf_wire import COUNTER, GAUGE, GAUGE_HISTOGRAM, HISTOGRAM, SUMMARY
 from .metrics_core import Metric
 from .samples import BucketSpan, Exemplar, NativeHistogram, Sample
 from .utils import INF, floatToGoString

@@ -6,10 +6,10 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
 from typing import Protocol as Protocol  # noqa: F401  (the reference module's names)
 from typing import Set as Set
 
-from . import _collector
-from ._collector import Collector as Collector
-from ._collector import DuplicateTimeseries as DuplicateTimeseries
-from ._family import Family
+from ._metrics import collector as _collector
+from ._metrics.collector import Collector as Collector
+from ._metrics.collector import DuplicateTimeseries as DuplicateTimeseries
+from ._metrics.family import Family
 from .metrics_core import Metric
 from .values import fork_safe_lock
 
@@ -77,7 +77,7 @@ class CollectorRegistry(Collector):
             duplicates = set(self._names_to_collectors).intersection(names)
             if duplicates:
                 if _collector.get_or_create_used:
-                    from ._redefine import resolve
+                    from ._metrics.redefine import resolve
 
                     resolve(self, collector, duplicates)  # hands back an identical twin, or explains
                 raise DuplicateTimeseries(duplicates)

@@ -19,8 +19,8 @@ from threading import RLock
 from typing import Any, Callable, List, Optional, Sequence, Union
 
 from . import _lazy
-from ._atomic import GIL_ATOMIC_ADD, lock_free_ok
-from ._atomic import LOCK_FREE_VERSIONS as LOCK_FREE_VERSIONS
+from ._metrics.atomic import GIL_ATOMIC_ADD, lock_free_ok
+from ._metrics.atomic import LOCK_FREE_VERSIONS as LOCK_FREE_VERSIONS
 from .samples import Exemplar
 
 # The reference module's other names, loaded on first use (mmap_dict is only for multiprocess).
@@ -191,7 +191,7 @@ def close_all_multiprocess_files() -> None:
 
 def MultiProcessValue(process_identifier: Callable[[], int] = os.getpid) -> Any:
     """Return a value class backed by this process's memory-mapped files."""
-    from ._mp_values import make_mmaped_value_class
+    from ._multiprocess.values import make_mmaped_value_class
 
     return make_mmaped_value_class(process_identifier, _cleanups)
 

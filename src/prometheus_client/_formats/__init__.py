@@ -1,0 +1,1 @@
+"""Exposition formats (text, OpenMetrics, protobuf, remote write messages), negotiation and parsers."""

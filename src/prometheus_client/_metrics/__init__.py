@@ -1,0 +1,1 @@
+"""Metric objects, their label children, value storage and the exposition answer (``family``)."""

@@ -62,7 +62,7 @@ def _bake(
 
 def _known_cheap(registry: Collector) -> bool:
     """True when ``registry`` holds only library metrics/default collectors with few series."""
-    from ._formats.skipped import _SkippedSamples
+    from ._formats.skipped import SkippedSamples
     from .gc_collector import GCCollector
     from .metrics import MetricWrapperBase
     from .platform_collector import PlatformCollector
@@ -76,7 +76,7 @@ def _known_cheap(registry: Collector) -> bool:
         if isinstance(collector, MetricWrapperBase):
             children = getattr(collector, "_metrics", None)  # only a labelled parent has it
             series += max(1, len(children)) if children is not None else 1
-        elif isinstance(collector, (ProcessCollector, PlatformCollector, GCCollector, _SkippedSamples)):
+        elif isinstance(collector, (ProcessCollector, PlatformCollector, GCCollector, SkippedSamples)):
             series += 10
         else:
             return False

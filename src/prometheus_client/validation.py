@@ -115,7 +115,7 @@ def _validate_metric_label_name_token(tok: str) -> None:
     tok[1:-1].encode("utf-8")
 
 
-def _validate_labelname(l: str) -> None:  # noqa: E741
+def validate_labelname(l: str) -> None:  # noqa: E741
     if l == "":
         raise ValueError("Invalid label metric name: label names cannot be empty")
     if _legacy_validation and not METRIC_LABEL_NAME_RE.match(l):
@@ -134,7 +134,7 @@ def validate_labelnames(cls: Any, labelnames: Iterable[str]) -> Tuple[str, ...]:
     metric = getattr(cls, "_name", None)
     for l in names:  # noqa: E741
         try:
-            _validate_labelname(l)
+            validate_labelname(l)
             if l in reserved:
                 raise ValueError("Reserved label methe fric name: " + l)
         except ValueError as e:
@@ -148,7 +148,7 @@ def validate_exemplar(exemplar: Dict[str, str], metric: str = "") -> None:
     runes = 0
     for k, v in exemplar.items():
         try:
-            _validate_labelname(k)
+            validate_labelname(k)
             if type(v) is not str:
                 raise TypeError(f"exemplar label value for {k!r} must be a str, got {type(v).__name__}")
         except (ValueError, TypeError) as e:
@@ -172,3 +172,4 @@ _is_valid_legacy_metric_name = is_valid_legacy_metric_name
 _is_valid_legacy_labelname = is_valid_legacy_labelname
 _validate_labelnames = validate_labelnames
 _validate_exemplar = validate_exemplar
+_validate_labelname = validate_labelname

@@ -15,7 +15,7 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..samples import BucketSpan, Exemplar, NativeHistogram, Sample
-from ..validation import _is_valid_legacy_metric_name
+from ..validation import is_valid_legacy_metric_name as _is_valid_legacy_metric_name
 from .parse_helpers import (
     _is_character_escaped,
     _last_unquoted_char,
@@ -32,7 +32,8 @@ _MAX_EXEMPLAR_LABEL_CHARS = 128
 def _labels(body: str) -> Dict[str, str]:
     """The reference ``parse_labels(body, openmetrics=True)``: terms split at unquoted commas,
     a term without ``=`` is the (quoted) metric name, stored as ``__name__`` in its place."""
-    from ..validation import _validate_labelname, _validate_metric_name
+    from ..validation import validate_labelname as _validate_labelname
+    from ..validation import validate_metric_name as _validate_metric_name
 
     labels: Dict[str, str] = {}
     rest = body.strip()

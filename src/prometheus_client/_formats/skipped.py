@@ -118,7 +118,7 @@ def encodable_metric(metric: Metric, fmt: str) -> Optional[Metric]:
     return copy
 
 
-class _SkippedSamples:
+class SkippedSamples:
     """The self-metric: nothing until a scrape has left something out."""
 
     def describe(self) -> Iterable[Metric]:
@@ -135,7 +135,7 @@ class _SkippedSamples:
         return [m]
 
 
-SKIPPED_SAMPLES = _SkippedSamples()
+SKIPPED_SAMPLES = SkippedSamples()
 
 
 def reset() -> None:

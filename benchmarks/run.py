@@ -9,7 +9,8 @@ Every workload (see benchmarks/workloads.py) runs in a fresh subprocess of each 
 ours = the project venv (default .venv-ci/py313, else this interpreter with src/ on
 PYTHONPATH), official = $OFFICIAL_PYTHON or ${TMPDIR:-/tmp}/official-prom-venv (created with
 `pip install prometheus-client==0.26.0` when missing). Rounds alternate which side goes first;
-the table shows the median over rounds of each side's per-round best. Ratio = ours/official
+the table shows the median over rounds of each side's per-round best (a slow workload may cap
+its rounds, e.g. the 1M-series exposition runs once). Ratio = ours/official
 (lower is better for every row). A workload that fails on a side prints `error`.
 """
 
@@ -191,7 +192,7 @@ def measure(side: Side, w: Workload, repeat: int, target: float) -> dict[str, An
         setup = w.ours_setup if w.ours_setup is not None else setup
         stmt = w.ours_stmt if w.ours_stmt is not None else stmt
     spec = {"kind": w.kind, "setup": setup, "stmt": stmt, "count": w.count,
-            "number": w.number, "repeat": repeat, "target": target}
+            "number": w.number, "repeat": w.repeat or repeat, "target": target}
     if w.kind == "once":
         values = []
         for _ in range(max(repeat, 5)):  # fresh processes are noisy: at least 5 per round
@@ -229,7 +230,36 @@ def render(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         ratio = f"{ours / off:.2f}" if ours is not None and off else "n/a"
         lines.append(f"| {r['title']} ({per_op_label_from(r)}) | {fmt(ours, r['unit'])} | "
                      f"{fmt(off, r['unit'])} | {ratio} |")
+    growth = growth_lines(results)
+    if growth:
+        lines += ["", *growth]
+    capped = [f"{r['title']}: {r['rounds']}" for r in results if r.get("rounds", machine["rounds"]) < machine["rounds"]]
+    if capped:
+        lines += ["", "Fewer rounds (slow): " + "; ".join(capped) + "."]
     return "\n".join(lines) + "\n"
+
+
+def growth_lines(results: list[dict[str, Any]]) -> list[str]:
+    """Per scaling group: how much longer each size takes than the previous one (ideal: the
+    size ratio, i.e. flat cost per series)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        if r.get("group"):
+            groups.setdefault(r["group"], []).append(r)
+    out = []
+    for group, rows in groups.items():
+        rows.sort(key=lambda r: r["size"])
+        steps = []
+        for prev, cur in zip(rows, rows[1:]):
+            parts = []
+            for label in ("ours", "official"):
+                a, b = prev[label].get("median"), cur[label].get("median")
+                parts.append(f"{label} {b / a:.1f}x" if a and b else f"{label} n/a")
+            steps.append(f"{prev['size']:,} -> {cur['size']:,} series ({cur['size'] / prev['size']:.0f}x): "
+                         + ", ".join(parts))
+        if steps:
+            out.append(f"Growth factor, {group}: " + "; ".join(steps) + ".")
+    return out
 
 
 def per_op_label_from(r: dict[str, Any]) -> str:
@@ -319,6 +349,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     for rnd in range(args.rounds):
         order = (ours, official) if rnd % 2 == 0 else (official, ours)
         for w in selected:
+            if w.max_rounds is not None and rnd >= w.max_rounds:
+                continue
             for side in order:
                 if side.label in errors[w.name]:
                     continue  # failed before: do not retry every round
@@ -335,7 +367,9 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     results = []
     for w in selected:
-        entry: dict[str, Any] = {"name": w.name, "title": w.title, "kind": w.kind, "unit": w.unit}
+        entry: dict[str, Any] = {"name": w.name, "title": w.title, "kind": w.kind, "unit": w.unit,
+                                 "group": w.group, "size": w.size,
+                                 "rounds": min(args.rounds, w.max_rounds or args.rounds)}
         for label in ("ours", "official"):
             vals = samples[w.name][label]
             err = errors[w.name].get(label)

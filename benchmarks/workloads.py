@@ -40,6 +40,12 @@ class Workload:
     # timed against the official client's nearest equivalent, e.g. native vs classic histogram).
     ours_setup: Optional[str] = None
     ours_stmt: Optional[str] = None
+    repeat: Optional[int] = None  # time: samples per round instead of --repeat (slow workloads)
+    max_rounds: Optional[int] = None  # run in at most this many rounds (the official 1M takes minutes)
+    # Scaling series: workloads sharing a ``group`` are printed with their growth factor
+    # (time of this size / time of the previous size, and the size ratio), e.g. 10k -> 100k.
+    group: Optional[str] = None
+    size: int = 0
 
 
 _REG = (
@@ -90,17 +96,6 @@ WORKLOADS: list[Workload] = [
         "`Summary.observe()`",
         _REG + "s = Summary('bench_size_bytes', 'Size', registry=r)",
         "s.observe(512.0)",
-    ),
-    Workload(
-        "text_10k_counters",
-        "`generate_latest()` 10k labelled counter series",
-        _REG + "from prometheus_client import generate_latest\n"
-        "c = Counter('bench_requests', 'Requests', ['path', 'code'], registry=r)\n"
-        "for i in range(1000):\n"
-        "    for code in ('200', '201', '204', '301', '302', '400', '401', '404', '500', '503'):\n"
-        "        c.labels('/api/v1/item/%d' % i, code).inc(i)\n",
-        "generate_latest(r)",
-        unit="ms",
     ),
     Workload(
         "text_1k_histograms",
@@ -201,3 +196,91 @@ WORKLOADS: list[Workload] = [
         ours_stmt="encode_registry(r)",
     ),
 ]
+
+# Every timer/tracker form, as context manager and as decorator (no exception raised).
+_TIMER_SETUP = _REG + (
+    "h = Histogram('bench_latency_seconds', 'Latency', registry=r)\n"
+    "s = Summary('bench_size_seconds', 'Size', registry=r)\n"
+    "g = Gauge('bench_last_seconds', 'Last', registry=r)\n"
+    "ip = Gauge('bench_inprogress', 'In progress', registry=r)\n"
+    "c = Counter('bench_failures', 'Failures', registry=r)\n"
+    "@h.time()\ndef h_dec(): pass\n"
+    "@s.time()\ndef s_dec(): pass\n"
+    "@g.time()\ndef g_dec(): pass\n"
+    "@ip.track_inprogress()\ndef ip_dec(): pass\n"
+    "@c.count_exceptions()\ndef c_dec(): pass\n"
+)
+for _name, _title, _cm, _dec in [
+    ("histogram_time", "`Histogram.time()`", "h.time()", "h_dec"),
+    ("summary_time", "`Summary.time()`", "s.time()", "s_dec"),
+    ("gauge_time", "`Gauge.time()`", "g.time()", "g_dec"),
+    ("gauge_track_inprogress", "`Gauge.track_inprogress()`", "ip.track_inprogress()", "ip_dec"),
+    ("counter_count_exceptions", "`Counter.count_exceptions()`", "c.count_exceptions()", "c_dec"),
+]:
+    WORKLOADS.append(Workload(_name + "_with", f"`with {_cm}:` (empty block)", _TIMER_SETUP,
+                              f"with {_cm}:\n    pass"))
+    WORKLOADS.append(Workload(_name + "_decorator", f"{_title} as decorator, call of an empty function",
+                              _TIMER_SETUP, f"{_dec}()"))
+
+WORKLOADS.append(Workload(
+    "child_observe",
+    "cached child `Histogram.observe()` default buckets",
+    _REG + "h = Histogram('bench_latency_seconds', 'Latency', ['method'], registry=r)\n"
+    "child = h.labels('GET')",
+    "child.observe(0.3)",
+))
+
+# Text exposition of N labelled counter series (2 labels), for the growth factor.
+for _size, _label, _rep, _rounds in [
+    (1000, "1k", None, None), (10000, "10k", None, None), (100000, "100k", 2, 3), (1000000, "1M", 1, 1),
+]:
+    WORKLOADS.append(Workload(
+        f"text_scale_{_label}",
+        f"`generate_latest()` {_label} labelled counter series",
+        _REG + "from prometheus_client import generate_latest\n"
+        "c = Counter('bench_requests', 'Requests', ['path', 'code'], registry=r)\n"
+        f"for i in range({_size // 10}):\n"
+        "    for code in ('200', '201', '204', '301', '302', '400', '401', '404', '500', '503'):\n"
+        "        c.labels('/api/v1/item/%d' % i, code).inc(i)\n"
+        "generate_latest(r)\n",  # first scrape (fills encoder caches) is not timed
+        "generate_latest(r)",
+        unit="ms",
+        number=1 if _size >= 100000 else None,
+        repeat=_rep,
+        max_rounds=_rounds,
+        group="text exposition",
+        size=_size,
+    ))
+
+WORKLOADS.append(Workload(
+    "mem_counter_child_2labels",
+    "memory per Counter child, 2 labels, incremented once (100k children)",
+    _REG + "c = Counter('bench_requests', 'Requests', ['path', 'code'], registry=r)\n"
+    "values = [('/api/v1/item/%d' % (i // 10), str(200 + i % 10)) for i in range(100000)]\n",
+    "for p, code in values:\n    c.labels(p, code).inc()\n",
+    kind="memory",
+    unit="B",
+    count=100000,
+))
+
+WORKLOADS.append(Workload(
+    "parse_text_10k",
+    "`text_string_to_metric_families` 10k series",
+    "from prometheus_client.parser import text_string_to_metric_families\n"
+    "text = '# HELP bench_requests_total Requests\\n# TYPE bench_requests_total counter\\n' + ''.join(\n"
+    "    'bench_requests_total{path=\"/api/v1/item/%d\",code=\"%d\"} %d\\n' % (i // 10, 200 + i % 10, i)\n"
+    "    for i in range(10000))\n",
+    "for _ in text_string_to_metric_families(text): pass",
+    unit="ms",
+))
+
+WORKLOADS.append(Workload(
+    "parse_openmetrics_10k",
+    "OpenMetrics `text_string_to_metric_families` 10k series",
+    "from prometheus_client.openmetrics.parser import text_string_to_metric_families\n"
+    "text = '# HELP bench_requests Requests\\n# TYPE bench_requests counter\\n' + ''.join(\n"
+    "    'bench_requests_total{path=\"/api/v1/item/%d\",code=\"%d\"} %d\\n' % (i // 10, 200 + i % 10, i)\n"
+    "    for i in range(10000)) + '# EOF\\n'\n",
+    "for _ in text_string_to_metric_families(text): pass",
+    unit="ms",
+))

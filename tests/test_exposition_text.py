@@ -574,3 +574,30 @@ def test_label_sets_rebuilt_every_scrape_render_the_same() -> None:
     state["value"] = 1  # type: ignore[assignment]
     with pytest.raises(AttributeError):
         text(r)
+
+
+def test_created_text_cached_per_series_follows_reset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The text of each series' _created is cached with its labels; a reset (new timestamp)
+    and switching between text and OpenMetrics (same labels cache) render the new value."""
+    from prometheus_client.openmetrics.exposition import generate_latest as om_latest
+
+    registry = CollectorRegistry()
+    clock = iter([1700000000.25, 1700000000.5, 1800000000.75, 1900000000.0])
+    monkeypatch.setattr(time, "time", lambda: next(clock))
+    c = Counter("cc", "h", ["a"], registry=registry)
+    h = Histogram("hh", "h", ["a"], buckets=(1.0,), registry=registry)
+    s = Summary("ss", "h", ["a"], registry=registry)
+    c.labels("x").inc()
+    h.labels("x").observe(0.5)
+    s.labels("x").observe(2.0)
+    for _ in range(2):
+        text = exposition.generate_latest(registry).decode()
+        assert 'cc_created{a="x"} 1.70000000025e+09\n' in text
+        assert 'hh_created{a="x"} 1.7000000005e+09\n' in text
+        assert 'ss_created{a="x"} 1.80000000075e+09\n' in text
+        assert 'cc_created{a="x"} 1.70000000025e+09\n' in om_latest(registry).decode()
+    c.labels("x").reset()
+    text = exposition.generate_latest(registry).decode()
+    assert 'cc_created{a="x"} 1.9e+09\n' in text and 'cc_total{a="x"} 0.0\n' in text
+    assert 'cc_created{a="x"} 1.9e+09\n' in om_latest(registry).decode()
+    assert 'hh_created{a="x"} 1.7000000005e+09\n' in om_latest(registry).decode()

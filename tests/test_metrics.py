@@ -340,3 +340,79 @@ def test_mutation_through_patch_object(registry):
         c.inc(3)
     m.assert_called_once_with(3)
     assert c._value.get() == 0
+
+
+def test_inline_decorators_match_the_with_form(registry, monkeypatch):
+    """The decorator forms inline their context manager's work; they must do exactly what the
+    ``with`` form does: failures counted by type, in-progress balanced, durations clamped at 0."""
+    from prometheus_client import context_managers
+
+    c = Counter("ie", "h", registry=registry)
+    g = Gauge("ig", "h", registry=registry)
+
+    @c.count_exceptions((KeyError, ValueError))
+    @g.track_inprogress()
+    def f(kind, *args, key=None, **kw):
+        assert g._value.get() == 1
+        if kind:
+            raise kind("x")
+        return args, key, kw
+
+    assert f(None, 1, key=2, z=3) == ((1,), 2, {"z": 3})
+    for kind in (KeyError, ValueError, TypeError):
+        with pytest.raises(kind):
+            f(kind)
+    assert c._value.get() == 2 and g._value.get() == 0
+    assert getargspec(f) == (["kind"], "args", "kw", None)
+
+    # A clock going backwards observes 0, like max(elapsed, 0) in Timer.__exit__.
+    ticks = iter([5.0, 3.0])
+    monkeypatch.setattr(context_managers, "default_timer", lambda: next(ticks))
+    gt = Gauge("igt", "h", registry=registry)
+    timed = gt.time()(lambda: None)
+    gt.set(7)
+    timed()
+    assert gt._value.get() == 0
+
+
+def test_decorators_with_clashing_names_fall_back(registry):
+    """Parameters named like the inline wrapper's helpers get the generic wrapper."""
+    h = Histogram("cl", "h", registry=registry)
+    c = Counter("clc", "h", registry=registry)
+
+    @h.time()
+    def a(_pc_start_, isinstance=3):
+        return _pc_start_ + isinstance
+
+    @c.count_exceptions()
+    def _pc_func_(_pc_e_):
+        raise ValueError(_pc_e_)
+
+    assert a(1) == 4
+    assert getargspec(a) == (["_pc_start_", "isinstance"], None, None, (3,))
+    with pytest.raises(ValueError):
+        _pc_func_(1)
+    assert registry.get_sample_value("cl_count") == 1
+    assert c._value.get() == 1
+
+
+def test_label_less_metrics_keep_no_instance_dict(registry):
+    """Construction and scrapes leave a label-less metric without an instance __dict__: once
+    created, CPython's fast method lookup for inc/observe no longer applies to the object."""
+    import gc
+
+    from prometheus_client import generate_latest
+    from prometheus_client.openmetrics.exposition import generate_latest as om_latest
+
+    metrics = [
+        Counter("nd_c", "h", registry=registry), Gauge("nd_g", "h", registry=registry),
+        Histogram("nd_h", "h", registry=registry), Summary("nd_s", "h", registry=registry),
+    ]
+    if not values._GIL_ATOMIC_ADD:
+        metrics.pop(2)  # a Histogram without atomic += sets its observe() on the instance
+    generate_latest(registry)
+    om_latest(registry)
+    for m in metrics:
+        assert not any(type(x) is dict for x in gc.get_referents(m)), m
+    metrics[0].__dict__  # noqa: B018 - the check above does see a created dict
+    assert any(type(x) is dict for x in gc.get_referents(metrics[0]))

@@ -400,6 +400,8 @@ def test_exemplar_without_timestamp_is_stamped_with_the_scrape_time() -> None:
     (metric("s", "summary", [Sample("s_sum", {}, 1.0)]), "count and a sum"),
     (metric("c", "counter", [Sample("c", {}, 1.0)]), "no OpenMetrics 2.0 form"),
     (metric("c", "counter", [Sample("c_total", {}, -1e10)]), "negative or NaN"),
+    (metric("s", "summary", [Sample("s_count", {"quantile": ""}, 0.0), Sample("s_sum", {"quantile": ""}, 0.0)]),
+     "'quantile' label is reserved"),
     (metric("h", "histogram", [Sample("h", {}, None, None, None, NativeHistogram(0, 0, 0, float("nan"), 0))]),  # type: ignore[arg-type]
      "finite zero_threshold"),
     (metric("h", "histogram", [Sample("h", {}, None, None, None, NativeHistogram(  # type: ignore[arg-type]

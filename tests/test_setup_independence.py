@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,6 +25,27 @@ def test_child_imports_this_checkout():
 '''
 
 
+def _interpreter_without_this_project(tmp_path: Path) -> str:
+    """A throwaway venv that sees this environment's packages (pytest, ...) but not an install of
+    prometheus-client: CI's venvs have this checkout installed (editable), which the copy's
+    conftest guard would rightly report as another prometheus_client."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    deps = tmp_path / "deps"
+    deps.mkdir()
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    for entry in sorted(purelib.iterdir()):
+        name = entry.name.lower().replace("-", "_")
+        if name.startswith(("prometheus_client", "__editable__", "_prometheus_client")) or name.endswith(".pth"):
+            continue
+        (deps / entry.name).symlink_to(entry)
+    py = venv / "bin" / "python"
+    child_site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+    Path(child_site, "deps.pth").write_text(str(deps) + "\n")
+    return str(py)
+
+
 def test_stale_egg_info_in_a_copy_of_the_tree(tmp_path: Path) -> None:
     copy = tmp_path / "tree"
     shutil.copytree(REPO / "src", copy / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
@@ -37,7 +59,8 @@ def test_stale_egg_info_in_a_copy_of_the_tree(tmp_path: Path) -> None:
     (stale / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: prometheus-client\nVersion: 0.0.1\n")
     (stale / "SOURCES.txt").write_text("prometheus_client/__init__.py\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_child.py"],
+    python = _interpreter_without_this_project(tmp_path)
+    proc = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_child.py"],
                           cwd=copy, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "1 passed" in proc.stdout

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING as TYPE_CHECKING  # noqa: F401  (the reference module has it)
 from typing import Any, Callable, Literal, Optional, Tuple, Type, TypeVar, Union
 
-from .decorator import _decorate_in_context
+from .decorator import _decorate_in_context, decorate_inline
 from .decorator import decorate as decorate  # noqa: F401  (the reference module has it)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,6 +34,13 @@ class ExceptionCounter:
         return False
 
     def __call__(self, f: F) -> F:
+        if type(self) is ExceptionCounter:  # same work as __exit__, inlined in the wrapper
+            wrapper = decorate_inline(
+                f, "", "", "if isinstance(_pc_e_, _pc_exc_): _pc_target_.inc()",
+                {"_pc_target_": self._counter, "_pc_exc_": self._exception},
+            )
+            if wrapper is not None:
+                return wrapper
         return _decorate_in_context(f, lambda: self)
 
 
@@ -53,6 +60,10 @@ class InprogressTracker:
         self._gauge.dec()
 
     def __call__(self, f: F) -> F:
+        if type(self) is InprogressTracker:  # same work as __enter__/__exit__, inlined
+            wrapper = decorate_inline(f, "_pc_target_.inc()", "_pc_target_.dec()", "", {"_pc_target_": self._gauge})
+            if wrapper is not None:
+                return wrapper
         return _decorate_in_context(f, lambda: self)
 
 
@@ -90,5 +101,16 @@ class Timer:
         self._metric = self._metric.labels(*args, **kw)
 
     def __call__(self, f: F) -> F:
-        # A fresh Timer per call keeps concurrent and nested calls independent.
+        # Each call measures with its own local start time (like a fresh Timer per call), so
+        # concurrent and nested calls stay independent. The metric and callback are looked up
+        # per call, as a fresh Timer's __exit__ does; max(elapsed, 0) is spelled as a comparison (no call).
+        name = self._callback_name
+        if type(self) is Timer and name.isidentifier():
+            wrapper = decorate_inline(
+                f, "_pc_start_ = _pc_clock_()",
+                f"_pc_d_ = _pc_clock_() - _pc_start_; _pc_target_._metric.{name}(0 if _pc_d_ < 0 else _pc_d_)", "",
+                {"_pc_target_": self, "_pc_clock_": default_timer},
+            )
+            if wrapper is not None:
+                return wrapper
         return _decorate_in_context(f, self._new_timer)

@@ -102,8 +102,8 @@ def _decorate_in_context(func: F, caller: Callable[[], "AbstractContextManager[A
     import inspect
 
     params, call = _signature_source(func)
-    name = func.__name__ if func.__name__.isidentifier() else "_decorated"
     reserved = {"_func_", "_caller_"}
+    name = func.__name__ if func.__name__.isidentifier() and func.__name__ not in reserved else "_decorated"
     if reserved & set(inspect.signature(func, follow_wrapped=False).parameters):
         raise ValueError(f"cannot decorate {func!r}: it uses a reserved parameter name")
     if inspect.iscoroutinefunction(func):
@@ -117,7 +117,11 @@ def _decorate_in_context(func: F, caller: Callable[[], "AbstractContextManager[A
     namespace: Dict[str, Any] = {"_func_": func, "_caller_": caller}
     code = compile(src, f"<prometheus_client.decorator {next(_counter)}>", "exec")
     exec(code, namespace)
-    wrapper = namespace[name]
+    return _finish(namespace[name], func)
+
+
+def _finish(wrapper: Any, func: F) -> F:
+    """Copy ``func``'s defaults, names, docs, annotations and attributes onto ``wrapper``."""
     wrapper.__defaults__ = func.__defaults__
     wrapper.__kwdefaults__ = getattr(func, "__kwdefaults__", None)
     wrapper.__name__ = func.__name__
@@ -128,6 +132,42 @@ def _decorate_in_context(func: F, caller: Callable[[], "AbstractContextManager[A
     wrapper.__dict__.update(getattr(func, "__dict__", {}))
     wrapper.__wrapped__ = func
     return wrapper  # type: ignore[no-any-return]
+
+
+# Names the inline wrappers below use; a function with a parameter (or a name) among these
+# gets the generic wrapper instead.
+_INLINE_NAMES = frozenset((
+    "_pc_func_", "_pc_target_", "_pc_clock_", "_pc_start_", "_pc_d_", "_pc_e_", "_pc_exc_",
+    "_func_", "_caller_", "BaseException", "isinstance",
+))
+
+
+def decorate_inline(func: F, enter: str, exit_ok: str, exit_exc: str, namespace: Dict[str, Any]) -> Optional[F]:
+    """Like ``_decorate_in_context``, but the context manager's work is inlined into the generated wrapper
+    (no context-manager object, no ``with``, no extra frame per call): a decorated call costs
+    about a third of a ``with`` block. ``enter`` runs before the call, ``exit_ok`` after it
+    returns or raises (in ``finally``), ``exit_exc`` when it raises (before re-raising); each
+    is one line of source (or empty) using the names in ``namespace`` (from ``_INLINE_NAMES``).
+    Returns None when ``func``'s parameters clash with those names (use ``_decorate_in_context``).
+    """
+    import inspect
+
+    params_in = inspect.signature(func, follow_wrapped=False).parameters
+    if _INLINE_NAMES.intersection(params_in):
+        return None
+    params, call = _signature_source(func)
+    name = func.__name__ if func.__name__.isidentifier() and func.__name__ not in _INLINE_NAMES else "_decorated"
+    is_async = inspect.iscoroutinefunction(func)
+    body = [f"    {enter}"] if enter else []
+    body += ["    try:", f"        return {'await ' if is_async else ''}_pc_func_({call})"]
+    if exit_exc:
+        body += ["    except BaseException as _pc_e_:", f"        {exit_exc}", "        raise"]
+    if exit_ok:
+        body += ["    finally:", f"        {exit_ok}"]
+    src = f"{'async ' if is_async else ''}def {name}({params}):\n" + "\n".join(body) + "\n"
+    ns: Dict[str, Any] = dict(namespace, _pc_func_=func)
+    exec(compile(src, f"<prometheus_client.decorator {next(_counter)}>", "exec"), ns)
+    return _finish(ns[name], func)
 
 
 def decorator(caller: Callable[..., Any], _func: Optional[Callable[..., Any]] = None) -> Any:

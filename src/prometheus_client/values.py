@@ -178,6 +178,7 @@ _GIL_ATOMIC_ADD = GIL_ATOMIC_ADD
 _lock_free_ok = lock_free_ok
 
 MutexValue = _AtomicValue if _GIL_ATOMIC_ADD else _LockedValue
+AtomicValue = _AtomicValue  # for metrics.Counter.inc, which inlines its inc on the hot path
 
 _cleanups: List[Callable[[], None]] = []
 _multi_process_cleanups = _cleanups  # the reference module's name for the same list

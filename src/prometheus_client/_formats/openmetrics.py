@@ -20,6 +20,7 @@ from .content_types import CONTENT_TYPE_OPENMETRICS_1_0, CONTENT_TYPE_OPENMETRIC
 from .escaping import label_name_escaper
 from .render import (
     bind,
+    created_texts,
     escape_help_om,
     exemplar_labels,
     fmt_stable,
@@ -209,6 +210,7 @@ def _fast_counter(fam: Family, escaping: str, out: List[str]) -> None:
     if info.labelnames:
         cache = label_cache(info, escaping, len(series))
         get = cache.get
+        created_text = created_texts(info, len(series))
         for child in series:
             value, exemplar, cr = numbers(child)
             ex = "" if exemplar is None else _exemplar_text(exemplar)
@@ -218,7 +220,7 @@ def _fast_counter(fam: Family, escaping: str, out: List[str]) -> None:
             if cr is None:
                 append(f"{t_open}{inner}}} {fmt_value(value)}{ex}\n")
             else:
-                append(f"{t_open}{inner}}} {fmt_value(value)}{ex}\n{c_open}{inner}}} {fmt_stable(cr)}\n")
+                append(f"{t_open}{inner}}} {fmt_value(value)}{ex}\n{c_open}{inner}}} {created_text(child, cr)}\n")
     else:
         for child in series:
             value, exemplar, cr = numbers(child)
@@ -262,6 +264,7 @@ def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
     q_lines = quantile_lines_of(info, escaping, len(series), _sample_name(name, escaping)[0])
     labelled = bool(info.labelnames)
     labels = labels_of(info, escaping, len(series))
+    created_text = created_texts(info, len(series))
     append = out.append
     inner = ""
     for child in series:
@@ -275,7 +278,7 @@ def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
         if labelled:
             append(f"{n_open}{inner}}} {fmt_value(count)}\n{s_open}{inner}}} {fmt_value(total)}\n")
             if cr is not None:
-                append(f"{c_open}{inner}}} {fmt_stable(cr)}\n")
+                append(f"{c_open}{inner}}} {created_text(child, cr)}\n")
         else:
             append(f"{n_bare}{fmt_value(count)}\n{s_bare}{fmt_value(total)}\n")
             if cr is not None:
@@ -295,6 +298,7 @@ def _fast_histogram(fam: Family, escaping: str, out: List[str]) -> None:
     append = out.append
     labelled = bool(info.labelnames)
     split = split_labels_of(info, escaping, len(series))
+    created_text = created_texts(info, len(series))
     for child in series:
         les, counts, total, exemplars, cr, with_sum = numbers(child)
         if labelled:
@@ -325,7 +329,7 @@ def _fast_histogram(fam: Family, escaping: str, out: List[str]) -> None:
         if with_sum:
             append(f"{sum_line}{fmt_value(total)}\n")
         if cr is not None:
-            append(f"{created_line}{fmt_stable(cr)}\n")
+            append(f"{created_line}{created_text(child, cr) if labelled else fmt_stable(cr)}\n")
 
 
 _FAST: Dict[str, Callable[[Family, str, List[str]], None]] = {

@@ -302,6 +302,9 @@ def _groups(metric: Metric) -> List[_Group]:
 def _render_composite(metric: Metric, ctx: _Ctx, out: List[str]) -> None:
     gauge = metric.type == "gaugehistogram"
     for g in _groups(metric):
+        reserved = "quantile" if metric.type == "summary" else "le"
+        if reserved in g.labels:
+            raise _fail(metric, g.labels, f"the {reserved!r} label is reserved in a {metric.type} series")
         head = _head(metric.name, ctx.inner(g.labels), ctx.escaping)
         if metric.type == "summary":
             if g.count is None or g.sum is None:

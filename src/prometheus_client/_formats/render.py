@@ -154,6 +154,27 @@ def label_cache(info: FamilyInfo[object], escaping: str, nseries: int) -> Dict[o
     return _LABELS.get(info, escaping, nseries)
 
 
+# The text of each series' ``_created`` value, by series, kept while the float object stays the
+# same (``reset()`` stores a new one). Not through the shared ``fmt_value`` memo: every series
+# has its own timestamp, so beyond the memo's size each lookup missed, each miss re-formatted,
+# and the memo was cleared and refilled (large expositions grew superlinearly).
+_CREATED: SeriesCache[Tuple[float, str]] = SeriesCache()
+
+
+def created_texts(info: FamilyInfo[object], nseries: int) -> Callable[[object, float], str]:
+    """A function (series, its created value) -> the value's text, cached per series."""
+    cache = _CREATED.get(info, None, nseries)
+    get = cache.get
+
+    def text(child: object, cr: float) -> str:
+        held = get(child)
+        if held is None or held[0] is not cr:
+            held = cache[child] = (cr, floatToGoString(cr))
+        return held[1]
+
+    return text
+
+
 def labels_of(info: FamilyInfo[object], escaping: str, nseries: int) -> Callable[[object], str]:
     """A function series -> its rendered label pairs (no braces)."""
     cache = _LABELS.get(info, escaping, nseries)

@@ -23,6 +23,7 @@ from .content_types import CONTENT_TYPE_PLAIN_1_0_0 as CONTENT_TYPE_PLAIN_1_0_0
 from .escaping import ALLOWUTF8, UNDERSCORES, escape_metric_name, label_name_escaper
 from .render import (
     bind,
+    created_texts,
     escape_help,
     fmt_stable,
     fmt_value,
@@ -150,6 +151,7 @@ def _fast_counter(fam: Family, escaping: str, out: List[str]) -> None:
     if info.labelnames:
         cache = label_cache(info, escaping, len(series))
         get = cache.get
+        created_text = created_texts(info, len(series))
         for child in series:
             value, _, cr = numbers(child)
             inner = get(child)
@@ -157,7 +159,7 @@ def _fast_counter(fam: Family, escaping: str, out: List[str]) -> None:
                 inner = cache[child] = render_labels(info, child, escaping)
             append(f"{t_open}{inner}}} {fmt_value(value)}\n")
             if cr is not None:
-                add_created(f"{c_open}{inner}}} {fmt_stable(cr)}\n")
+                add_created(f"{c_open}{inner}}} {created_text(child, cr)}\n")
     else:
         for child in series:
             value, _, cr = numbers(child)
@@ -201,6 +203,7 @@ def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
     q_lines = quantile_lines_of(info, escaping, len(series), _sample_name(name, escaping)[0])
     labelled = bool(info.labelnames)
     labels = labels_of(info, escaping, len(series))
+    created_text = created_texts(info, len(series))
     created: List[str] = []
     append = out.append
     inner = ""
@@ -215,7 +218,7 @@ def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
         if labelled:
             append(f"{n_open}{inner}}} {fmt_value(count)}\n{s_open}{inner}}} {fmt_value(total)}\n")
             if cr is not None:
-                created.append(f"{c_open}{inner}}} {fmt_stable(cr)}\n")
+                created.append(f"{c_open}{inner}}} {created_text(child, cr)}\n")
         else:
             append(f"{n_bare}{fmt_value(count)}\n{s_bare}{fmt_value(total)}\n")
             if cr is not None:
@@ -238,8 +241,10 @@ def _fast_histogram(fam: Family, escaping: str, out: List[str]) -> None:
     append = out.append
     labelled = bool(info.labelnames)
     split = split_labels_of(info, escaping, len(series))
+    created_text = created_texts(info, len(series))
     for child in series:
         les, counts, total, _, cr, with_sum = numbers(child)
+        cr_text = "" if cr is None else created_text(child, cr) if labelled else fmt_stable(cr)
         if labelled:
             before, after = split(child)
             inner = f"{before},{after}" if before and after else before or after
@@ -262,7 +267,7 @@ def _fast_histogram(fam: Family, escaping: str, out: List[str]) -> None:
         if with_sum:
             append(f"{sum_line}{fmt_value(total)}\n")
         if cr is not None:
-            created.append(f"{created_line}{fmt_stable(cr)}\n")
+            created.append(f"{created_line}{cr_text}\n")
     _created_family(name, doc, escaping, created, out)
 
 

@@ -63,9 +63,10 @@ class Summary(MetricWrapperBase):
         """``objectives`` ({quantile: allowed rank error}, e.g. ``{0.5: 0.05, 0.99: 0.001}``)
         turns on streaming quantiles over a sliding window of ``max_age`` seconds made of
         ``age_buckets`` rotating streams. Without it, only ``_count`` and ``_sum``."""
+        init_kwargs: Optional[Dict[str, Any]] = None
         if objectives:
             _check_objectives(name, objectives, max_age, age_buckets)
-            self._init_kwargs = {"objectives": dict(objectives), "max_age": max_age, "age_buckets": age_buckets}
+            init_kwargs = {"objectives": dict(objectives), "max_age": max_age, "age_buckets": age_buckets}
         super().__init__(
             name=name,
             documentation=documentation,
@@ -75,6 +76,7 @@ class Summary(MetricWrapperBase):
             unit=unit,
             registry=registry,
             _labelvalues=_labelvalues,
+            _init_kwargs=init_kwargs,
         )
 
     def _metric_init(self) -> None:
@@ -218,7 +220,6 @@ class Histogram(MetricWrapperBase):
         except ValueError as e:
             raise ValueError(f"{e.args[0]} (histogram {name!r})") from None
         self._le = tuple(floatToGoString(b) for b in self._upper_bounds)
-        self._init_kwargs = {"buckets": buckets, **(native or {})}
         super().__init__(
             name=name,
             documentation=documentation,
@@ -228,6 +229,7 @@ class Histogram(MetricWrapperBase):
             unit=unit,
             registry=registry,
             _labelvalues=_labelvalues,
+            _init_kwargs={"buckets": buckets, **(native or {})},
         )
 
     def _child_setup(self, parent: MetricWrapperBase) -> None:

@@ -397,7 +397,7 @@ def test_content_types_and_all() -> None:
     assert prometheus_client.generate_latest is generate_latest
 
 
-# -- negotiation (§5.1) ------------------------------------------------------------------
+# -- negotiation -------------------------------------------------------------------------
 
 OM_1 = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
@@ -492,7 +492,7 @@ def test_gzip_accepted(header: Any, accepted: bool) -> None:
     assert gzip_accepted(header) is accepted
 
 
-# -- _bake_output (§5.2) -----------------------------------------------------------------
+# -- _bake_output ------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from typing import Callable, List, Tuple
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary, generate_latest  # noqa: E402
-from prometheus_client._protobuf import encode_registry  # noqa: E402
 from prometheus_client.openmetrics.exposition import generate_latest as om_latest  # noqa: E402
+from prometheus_client.protobuf import encode_registry  # noqa: E402
 
 OBJECTIVES = {0.5: 0.05, 0.9: 0.01, 0.99: 0.001}
 

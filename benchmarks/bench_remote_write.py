@@ -48,17 +48,17 @@ from prometheus_client import (  # noqa: E402
     Counter,
     Gauge,
     Histogram,
-    _remote_write_v2,  # noqa: E402
-    _snappy,
     disable_created_metrics,
     enable_created_metrics,
 )
-from prometheus_client._render import iter_families  # noqa: E402
+from prometheus_client._formats import remote_write_v2 as _remote_write_v2  # noqa: E402
+from prometheus_client._formats import snappy as _snappy  # noqa: E402
+from prometheus_client._formats.remote_write import target_labels  # noqa: E402
+from prometheus_client._formats.render import walk as iter_families  # noqa: E402
 from prometheus_client.exposition import generate_latest  # noqa: E402
 from prometheus_client.remote_write import (  # noqa: E402
     PROTOBUF_MESSAGE_V2,
     RemoteWritePusher,
-    _target_labels,
     write_request_from_registry,
 )
 
@@ -129,7 +129,7 @@ def _rw_once(r: CollectorRegistry) -> bytes:
 
 def _rw2_once(r: CollectorRegistry) -> bytes:
     """What ``push_to_remote_write(..., protobuf_message=V2)`` compresses and sends."""
-    enc = _remote_write_v2.V2Encoder(_target_labels("bench", "host-1", None))
+    enc = _remote_write_v2.V2Encoder(target_labels("bench", "host-1", None))
     return _snappy.compress(enc.encode(iter_families(r), int(time.time() * 1000))[0])
 
 

@@ -17,17 +17,12 @@ from typing import Any, Callable, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from prometheus_client import (  # noqa: E402
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    _snappy,  # noqa: E402
-    generate_latest,
-)
-from prometheus_client import _protobuf as pb  # noqa: E402
-from prometheus_client._native_histogram import NativeHistogramState  # noqa: E402
-from prometheus_client._quantiles import QuantileStream, QuantileWindow  # noqa: E402
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest  # noqa: E402
+from prometheus_client._formats import protobuf_wire as pb  # noqa: E402
+from prometheus_client._formats import snappy as _snappy  # noqa: E402
+from prometheus_client._sketch.native_histogram import NativeHistogramState  # noqa: E402
+from prometheus_client._sketch.quantiles import QuantileStream, QuantileWindow  # noqa: E402
+from prometheus_client.protobuf import encode_registry  # noqa: E402
 
 
 def best(fn: Callable[[], Any], runs: int = 5) -> float:
@@ -71,9 +66,9 @@ def main() -> None:
     rows: List[Tuple[str, str]] = []
     reg = registry()
     generate_latest(reg)
-    pb.encode_registry(reg)
+    encode_registry(reg)
     t_text = best(lambda: generate_latest(reg))
-    t_pb = best(lambda: pb.encode_registry(reg))
+    t_pb = best(lambda: encode_registry(reg))
     rows.append(("text exposition, ~10k series (warm)", f"{t_text * 1e3:.1f} ms"))
     rows.append(("protobuf exposition, same registry (warm)", f"{t_pb * 1e3:.1f} ms ({t_pb / t_text:.2f}x text)"))
 

@@ -192,7 +192,7 @@ WORKLOADS: list[Workload] = [
         unit="ms",
         ours_setup=_REG + "c = Counter('bench_requests', 'Requests', ['path', 'code'], registry=r)\n"
         "for i in range(10000): c.labels('/p/%d' % (i // 10), str(i % 10)).inc(i)\n"
-        "from prometheus_client._protobuf import encode_registry",
+        "from prometheus_client.protobuf import encode_registry",
         ours_stmt="encode_registry(r)",
     ),
 ]

@@ -38,7 +38,7 @@ timestamps = timestamp_parts.map(lambda p: TS(*p))
 
 @st.composite
 def pb_exemplars(draw: Any, require_ts: bool = False) -> Any:
-    from prometheus_client._protobuf import PBExemplar
+    from prometheus_client._formats.protobuf_model import PBExemplar
     ts = draw(timestamps if require_ts else st.none() | timestamps)
     return PBExemplar(draw(label_pairs), draw(any_floats), ts)
 
@@ -54,7 +54,7 @@ def spans_and_deltas(draw: Any) -> Tuple[Tuple[Tuple[int, int], ...], Tuple[int,
 
 @st.composite
 def pb_natives(draw: Any) -> Any:
-    from prometheus_client._protobuf import PBNative
+    from prometheus_client._formats.protobuf_model import PBNative
     is_float = draw(st.booleans())
     ps, pd = draw(spans_and_deltas())
     ns, nd = draw(spans_and_deltas())
@@ -70,16 +70,14 @@ def pb_natives(draw: Any) -> Any:
 
 @st.composite
 def pb_families(draw: Any) -> Any:
-    from prometheus_client._protobuf import (
+    from prometheus_client._formats.protobuf_model import PBBucket, PBFamily, PBMetric
+    from prometheus_client._formats.protobuf_wire import (
         COUNTER,
         GAUGE,
         GAUGE_HISTOGRAM,
         HISTOGRAM,
         SUMMARY,
         UNTYPED,
-        PBBucket,
-        PBFamily,
-        PBMetric,
     )
     typ = draw(st.sampled_from([COUNTER, GAUGE, SUMMARY, UNTYPED, HISTOGRAM, GAUGE_HISTOGRAM]))
     metrics: List[Any] = []
@@ -138,7 +136,7 @@ def near_bucket_boundaries(draw: Any) -> Tuple[int, float]:
     schema = draw(schemas)
     k = draw(st.integers(-200, 200))
     if schema > 0:
-        from prometheus_client._native_histogram import bounds_table
+        from prometheus_client._sketch.native_histogram import bounds_table
         q, r = divmod(k, 1 << schema)
         b = math.ldexp(bounds_table(schema)[r] * 2.0, q)
     else:

@@ -1,4 +1,4 @@
-"""Prometheus text format (api.md §4.1, §4.2, §4.4), negotiation (§5.1) and _bake_output (§5.2)."""
+"""Prometheus text format (number formatting, escaping, every metric type), negotiation and _bake_output."""
 
 from __future__ import annotations
 
@@ -9,18 +9,9 @@ from typing import Any, Iterator, List
 import pytest
 
 import prometheus_client
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Enum,
-    Gauge,
-    Histogram,
-    Info,
-    Summary,
-    _negotiation,
-    exposition,
-)
+from prometheus_client import CollectorRegistry, Counter, Enum, Gauge, Histogram, Info, Summary, exposition
 from prometheus_client import metrics as metrics_module
+from prometheus_client._formats import negotiation as _negotiation
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeHistogramMetricFamily,
@@ -71,7 +62,7 @@ def text(registry: Any, escaping: str = "underscores") -> str:
 
 
 def worked_registry() -> CollectorRegistry:
-    """The registry of api.md §4.2/§4.3."""
+    """A registry with one metric of every type."""
     r = CollectorRegistry()
     c = Counter("req", 'Requests "quoted" \\ back\nnl', ["method"], namespace="ns", subsystem="sub", registry=r)
     c.labels("GET").inc()
@@ -406,7 +397,7 @@ def test_content_types_and_all() -> None:
     assert prometheus_client.generate_latest is generate_latest
 
 
-# -- negotiation (§5.1) ------------------------------------------------------------------
+# -- negotiation -------------------------------------------------------------------------
 
 OM_1 = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
@@ -485,7 +476,8 @@ def test_protobuf_is_negotiated_when_the_encoder_exists(monkeypatch: pytest.Monk
     assert ct == "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
     r = CollectorRegistry()
     Gauge("a.b", "d", registry=r).set(1)
-    from prometheus_client._protobuf import decode_delimited, encode_registry
+    from prometheus_client._formats.protobuf import encode_registry
+    from prometheus_client._formats.protobuf_model import decode_delimited
     assert [f.name for f in decode_delimited(encoder(r))] == ["a.b"]
     assert [f.name for f in decode_delimited(choose_encoder(accept)[0](r))] == ["a_b"]
     assert choose_encoder(accept)[0] is encode_registry
@@ -500,7 +492,7 @@ def test_gzip_accepted(header: Any, accepted: bool) -> None:
     assert gzip_accepted(header) is accepted
 
 
-# -- _bake_output (§5.2) -----------------------------------------------------------------
+# -- _bake_output ------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ from prometheus_client import (
     Histogram,
     Info,
     Summary,
-    _skipped,
     generate_latest,
 )
+from prometheus_client._formats import skipped as _skipped
 from prometheus_client.exposition import start_http_server
 from prometheus_client.metrics_core import (
     CounterMetricFamily,

@@ -34,12 +34,12 @@ from prometheus_client import (
     Gauge,
     Histogram,
     MetricsHandler,
-    _http,
     exposition,
     make_wsgi_app,
     start_http_server,
     start_wsgi_server,
 )
+from prometheus_client._transport import http as _http
 from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from strategies import http_requests

@@ -25,19 +25,10 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Enum,
-    Gauge,
-    Histogram,
-    Info,
-    Summary,
-    _mp_compact,
-    _mp_files,
-    _mp_values,
-    values,
-)
+from prometheus_client import CollectorRegistry, Counter, Enum, Gauge, Histogram, Info, Summary, values
+from prometheus_client._multiprocess import compact as _mp_compact
+from prometheus_client._multiprocess import files as _mp_files
+from prometheus_client._multiprocess import values as _mp_values
 from prometheus_client.exposition import generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
@@ -704,7 +695,7 @@ def crashing(fn):
     return wrapper
 for name in ("rename", "replace", "unlink", "fsync"):
     setattr(os, name, crashing(getattr(os, name)))
-from prometheus_client import _mp_compact
+from prometheus_client._multiprocess import compact as _mp_compact
 _mp_compact.compact_dead(sys.argv[1])
 print(calls[0])
 """

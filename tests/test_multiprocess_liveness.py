@@ -72,7 +72,8 @@ def test_closed_files_of_a_running_process_survive_mark_process_dead(
 
 def test_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same, in this process: the files of pid 456 are still on disk after a compaction."""
-    from prometheus_client import CollectorRegistry, Gauge, _mp_values, values
+    from prometheus_client import CollectorRegistry, Gauge, values
+    from prometheus_client._multiprocess import values as _mp_values
     from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from prometheus_client import _native_histogram as nh
-from prometheus_client._native_histogram import NativeHistogramState
+from prometheus_client._sketch import native_histogram as nh
+from prometheus_client._sketch.native_histogram import NativeHistogramState
 from strategies import native_values, near_bucket_boundaries, schemas, sparse_buckets
 
 

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
-from prometheus_client._native_histogram import bucket_index
+from prometheus_client._sketch.native_histogram import bucket_index
 from prometheus_client.openmetrics.exposition import generate_latest as om_generate_latest
 from prometheus_client.samples import BucketSpan
 

@@ -9,19 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pb_descriptors import client_model_classes, read_delimited
-from prometheus_client import _protobuf as pb
-from prometheus_client._protobuf import (
+from prometheus_client._formats import protobuf_model as pbm
+from prometheus_client._formats import protobuf_wire as pb
+from prometheus_client._formats.protobuf_model import PBBucket, PBExemplar, PBFamily, PBMetric, PBNative
+from prometheus_client._formats.protobuf_wire import (
     COUNTER,
     GAUGE,
     GAUGE_HISTOGRAM,
     HISTOGRAM,
     SUMMARY,
     UNTYPED,
-    PBBucket,
-    PBExemplar,
-    PBFamily,
-    PBMetric,
-    PBNative,
 )
 from strategies import TS, pb_families
 
@@ -103,10 +100,10 @@ def test_iter_fields_errors(bad: bytes) -> None:
 
 
 def test_decode_delimited_truncated() -> None:
-    data = pb.encode_delimited([PBFamily("a", "", GAUGE, [PBMetric(value=1.0)])])
+    data = pbm.encode_delimited([PBFamily("a", "", GAUGE, [PBMetric(value=1.0)])])
     with pytest.raises(pb.DecodeError):
-        pb.decode_delimited(data[:-1])
-    assert pb.decode_delimited(b"") == []
+        pbm.decode_delimited(data[:-1])
+    assert pbm.decode_delimited(b"") == []
 
 
 def test_timestamp_parts() -> None:
@@ -124,30 +121,30 @@ def test_timestamp_parts() -> None:
 # ---------------------------------------------------------------------------
 
 def test_spec_counter_vector() -> None:
-    data = pb.encode_delimited([PBFamily("a_total", "h", COUNTER, [PBMetric(value=1.0)])])
+    data = pbm.encode_delimited([PBFamily("a_total", "h", COUNTER, [PBMetric(value=1.0)])])
     assert data.hex(" ") == ("1b 0a 07 61 5f 74 6f 74 61 6c 12 01 68 18 00 22 0b 1a 09 09 "
                              "00 00 00 00 00 00 f0 3f")
 
 
 def test_gauge_and_untyped_bytes() -> None:
-    g = pb.encode_family(PBFamily("g", "", GAUGE, [PBMetric((("a", "b"),), value=2.0, timestamp_ms=5)]))
+    g = pbm.encode_family(PBFamily("g", "", GAUGE, [PBMetric((("a", "b"),), value=2.0, timestamp_ms=5)]))
     assert g == (b"\x0a\x01g\x12\x00\x18\x01\x22\x15" + b"\x0a\x06\x0a\x01a\x12\x01b"
                  + b"\x12\x09\x09" + struct.pack("<d", 2.0) + b"\x30\x05")
-    u = pb.encode_family(PBFamily("u", "", UNTYPED, [PBMetric(value=2.0)]))
+    u = pbm.encode_family(PBFamily("u", "", UNTYPED, [PBMetric(value=2.0)]))
     assert u.endswith(b"\x22\x0b\x2a\x09\x09" + struct.pack("<d", 2.0))
 
 
 def test_long_labels_and_dict_labels() -> None:
     long = "x" * 300
     fam = PBFamily("n", "h" * 200, GAUGE, [PBMetric({"a": long, long: "b"}, value=1.0)])
-    out = pb.decode_delimited(pb.encode_delimited([fam]))
+    out = pbm.decode_delimited(pbm.encode_delimited([fam]))
     assert out[0].metrics[0].labels == (("a", long), (long, "b"))
     assert out[0].help == "h" * 200
 
 
 def test_native_noop_span() -> None:
     fam = PBFamily("h", "", HISTOGRAM, [PBMetric(sample_count=0, native=PBNative(0, 0.0, 0))])
-    msg = C["MetricFamily"].FromString(pb.encode_family(fam))
+    msg = C["MetricFamily"].FromString(pbm.encode_family(fam))
     h = msg.metric[0].histogram
     assert [(s.offset, s.length) for s in h.positive_span] == [(0, 0)]
     assert h.HasField("zero_threshold") and h.HasField("schema")
@@ -157,7 +154,7 @@ def test_native_spec_example() -> None:
     # schema 3, observations {0,1,2,3}: zero_count 1, spans [(0,1),(7,1),(4,1)], deltas [1,0,0]
     nh = PBNative(3, 2.0 ** -128, 1, ((0, 1), (7, 1), (4, 1)), (1, 0, 0))
     fam = PBFamily("h", "", HISTOGRAM, [PBMetric(sample_count=4, sample_sum=6.0, native=nh)])
-    h = C["MetricFamily"].FromString(pb.encode_family(fam)).metric[0].histogram
+    h = C["MetricFamily"].FromString(pbm.encode_family(fam)).metric[0].histogram
     assert h.schema == 3 and h.zero_count == 1 and h.sample_count == 4
     assert [(s.offset, s.length) for s in h.positive_span] == [(0, 1), (7, 1), (4, 1)]
     assert list(h.positive_delta) == [1, 0, 0]
@@ -165,7 +162,7 @@ def test_native_spec_example() -> None:
 
 def test_unknown_type_rejected() -> None:
     with pytest.raises(ValueError):
-        pb.encode_family(PBFamily("x", "", 9, [PBMetric()]))
+        pbm.encode_family(PBFamily("x", "", 9, [PBMetric()]))
 
 
 # ---------------------------------------------------------------------------
@@ -363,27 +360,27 @@ def to_official(f: PBFamily) -> Any:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(pb_families(), max_size=3))
 def test_official_decodes_our_bytes(fams: List[PBFamily]) -> None:
-    data = pb.encode_delimited(fams)
+    data = pbm.encode_delimited(fams)
     msgs = read_delimited(data)
     assert len(msgs) == len(fams)
     for f, raw in zip(fams, msgs):
         mf = C["MetricFamily"].FromString(raw)
         assert from_official(mf) == norm(f)
-        assert raw == pb.encode_family(f)
+        assert raw == pbm.encode_family(f)
 
 
 @settings(max_examples=300, deadline=None)
 @given(pb_families())
 def test_we_decode_official_bytes(f: PBFamily) -> None:
     raw = to_official(f).SerializeToString()
-    (got,) = pb.decode_delimited(pb.encode_varint(len(raw)) + raw)
+    (got,) = pbm.decode_delimited(pb.encode_varint(len(raw)) + raw)
     assert norm(got) == norm(f)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(pb_families(), max_size=3))
 def test_roundtrip(fams: List[PBFamily]) -> None:
-    got = pb.decode_delimited(pb.encode_delimited(fams))
+    got = pbm.decode_delimited(pbm.encode_delimited(fams))
     assert [norm(g) for g in got] == [norm(f) for f in fams]
     # decoded values re-encode to the same bytes (timestamps aside, which are floats once decoded)
 
@@ -391,7 +388,7 @@ def test_roundtrip(fams: List[PBFamily]) -> None:
 def test_decoder_last_scalar_wins_and_merges_unknown() -> None:
     # name twice (last wins), an unknown varint field 9 and an unknown fixed32 field 10 skipped
     raw = b"\x0a\x01a\x0a\x01b\x48\x01\x55\x00\x00\x00\x00\x18\x01"
-    (f,) = pb.decode_delimited(pb.encode_varint(len(raw)) + raw)
+    (f,) = pbm.decode_delimited(pb.encode_varint(len(raw)) + raw)
     assert (f.name, f.type, list(f.metrics)) == ("b", GAUGE, [])
 
 
@@ -400,7 +397,7 @@ def test_decode_packed_and_unpacked_deltas() -> None:
     packed = b"\x28\x06" + b"\x6a\x02\x02\x02" + b"\x62\x04\x08\x00\x10\x02"
     for body in (unpacked, packed):
         raw = b"\x18\x04\x22" + bytes([len(body) + 2]) + b"\x3a" + bytes([len(body)]) + body
-        (f,) = pb.decode_delimited(pb.encode_varint(len(raw)) + raw)
+        (f,) = pbm.decode_delimited(pb.encode_varint(len(raw)) + raw)
         nh = f.metrics[0].native
         assert nh is not None and nh.schema == 3
         assert nh.positive_deltas == (1, 1) and nh.positive_spans == ((0, 2),)
@@ -411,7 +408,7 @@ def test_histogram_classic_with_exemplars_and_created() -> None:
     fam = PBFamily("h", "help", HISTOGRAM, [PBMetric(
         {"l": "v"}, sample_count=3, sample_sum=1.5,
         buckets=(PBBucket(0.5, 2, ex), PBBucket(math.inf, 3)), created=1700000000.5)])
-    mf = C["MetricFamily"].FromString(read_delimited(pb.encode_delimited([fam]))[0])
+    mf = C["MetricFamily"].FromString(read_delimited(pbm.encode_delimited([fam]))[0])
     h = mf.metric[0].histogram
     assert h.sample_count == 3 and h.sample_sum == 1.5
     assert [(b.upper_bound, b.cumulative_count) for b in h.bucket] == [(0.5, 2), (math.inf, 3)]
@@ -425,7 +422,7 @@ def test_histogram_classic_with_exemplars_and_created() -> None:
 def test_gauge_histogram_and_float_native() -> None:
     nh = PBNative(1, 0.001, 2.5, ((-3, 2),), (), ((1, 1),), (), (1.5, 2.5), (0.5,))
     fam = PBFamily("gh", "", GAUGE_HISTOGRAM, [PBMetric(sample_count=7.0, sample_sum=2.0, native=nh)])
-    mf = C["MetricFamily"].FromString(pb.encode_family(fam))
+    mf = C["MetricFamily"].FromString(pbm.encode_family(fam))
     h = mf.metric[0].histogram
     assert mf.type == GAUGE_HISTOGRAM
     assert h.sample_count_float == 7.0 and not h.HasField("sample_count")
@@ -435,11 +432,11 @@ def test_gauge_histogram_and_float_native() -> None:
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.binary(max_size=300) | pb_families().map(lambda f: pb.encode_delimited([f])).flatmap(
+@given(st.binary(max_size=300) | pb_families().map(lambda f: pbm.encode_delimited([f])).flatmap(
     lambda b: st.tuples(st.just(b), st.integers(0, max(0, len(b) - 1)), st.integers(0, 255)).map(
         lambda t: t[0][:t[1]] + bytes([t[2]]) + t[0][t[1] + 1:])))
 def test_decoder_fuzz_only_decode_errors(data: bytes) -> None:
     try:
-        pb.decode_delimited(data)
+        pbm.decode_delimited(data)
     except pb.DecodeError:
         pass

@@ -1,4 +1,4 @@
-"""The registry -> delimited protobuf exposition adapter (``_protobuf.encode_registry``)."""
+"""The registry -> delimited protobuf exposition adapter (``_protobuf_exposition.encode_registry``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ from prometheus_client import (
     Info,
     Summary,
 )
-from prometheus_client import _protobuf as pb
+from prometheus_client._formats import protobuf_model as pbm
+from prometheus_client._formats import protobuf_wire as pb
+from prometheus_client._formats.protobuf import _PB_LABELS, encode_registry
+from prometheus_client._metrics.family import Family
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeHistogramMetricFamily,
@@ -66,7 +69,7 @@ def test_instrumented_metrics() -> None:
     h.observe(7)
     Info("build", "Build info", registry=reg).info({"version": "1.2"})
     Enum("state", "State", states=["a", "b"], registry=reg).state("b")
-    fams = official(pb.encode_registry(reg))
+    fams = official(encode_registry(reg))
     assert set(fams) == {"req_total", "temp_celsius", "lat", "h", "build_info", "state"}
 
     req = fams["req_total"]
@@ -112,7 +115,7 @@ def test_custom_collector_types_timestamps_exemplars() -> None:
     q.add_sample("sq", {"quantile": "0.99"}, 2.0)
     q.add_sample("sq_count", {}, 10)
     q.add_sample("sq_sum", {}, 12.0)
-    fams = official(pb.encode_registry(Fixed([cf, gf, uf, sf, hf, ghf, q])))
+    fams = official(encode_registry(Fixed([cf, gf, uf, sf, hf, ghf, q])))
 
     c = fams["c_total"].metric[0]
     assert labels(c) == {"a": "x"} and c.counter.value == 5
@@ -149,7 +152,7 @@ def test_native_histogram_sample() -> None:
     m.add_sample("nh_bucket", {"x": "1", "le": "+Inf"}, 4)
     m.add_sample("nh_count", {"x": "1"}, 4)
     m.add_sample("nh_sum", {"x": "1"}, 6.0)
-    fams = official(pb.encode_registry(Fixed([m])))
+    fams = official(encode_registry(Fixed([m])))
     (met,) = fams["nh"].metric
     h = met.histogram
     assert labels(met) == {"x": "1"}
@@ -164,7 +167,7 @@ def test_native_histogram_sample() -> None:
 def test_native_only_and_empty_native() -> None:
     m = Metric("n", "N", "histogram")
     m.add_sample("n", {}, 0, None, None, NativeHistogram(0, 0.0, 0, 0.0, 0))
-    h = official(pb.encode_registry(Fixed([m])))["n"].metric[0].histogram
+    h = official(encode_registry(Fixed([m])))["n"].metric[0].histogram
     assert h.HasField("schema") and h.sample_count == 0
     assert [(s.offset, s.length) for s in h.positive_span] == [(0, 0)]  # no-op span
 
@@ -172,18 +175,18 @@ def test_native_only_and_empty_native() -> None:
 def test_escaping_of_names() -> None:
     m = GaugeMetricFamily("my.metric", "doc", labels=["a.b"])
     m.add_metric(["v"], 1)
-    fam = official(pb.encode_registry(Fixed([m])))["my_metric"]
+    fam = official(encode_registry(Fixed([m])))["my_metric"]
     assert labels(fam.metric[0]) == {"a_b": "v"}
-    fam = official(pb.encode_registry(Fixed([m]), escaping="allow-utf-8"))["my.metric"]
+    fam = official(encode_registry(Fixed([m]), escaping="allow-utf-8"))["my.metric"]
     assert labels(fam.metric[0]) == {"a.b": "v"}
-    assert "U__my_2e_metric" in official(pb.encode_registry(Fixed([m]), escaping="values"))
+    assert "U__my_2e_metric" in official(encode_registry(Fixed([m]), escaping="values"))
 
 
 def test_error_carries_metric() -> None:
     m = Metric("bad", "B", "gauge")
     m.add_sample("bad", {}, 1, timestamp=math.nan)  # the text format fails on it too
     with pytest.raises(ValueError) as ei:
-        pb.encode_registry(Fixed([m]))
+        encode_registry(Fixed([m]))
     assert ei.value.args[-1] is m
 
 
@@ -199,7 +202,7 @@ def test_unrepresentable_values_degrade_instead_of_failing_the_scrape() -> None:
     n = Metric("n", "N", "histogram")  # non-integral deltas: a float native histogram
     n.add_sample("n", {}, 0, None, None, NativeHistogram(3.0, 1.0, 2.0, 0.001, 0.5, (BucketSpan(0, 2),), None,
                                                            (1.5, -0.5), None))
-    fams = official(pb.encode_registry(Fixed([h, s, n])))
+    fams = official(encode_registry(Fixed([h, s, n])))
     hh = fams["h"].metric[0].histogram
     assert [(b.upper_bound, b.cumulative_count) for b in hh.bucket] == [(math.inf, 2)]
     assert not hh.HasField("created_timestamp")
@@ -217,7 +220,7 @@ def test_same_created_time_across_types(monkeypatch: pytest.MonkeyPatch) -> None
     Counter("c", "C", registry=reg).inc()
     Summary("s", "S", registry=reg).observe(1)
     Histogram("h", "H", registry=reg).observe(1)
-    fams = official(pb.encode_registry(reg))
+    fams = official(encode_registry(reg))
     assert fams["c_total"].metric[0].counter.created_timestamp.seconds == 1700000000
     assert fams["s"].metric[0].summary.created_timestamp.nanos == 500_000_000
     assert fams["h"].metric[0].histogram.created_timestamp.seconds == 1700000000
@@ -237,7 +240,7 @@ def test_negotiation_serves_protobuf() -> None:
 def test_decoder_reads_registry_output() -> None:
     reg = CollectorRegistry()
     Counter("a", "A", registry=reg).inc(2)
-    fams = pb.decode_delimited(pb.encode_registry(reg))
+    fams = pbm.decode_delimited(encode_registry(reg))
     assert fams[0].name == "a_total" and fams[0].metrics[0].value == 2
 
 
@@ -271,10 +274,11 @@ def test_fast_path_equals_generic_path() -> None:
     frac.observe(0.5)
     frac._buckets[0].inc(0.25)  # a non-integral count travels in the *_float fields
     for escaping in ("underscores", "allow-utf-8", "values"):
-        fast = pb.decode_delimited(pb.encode_registry(reg, escaping))
-        generic = pb.decode_delimited(pb.encode_registry(Generic(reg), escaping))
+        fast = pbm.decode_delimited(encode_registry(reg, escaping))
+        generic = pbm.decode_delimited(encode_registry(Generic(reg), escaping))
         assert fast == generic
-    assert getattr(reg._names_to_collectors["c_total"], "_pb_label_cache", None) is not None
+    [info] = [f.info for f in reg.families() if type(f) is Family and f.info.name == "c"]
+    assert _PB_LABELS.size(info) > 0
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -310,8 +314,8 @@ def test_protobuf_never_fails_where_text_succeeds(desc: Dict[str, Any]) -> None:
                 generate_latest(reg, escaping)
             except Exception:  # noqa: BLE001
                 continue
-            fast = pb.decode_delimited(pb.encode_registry(reg, escaping))
-            generic = pb.decode_delimited(pb.encode_registry(Generic(reg), escaping))
+            fast = pbm.decode_delimited(encode_registry(reg, escaping))
+            generic = pbm.decode_delimited(encode_registry(Generic(reg), escaping))
             assert _nan_free(fast) == _nan_free(generic)
     finally:
         time.time = real_time
@@ -330,6 +334,6 @@ def _nan_free(x: Any) -> Any:
 def test_label_names_colliding_after_escaping_keep_one_order() -> None:
     reg = CollectorRegistry()
     Counter("c", "C", ["0", "9"], registry=reg).labels("0", "").inc()
-    fast = pb.decode_delimited(pb.encode_registry(reg))
+    fast = pbm.decode_delimited(encode_registry(reg))
     assert fast[0].metrics[0].labels == (("_", "0"), ("_", ""))  # sorted by the original names
-    assert fast == pb.decode_delimited(pb.encode_registry(Generic(reg)))
+    assert fast == pbm.decode_delimited(encode_registry(Generic(reg)))

@@ -30,7 +30,7 @@ from prometheus_client import (
     Summary,
     start_http_server,
 )
-from prometheus_client._native_histogram import bucket_bounds, bucket_index
+from prometheus_client._sketch.native_histogram import bucket_bounds, bucket_index
 from prometheus_client.metrics_core import GaugeHistogramMetricFamily, Metric
 
 NATIVE_VALUES = [0.0, 0.001, 0.5, 1.0, 1.0, 2.0, 3.0, 100.0, -1.5, -0.25, 1e-300]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prometheus_client._quantiles import QuantileStream, QuantileWindow
+from prometheus_client._sketch.quantiles import QuantileStream, QuantileWindow
 from strategies import quantile_data, quantile_objectives
 
 OBJ = {0.5: 0.05, 0.9: 0.01, 0.99: 0.001}

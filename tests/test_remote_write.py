@@ -25,17 +25,10 @@ from hypothesis import strategies as st
 
 from pb_descriptors import remote_write_classes
 from peers import PROMETHEUS_VERSIONS, Peer, free_ports, make_certs, prom_api, prom_query, start_prometheus, wait_until
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Enum,
-    Gauge,
-    Histogram,
-    Info,
-    Summary,
-    _snappy,
-)
-from prometheus_client import _remote_write_pb as pb
+from prometheus_client import CollectorRegistry, Counter, Enum, Gauge, Histogram, Info, Summary
+from prometheus_client._formats import remote_write_pb as pb
+from prometheus_client._formats import snappy as _snappy
+from prometheus_client._transport.remote_write_http import default_handler
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeHistogramMetricFamily,
@@ -50,7 +43,6 @@ from prometheus_client.remote_write import (
     REMOTE_WRITE_VERSION,
     RemoteWriteError,
     RemoteWritePusher,
-    default_handler,
     push_to_remote_write,
     write_request_from_registry,
 )
@@ -287,8 +279,8 @@ def _sorted_series(data: bytes) -> List[pb.TimeSeries]:
 def test_fast_path_equals_the_sample_path(honor_labels: bool) -> None:
     """Metric objects are encoded from raw values with cached label records; the result must
     be exactly what encoding their collected samples gives."""
-    from prometheus_client._render import FastFamily, iter_families
-    from prometheus_client.remote_write import _Encoder, _target_labels
+    from prometheus_client._formats.remote_write import WriteRequestEncoder, target_labels
+    from prometheus_client._metrics.family import Family
 
     r = CollectorRegistry()
     # label names sorting before __name__ (upper case), between __name__ and le, after le,
@@ -309,40 +301,38 @@ def test_fast_path_equals_the_sample_path(honor_labels: bool) -> None:
     Summary("rw_fast_plain_bytes", "s", registry=r).observe(1)
     Info("rw_fast_build", "i", registry=r).info({"version": "1"})
 
-    assert any(type(x) is FastFamily for x in iter_families(r))
-    target = _target_labels("j", "host", {"path": "extra"})
-    fast = _Encoder(target, honor_labels, True).encode(iter_families(r), TS_MS)
-    slow = _Encoder(target, honor_labels, True).encode(r.collect(), TS_MS)
+    assert any(type(x) is Family for x in r.families())
+    target = target_labels("j", "host", {"path": "extra"})
+    fast = WriteRequestEncoder(target, honor_labels, True).encode(r.families(), TS_MS)
+    slow = WriteRequestEncoder(target, honor_labels, True).encode(r.collect(), TS_MS)
     assert _sorted_series(fast) == _sorted_series(slow)
     assert sorted(pb.decode_write_request(fast).metadata) == sorted(pb.decode_write_request(slow).metadata)
     # a warm encoder (a pusher's second push) gives the same bytes again
-    enc = _Encoder(target, honor_labels, True)
-    first = enc.encode(iter_families(r), TS_MS)
-    assert enc.encode(iter_families(r), TS_MS) == first == fast
+    enc = WriteRequestEncoder(target, honor_labels, True)
+    first = enc.encode(r.families(), TS_MS)
+    assert enc.encode(r.families(), TS_MS) == first == fast
     # children removed since the last push leave the cache (once enough of them are gone)
     many = Gauge("rw_fast_many", "g", ["i"], registry=r)
     for i in range(300):
         many.labels(str(i)).set(i)
-    enc.encode(iter_families(r), TS_MS)
-    assert len(enc.children) > 300
+    enc.encode(r.families(), TS_MS)
+    [info] = [f.info for f in r.families() if type(f) is Family and f.info.name == "rw_fast_many"]
+    assert enc.series.size(info) == 300
     many.clear()
     c.remove("EU", "200", "inner", "/a")
-    assert enc.encode(iter_families(r), TS_MS) == enc.encode(iter_families(r), TS_MS)
-    assert len(enc.children) < 20
-    assert all(child._labelvalues != ("EU", "200", "inner", "/a") for child in enc.children)
-    assert _sorted_series(enc.encode(iter_families(r), TS_MS)) == _sorted_series(
-        _Encoder(target, honor_labels, True).encode(r.collect(), TS_MS))
+    assert enc.encode(r.families(), TS_MS) == enc.encode(r.families(), TS_MS)
+    assert enc.series.size(info) == 0
+    assert _sorted_series(enc.encode(r.families(), TS_MS)) == _sorted_series(
+        WriteRequestEncoder(target, honor_labels, True).encode(r.collect(), TS_MS))
 
 
 def _pure_snappy_pushes(r: CollectorRegistry, enc: Any, pushes: int, between: Any = None) -> None:
     """Each pure-Python snappy body decompresses (cramjam and ours) to the uncompressed request."""
-    from prometheus_client._render import iter_families
-
     for i in range(pushes):
         if between is not None:
             between(i)
-        raw = enc.encode(iter_families(r), TS_MS + i)
-        body = enc.encode_snappy(iter_families(r), TS_MS + i)
+        raw = enc.encode(r.families(), TS_MS + i)
+        body = enc.encode_snappy(r.families(), TS_MS + i)
         assert bytes(cramjam.snappy.decompress_raw(body)) == raw
         assert _snappy.decompress_py(body) == raw
         assert len(body) <= len(raw) + len(raw) // 16 + 16  # never much more than literals
@@ -351,7 +341,7 @@ def _pure_snappy_pushes(r: CollectorRegistry, enc: Any, pushes: int, between: An
 def test_pure_python_snappy_of_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without cramjam, requests are compressed with copies of the label records that a series
     shares with the two before it, memoised per series while its neighbours stay the same."""
-    from prometheus_client.remote_write import _Encoder, _target_labels
+    from prometheus_client._formats.remote_write import WriteRequestEncoder, target_labels
 
     monkeypatch.setattr(_snappy, "HAVE_CRAMJAM", False)
     r = full_registry(ts=TS - 1)
@@ -359,7 +349,7 @@ def test_pure_python_snappy_of_requests(monkeypatch: pytest.MonkeyPatch) -> None
     for i in range(300):
         c.labels(f"/p/{i % 40}", str(200 + i % 7)).inc(i)
     h = Histogram("rw_snap_seconds", "h", ["path"], registry=r)
-    enc = _Encoder(_target_labels("snap", "host", {"env": "prod"}), False, True)
+    enc = WriteRequestEncoder(target_labels("snap", "host", {"env": "prod"}), False, True)
 
     def change(i: int) -> None:  # the layout changes between pushes in every way
         if i == 2:
@@ -379,21 +369,19 @@ def test_pure_python_snappy_of_requests(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def iter_families_of(r: CollectorRegistry) -> Any:
-    from prometheus_client._render import iter_families
-
-    return iter_families(r)
+    return r.families()
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["inc", "remove", "ex"]), st.integers(0, 30), st.integers(0, 3)),
                 max_size=40))
 def test_pure_python_snappy_random_layouts(ops: List[Tuple[str, int, int]]) -> None:
-    from prometheus_client.remote_write import _Encoder, _target_labels
+    from prometheus_client._formats.remote_write import WriteRequestEncoder, target_labels
 
     r = CollectorRegistry()
     c = Counter("rw_rand", "c", ["a", "b"], registry=r)
     g = Gauge("rw_rand_gauge", "g", ["a"], registry=r)
-    enc = _Encoder(_target_labels("j", "", None), False, True)
+    enc = WriteRequestEncoder(target_labels("j", "", None), False, True)
     saved = _snappy.HAVE_CRAMJAM
     _snappy.HAVE_CRAMJAM = False
     try:

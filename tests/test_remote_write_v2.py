@@ -19,15 +19,15 @@ from hypothesis import strategies as st
 from pb_descriptors import remote_write_v2_classes
 from peers import PROMETHEUS, PROMETHEUS3, Peer, prom_api, start_prometheus
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client import _remote_write_pb as pb
-from prometheus_client import _remote_write_v2 as v2
+from prometheus_client._formats import remote_write_pb as pb
+from prometheus_client._formats import remote_write_v2 as v2
+from prometheus_client._transport.remote_write_http import default_handler
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.remote_write import (
     PROTOBUF_MESSAGE_V2,
     RemoteWriteError,
     RemoteWritePusher,
-    default_handler,
     push_to_remote_write,
     write_request_from_registry,
 )
@@ -48,11 +48,11 @@ def _in_process_mode(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def encode(registry: Collector, timestamp: float = TS, **kw: Any) -> Tuple[bytes, v2.Counts]:
-    from prometheus_client._render import iter_families
-    from prometheus_client.remote_write import _target_labels
+    from prometheus_client._formats.remote_write import target_labels
+    from prometheus_client._formats.render import walk as iter_families
 
     job, instance = kw.pop("job", "batch"), kw.pop("instance", "host-1")
-    enc = v2.V2Encoder(_target_labels(job, instance, None), **kw)
+    enc = v2.V2Encoder(target_labels(job, instance, None), **kw)
     body, counts = enc.encode(iter_families(registry), int(round(timestamp * 1000)))
     # the public helper gives the same bytes
     assert write_request_from_registry(registry, job=job, instance=instance, timestamp=timestamp,
@@ -210,9 +210,9 @@ def test_stale_markers_for_floats_and_native_histograms() -> None:
     r = CollectorRegistry()
     Counter("rw_stale", "s", registry=r).inc()
     Histogram("rw_stale_native", "n", registry=r, native_histogram_bucket_factor=1.1).observe(1.0)
-    from prometheus_client.remote_write import _target_labels
+    from prometheus_client._formats.remote_write import target_labels
 
-    enc = v2.V2Encoder(_target_labels("j", "", None), False)
+    enc = v2.V2Encoder(target_labels("j", "", None), False)
     body, counts = enc.encode(r.collect(), TS_MS, stale=True)
     got = by_labels(parse(body))
     stale_bits = struct.pack("<Q", pb.STALE_NAN_BITS)
@@ -226,10 +226,10 @@ def test_stale_markers_for_floats_and_native_histograms() -> None:
 def test_symbol_table_is_reused_by_a_pusher_and_rebuilt_when_it_grows() -> None:
     r = CollectorRegistry()
     c = Counter("rw_churn", "c", ["id"], registry=r)
-    from prometheus_client._render import iter_families
-    from prometheus_client.remote_write import _target_labels
+    from prometheus_client._formats.remote_write import target_labels
+    from prometheus_client._formats.render import walk as iter_families
 
-    enc = v2.V2Encoder(_target_labels("j", "", None), False)
+    enc = v2.V2Encoder(target_labels("j", "", None), False)
     sizes = []
     for i in range(40):
         c.clear()
@@ -266,9 +266,9 @@ def test_roundtrip_random_families(rows: List[Tuple[str, str, float, bool]], hel
         want[key] = (v, typ)
     r = CollectorRegistry()
     r.register(_Fixed(metrics))
-    from prometheus_client.remote_write import _target_labels
+    from prometheus_client._formats.remote_write import target_labels
 
-    body, counts = v2.V2Encoder(_target_labels("j", "", None), False).encode(r.collect(), TS_MS)
+    body, counts = v2.V2Encoder(target_labels("j", "", None), False).encode(r.collect(), TS_MS)
     msg = parse(body)
     got = by_labels(msg)
     assert set(got) == set(want) and counts.samples == len(want)

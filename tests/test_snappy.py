@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prometheus_client import _snappy as sn
+from prometheus_client._formats import snappy as sn
 from strategies import compressible_bytes
 
 
@@ -73,31 +73,6 @@ def test_long_run_and_far_offsets() -> None:
     assert len(c) < 80000
     assert _cj_decompress(c) == data
     assert sn.decompress_py(c) == data
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.sampled_from(
-    [b"", b"ab", b"abcd", b"label=value", b"x" * 64, b"y" * 65, b"z" * 200, b"\n0123456789"])), max_size=60))
-def test_block_writer(segments: List[tuple[bool, bytes]]) -> None:
-    w = sn.BlockWriter()
-    expected = b""
-    for rep, seg in segments:
-        (w.write_repeat if rep else w.write)(seg)
-        expected += seg
-    assert len(w) == len(expected)
-    c = w.getvalue()
-    assert _cj_decompress(c) == expected
-    assert sn.decompress_py(c) == expected
-
-
-def test_block_writer_far_repeat_is_literal() -> None:
-    w = sn.BlockWriter()
-    w.write_repeat(b"abcdef")
-    w.write(b"\x00" * 70000)
-    w.write_repeat(b"abcdef")
-    w.write_repeat(b"abcdef")
-    data = b"abcdef" + b"\x00" * 70000 + b"abcdefabcdef"
-    assert _cj_decompress(w.getvalue()) == data
 
 
 @pytest.mark.parametrize("bad", [

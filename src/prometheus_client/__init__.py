@@ -13,7 +13,7 @@ from . import (  # noqa: F401 - submodules callers reach as attributes of the pa
     process_collector,
     registry,
 )
-from ._skipped import SKIPPED_SAMPLES
+from ._formats.skipped import SKIPPED_SAMPLES
 from .exposition import (
     CONTENT_TYPE_LATEST,
     CONTENT_TYPE_PLAIN_0_0_4,

@@ -15,6 +15,7 @@ import time
 from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional, Tuple
 from urllib.parse import parse_qs
 
+from ._formats.negotiation import LATE_BOUND, bake
 from .registry import REGISTRY, Collector
 
 __all__ = ["make_asgi_app"]
@@ -35,9 +36,7 @@ def __getattr__(name: str) -> Any:
     # The reference module has ``_bake_output`` (imported from exposition); patching it here
     # or on ``exposition`` both reach the app, so it is resolved at each call, not cached.
     if name == "_bake_output":
-        from . import exposition
-
-        return exposition._bake_output
+        return LATE_BOUND["_bake_output"]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -52,12 +51,10 @@ def _bake(
     params: Dict[str, List[str]],
     disable_compression: bool,
 ) -> Tuple[str, List[Tuple[str, str]], bytes]:
-    bake = globals().get("_bake_output")  # set by mock.patch("prometheus_client.asgi._bake_output")
-    if bake is None:
-        from . import exposition
-
-        bake = exposition._bake_output
-    result: Tuple[str, List[Tuple[str, str]], bytes] = bake(
+    patched = globals().get("_bake_output")  # set by mock.patch("prometheus_client.asgi._bake_output")
+    if patched is None:
+        return bake(registry, accept, accept_encoding, params, disable_compression)
+    result: Tuple[str, List[Tuple[str, str]], bytes] = patched(
         registry, accept, accept_encoding, params, disable_compression
     )
     return result
@@ -65,7 +62,7 @@ def _bake(
 
 def _known_cheap(registry: Collector) -> bool:
     """True when ``registry`` holds only library metrics/default collectors with few series."""
-    from ._skipped import _SkippedSamples
+    from ._formats.skipped import SkippedSamples
     from .gc_collector import GCCollector
     from .metrics import MetricWrapperBase
     from .platform_collector import PlatformCollector
@@ -79,7 +76,7 @@ def _known_cheap(registry: Collector) -> bool:
         if isinstance(collector, MetricWrapperBase):
             children = getattr(collector, "_metrics", None)  # only a labelled parent has it
             series += max(1, len(children)) if children is not None else 1
-        elif isinstance(collector, (ProcessCollector, PlatformCollector, GCCollector, _SkippedSamples)):
+        elif isinstance(collector, (ProcessCollector, PlatformCollector, GCCollector, SkippedSamples)):
             series += 10
         else:
             return False

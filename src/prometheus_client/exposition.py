@@ -4,13 +4,16 @@ Everything here is re-exported from private modules, one concern each:
 ``_text`` (Prometheus text encoder), ``openmetrics.exposition`` (OpenMetrics encoder),
 ``_negotiation`` (``choose_encoder``, ``gzip_accepted``, ``_bake_output``), ``_http``
 (WSGI app, HTTP server, MetricsHandler), ``_push`` (Pushgateway), ``_textfile``, ``asgi``.
-Integrations call ``exposition._bake_output`` through this module, so patching it here works.
+Transports call ``_bake_output``/``generate_latest`` as this module has them: an assignment
+here (``mock.patch``) re-points ``_negotiation.LATE_BOUND``, which they call.
 """
 
 from __future__ import annotations
 
 # isort: off
+import sys
 from importlib import import_module
+from types import ModuleType
 from typing import (  # noqa: F401  (the reference module has these names)
     TYPE_CHECKING,
     Any,
@@ -24,13 +27,15 @@ from typing import (  # noqa: F401  (the reference module has these names)
     Union as Union,
 )
 
-from ._text import (
+from ._formats.text import (
     CONTENT_TYPE_LATEST as CONTENT_TYPE_LATEST,
     CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE_PLAIN_0_0_4,
     CONTENT_TYPE_PLAIN_1_0_0 as CONTENT_TYPE_PLAIN_1_0_0,
     generate_latest as generate_latest,
 )
-from ._negotiation import (
+from ._formats.negotiation import (
+    LATE_BOUND as _LATE_BOUND,
+    LATE_NAMES as _LATE_NAMES,
     CONTENT_TYPE_PROTOBUF as CONTENT_TYPE_PROTOBUF,
     _bake_output as _bake_output,
     _get_escaping as _get_escaping,
@@ -62,35 +67,34 @@ __all__ = (
 
 # Transports (serving, pushing, textfile) live in private modules and are loaded on first
 # use (PEP 562): ``import prometheus_client`` stays cheap for code that only instruments.
-# They look up ``_bake_output``/``generate_latest`` through this module at call time.
 _LAZY = {
-    "MetricsHandler": "_http",
-    "ThreadingWSGIServer": "_http",
-    "make_wsgi_app": "_http",
-    "start_http_server": "_http",
-    "start_wsgi_server": "_http",
-    "SNAPPY_AVAILABLE": "_push",
-    "CompressionType": "_push",
-    "PushGatewayError": "_push",
-    "basic_auth_handler": "_push",
-    "default_handler": "_push",
-    "delete_from_gateway": "_push",
-    "instance_ip_grouping_key": "_push",
-    "passthrough_redirect_handler": "_push",
-    "push_to_gateway": "_push",
-    "pushadd_to_gateway": "_push",
-    "tls_auth_handler": "_push",
-    "write_to_textfile": "_textfile",
+    "MetricsHandler": "_transport.http",
+    "ThreadingWSGIServer": "_transport.http",
+    "make_wsgi_app": "_transport.http",
+    "start_http_server": "_transport.http",
+    "start_wsgi_server": "_transport.http",
+    "SNAPPY_AVAILABLE": "_transport.push",
+    "CompressionType": "_transport.push",
+    "PushGatewayError": "_transport.push",
+    "basic_auth_handler": "_transport.push",
+    "default_handler": "_transport.push",
+    "delete_from_gateway": "_transport.push",
+    "instance_ip_grouping_key": "_transport.push",
+    "passthrough_redirect_handler": "_transport.push",
+    "push_to_gateway": "_transport.push",
+    "pushadd_to_gateway": "_transport.push",
+    "tls_auth_handler": "_transport.push",
+    "write_to_textfile": "_transport.textfile",
     "make_asgi_app": "asgi",
     # Private helpers of the reference module that users' tests patch or call.
-    "_SilentHandler": "_http",
-    "_get_best_family": "_http",
-    "_get_ssl_ctx": "_http",
-    "_PrometheusRedirectHandler": "_push",
-    "_compress_payload": "_push",
-    "_escape_grouping_key": "_push",
-    "_make_handler": "_push",
-    "_use_gateway": "_push",
+    "_SilentHandler": "_transport.http",
+    "_get_best_family": "_transport.http",
+    "_get_ssl_ctx": "_transport.http",
+    "_PrometheusRedirectHandler": "_transport.push",
+    "_compress_payload": "_transport.push",
+    "_escape_grouping_key": "_transport.push",
+    "_make_handler": "_transport.push",
+    "_use_gateway": "_transport.push",
 }
 
 # Standard-library names the reference module imports at its top level (so they are
@@ -125,26 +129,26 @@ _STDLIB = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
-    from ._http import (
+    from ._transport.http import (
         MetricsHandler as MetricsHandler,
         ThreadingWSGIServer as ThreadingWSGIServer,
         make_wsgi_app as make_wsgi_app,
         start_http_server as start_http_server,
         start_wsgi_server as start_wsgi_server,
     )
-    from ._http import (
+    from ._transport.http import (
         _get_best_family as _get_best_family,
         _get_ssl_ctx as _get_ssl_ctx,
         _SilentHandler as _SilentHandler,
     )
-    from ._push import (
+    from ._transport.push import (
         _compress_payload as _compress_payload,
         _escape_grouping_key as _escape_grouping_key,
         _make_handler as _make_handler,
         _PrometheusRedirectHandler as _PrometheusRedirectHandler,
         _use_gateway as _use_gateway,
     )
-    from ._push import (
+    from ._transport.push import (
         SNAPPY_AVAILABLE as SNAPPY_AVAILABLE,
         CompressionType as CompressionType,
         PushGatewayError as PushGatewayError,
@@ -157,7 +161,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         pushadd_to_gateway as pushadd_to_gateway,
         tls_auth_handler as tls_auth_handler,
     )
-    from ._textfile import write_to_textfile as write_to_textfile
+    from ._transport.textfile import write_to_textfile as write_to_textfile
     from .asgi import make_asgi_app as make_asgi_app
 
 
@@ -187,6 +191,28 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> List[str]:
     return sorted(set(globals()) | set(_LAZY) | set(_STDLIB) | {"snappy"})
+
+
+class _ExpositionModule(ModuleType):
+    """Assignments here to a name a transport calls (``_bake_output``, ``generate_latest``, the
+    Pushgateway helpers; ``_negotiation.LATE_NAMES``), by ``mock.patch`` or ``monkeypatch``,
+    also re-point what the transports call (``_negotiation.LATE_BOUND``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in _LATE_NAMES:
+            _LATE_BOUND[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(name)
+        if name in _ORIGINAL:
+            _LATE_BOUND[name] = _ORIGINAL[name]
+        else:
+            _LATE_BOUND.pop(name, None)
+
+
+_ORIGINAL = dict(_LATE_BOUND)
+sys.modules[__name__].__class__ = _ExpositionModule
 
 
 # isort: on

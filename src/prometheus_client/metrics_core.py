@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
-from .validation import _validate_metric_name, check_encodable, check_label_dict
+from .validation import check_encodable, check_label_dict, validate_metric_name
+
+# isort: off
+from .validation import (  # the official module has these names
+    _validate_metric_name as _validate_metric_name,
+)
+# isort: on
 
 METRIC_TYPES = (
     "counter",
@@ -31,7 +37,7 @@ class Metric:
     def __init__(self, name: str, documentation: str, typ: str, unit: str = "") -> None:
         if unit and not name.endswith("_" + unit):
             name += "_" + unit
-        _validate_metric_name(name)
+        validate_metric_name(name)
         check_encodable(documentation, name, "HELP text")
         self.name: str = name
         self.documentation: str = documentation

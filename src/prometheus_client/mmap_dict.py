@@ -1,4 +1,4 @@
-"""Memory-mapped value files of multiprocess mode (byte format: api.md section 7).
+"""Memory-mapped value files of multiprocess mode (byte format: docs/multiprocess.md, the official client's layout).
 
 A file is a header and a list of entries, all in native byte order::
 
@@ -17,7 +17,7 @@ import json
 import mmap
 import os
 import struct
-from typing import Any, Dict, Iterator, List, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
 
 _INITIAL_MMAP_SIZE = 1 << 16
 _HEADER_SIZE = 8
@@ -52,12 +52,21 @@ def encode_entry(key: bytes, value: float = 0.0, timestamp: float = 0.0) -> byte
     return _INT.pack(n) + key + b" " * (8 - (4 + n) % 8) + _TWO_DOUBLES.pack(value, timestamp)
 
 
-def iter_entries(data: Union[bytes, mmap.mmap], used: int) -> Iterator[Tuple[bytes, int]]:
-    """Yield ``(key_bytes, value_offset)`` for each entry of a file's bytes up to ``used``.
+def encode_file(entries: Iterable[Tuple[bytes, float, float]]) -> bytes:
+    """A complete value file (header with ``used``, then the entries) of ``(key, value,
+    timestamp)`` triples, with no free space."""
+    body = b"".join([encode_entry(k, v, ts) for k, v, ts in entries])
+    return _INT.pack(_HEADER_SIZE + len(body)) + b"\0\0\0\0" + body
+
+
+def iter_records(data: Union[bytes, mmap.mmap], used: int) -> Iterator[Tuple[bytes, int, float, float]]:
+    """Yield ``(key_bytes, value_offset, value, timestamp)`` for each entry of a file's bytes
+    up to ``used``: the one reader of the entry layout.
 
     Raises ``RuntimeError`` when an entry runs past ``used`` (a truncated or corrupt file).
     """
     unpack_int = _INT.unpack_from
+    unpack_dd = _TWO_DOUBLES.unpack_from
     pos = _HEADER_SIZE
     while pos < used:
         if pos + 4 > used:
@@ -67,7 +76,8 @@ def iter_entries(data: Union[bytes, mmap.mmap], used: int) -> Iterator[Tuple[byt
         value_pos = start + n + 8 - (4 + n) % 8
         if n < 0 or value_pos + 16 > used:
             raise RuntimeError(_CORRUPT)
-        yield data[start : start + n], value_pos
+        value, timestamp = unpack_dd(data, value_pos)
+        yield data[start : start + n], value_pos, value, timestamp
         pos = value_pos + 16
 
 
@@ -232,8 +242,6 @@ def _read_all_values(data: Any, used: int = 0) -> Iterator[Tuple[str, float, flo
 
 
 def _decode_entries(data: Union[bytes, mmap.mmap], used: int) -> Iterator[Tuple[str, float, float, int]]:
-    unpack = _TWO_DOUBLES.unpack_from
-    for key, pos in iter_entries(data, used):
-        value, timestamp = unpack(data, pos)
+    for key, pos, value, timestamp in iter_records(data, used):
         yield key.decode("utf-8"), value, timestamp, pos
 

@@ -12,28 +12,17 @@ Malformed input raises ``ValueError`` (``_protobuf.DecodeError``).
 
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from ._protobuf import (
-    COUNTER,
-    GAUGE,
-    GAUGE_HISTOGRAM,
-    HISTOGRAM,
-    SUMMARY,
-    PBExemplar,
-    PBFamily,
-    PBMetric,
-    PBNative,
-    decode_delimited,
-)
-from ._protobuf_exposition import encode_registry
+from ._formats.content_types import CONTENT_TYPE_PROTOBUF as _CONTENT_TYPE_PROTOBUF
+from ._formats.protobuf import encode_registry
+from ._formats.protobuf_model import PBExemplar, PBFamily, PBMetric, PBNative, decode_delimited
+from ._formats.protobuf_wire import COUNTER, GAUGE, GAUGE_HISTOGRAM, HISTOGRAM, SUMMARY
 from .metrics_core import Metric
 from .samples import BucketSpan, Exemplar, NativeHistogram, Sample
 from .utils import INF, floatToGoString
 
 __all__ = ["CONTENT_TYPE_PROTOBUF", "encode_registry", "protobuf_to_metric_families"]
 
-CONTENT_TYPE_PROTOBUF = (
-    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
-)
+CONTENT_TYPE_PROTOBUF = _CONTENT_TYPE_PROTOBUF
 
 _TYPES = {COUNTER: "counter", GAUGE: "gauge", SUMMARY: "summary", HISTOGRAM: "histogram",
           GAUGE_HISTOGRAM: "gaugehistogram"}

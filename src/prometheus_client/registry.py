@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from threading import Lock
-from typing import Dict, Iterable, List, Optional, Protocol, Set, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Protocol as Protocol  # noqa: F401  (the reference module's names)
+from typing import Set as Set
 
 from . import _lazy
+from ._metrics import collector as _collector
+from ._metrics.collector import Collector as Collector
+from ._metrics.collector import DuplicateTimeseries as DuplicateTimeseries
+from ._metrics.family import Family
 from .metrics_core import Metric
 from .values import fork_safe_lock
 
@@ -22,31 +28,9 @@ _TYPE_SUFFIXES: Dict[str, Tuple[str, ...]] = {
 __getattr__, __dir__ = _lazy.install(__name__, {"copy": "copy"})
 
 
-# Set once any registry opts in to get-or-create (see ``_redefine``); until then constructing
-# a metric skips that machinery entirely.
-_get_or_create_used = False
-
-
-class Collector(Protocol):
-    """Anything with a ``collect()`` yielding Metric families may be registered."""
-
-    __slots__ = ()
-
-    def collect(self) -> Iterable[Metric]:
-        raise NotImplementedError
-
-
 class _EmptyCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         return []
-
-
-class DuplicateTimeseries(ValueError):
-    """Raised when a registration would expose a time series name twice."""
-
-    def __init__(self, duplicates: Set[str]) -> None:
-        self.duplicates = duplicates
-        super().__init__(f"Duplicated timeseries in CollectorRegistry: {duplicates}")
 
 
 class CollectorRegistry(Collector):
@@ -87,9 +71,8 @@ class CollectorRegistry(Collector):
 
     @get_or_create.setter
     def get_or_create(self, enabled: bool) -> None:
-        global _get_or_create_used
         if enabled:
-            _get_or_create_used = True
+            _collector.get_or_create_used = True
         self._get_or_create = bool(enabled)
 
     def register(self, collector: Collector) -> None:
@@ -98,8 +81,8 @@ class CollectorRegistry(Collector):
             names = self._get_names(collector)
             duplicates = set(self._names_to_collectors).intersection(names)
             if duplicates:
-                if _get_or_create_used:
-                    from ._redefine import resolve
+                if _collector.get_or_create_used:
+                    from ._metrics.redefine import resolve
 
                     resolve(self, collector, duplicates)  # hands back an identical twin, or explains
                 raise DuplicateTimeseries(duplicates)
@@ -120,11 +103,7 @@ class CollectorRegistry(Collector):
 
     def _get_names(self, collector: Collector) -> List[str]:
         """The time series names a collector will expose (empty if unknown)."""
-        desc_func = None
-        try:
-            desc_func = collector.describe  # type: ignore[attr-defined]
-        except AttributeError:
-            pass
+        desc_func = getattr(collector, "describe", None)
         if not desc_func and self._auto_describe:
             desc_func = collector.collect
         if not desc_func:
@@ -171,6 +150,30 @@ class CollectorRegistry(Collector):
         m = Metric("target", "Target metadata", "info")
         m.add_sample("target_info", self._target_info or {}, 1)
         return m
+
+    def families(self, quantiles: bool = False) -> Iterator[Union[Metric, Family]]:
+        """What ``collect()`` yields, for the encoders: a ``Family`` answer (``_family``) for
+        each metric object of this library whose collection is not customised, the
+        ``Metric``s of ``collect()`` for every other collector.
+
+        ``quantiles``: the encoder renders summary quantiles from the answer. A registry whose
+        ``collect`` is overridden yields its ``collect()``.
+        """
+        if type(self).collect is not CollectorRegistry.collect or "collect" in vars(self):
+            yield from self.collect()
+            return
+        with self._lock:
+            collectors = list(self._collector_to_names)
+            target_info = self._target_info_metric() if self._target_info else None
+        if target_info is not None:
+            yield target_info
+        for collector in collectors:
+            answer = getattr(collector, "_expo_family", None)
+            family = answer(quantiles) if answer is not None else None
+            if family is not None:
+                yield family
+            else:
+                yield from collector.collect()
 
     def get_sample_value(self, name: str, labels: Optional[Dict[str, str]] = None) -> Optional[float]:
         """The value of one sample, or None. Meant for unit tests, not for hot paths."""

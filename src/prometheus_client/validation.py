@@ -32,7 +32,7 @@ def enable_legacy_validation() -> None:
     _legacy_validation = True
 
 
-def _unencodable_at(text: object) -> Optional[int]:
+def unencodable_at(text: object) -> Optional[int]:
     """Index of the first character of ``text`` that UTF-8 cannot encode (a lone
     surrogate such as ``'\\ud800'``), or None. Non-strings are not this check's business."""
     if type(text) is not str or text.isascii():
@@ -49,7 +49,7 @@ def _unencodable_at(text: object) -> Optional[int]:
 def check_encodable(text: object, metric: str, what: str) -> None:
     """ValueError naming ``metric``, ``what`` and the position if ``text`` cannot be
     written as UTF-8: every exposition format would fail on it at every scrape."""
-    i = _unencodable_at(text)
+    i = unencodable_at(text)
     if i is not None:
         raise ValueError(
             f"{what} of metric {metric!r} cannot be encoded as UTF-8: "
@@ -85,7 +85,7 @@ def check_label_dict(metric: str, labels: Mapping[str, object], what: str = "lab
             check_encodable(value, metric, f"{what} value for {name!r}")
 
 
-def _validate_metric_name(name: str) -> None:
+def validate_metric_name(name: str) -> None:
     if not name:
         raise ValueError("metric name cannot be empty")
     if _legacy_validation:
@@ -95,11 +95,11 @@ def _validate_metric_name(name: str) -> None:
     check_encodable(name, name, "name")
 
 
-def _is_valid_legacy_metric_name(name: str) -> bool:
+def is_valid_legacy_metric_name(name: str) -> bool:
     return bool(name) and METRIC_NAME_RE.match(name) is not None
 
 
-def _is_valid_legacy_labelname(l: str) -> bool:  # noqa: E741
+def is_valid_legacy_labelname(l: str) -> bool:  # noqa: E741
     return bool(l) and METRIC_LABEL_NAME_RE.match(l) is not None and not l.startswith("__")
 
 
@@ -117,7 +117,7 @@ def _validate_metric_label_name_token(tok: str) -> None:
     tok[1:-1].encode("utf-8")
 
 
-def _validate_labelname(l: str) -> None:  # noqa: E741
+def validate_labelname(l: str) -> None:  # noqa: E741
     if l == "":
         raise ValueError("Invalid label metric name: label names cannot be empty")
     if _legacy_validation and not METRIC_LABEL_NAME_RE.match(l):
@@ -125,18 +125,18 @@ def _validate_labelname(l: str) -> None:  # noqa: E741
     if l.startswith("__"):
         raise ValueError("Reserved label metric name: " + l)
     if not _legacy_validation:
-        i = _unencodable_at(l)
+        i = unencodable_at(l)
         if i is not None:
             raise ValueError(f"Invalid label metric name: {l!r} has a lone surrogate at index {i}")
 
 
-def _validate_labelnames(cls: Any, labelnames: Iterable[str]) -> Tuple[str, ...]:
+def validate_labelnames(cls: Any, labelnames: Iterable[str]) -> Tuple[str, ...]:
     names = tuple(labelnames)
     reserved = cls._reserved_labelnames
     metric = getattr(cls, "_name", None)
     for l in names:  # noqa: E741
         try:
-            _validate_labelname(l)
+            validate_labelname(l)
             if l in reserved:
                 raise ValueError("Reserved label methe fric name: " + l)
         except ValueError as e:
@@ -146,11 +146,11 @@ def _validate_labelnames(cls: Any, labelnames: Iterable[str]) -> Tuple[str, ...]
     return names
 
 
-def _validate_exemplar(exemplar: Dict[str, str], metric: str = "") -> None:
+def validate_exemplar(exemplar: Dict[str, str], metric: str = "") -> None:
     runes = 0
     for k, v in exemplar.items():
         try:
-            _validate_labelname(k)
+            validate_labelname(k)
             if type(v) is not str:
                 raise TypeError(f"exemplar label value for {k!r} must be a str, got {type(v).__name__}")
         except (ValueError, TypeError) as e:
@@ -165,3 +165,13 @@ def _validate_exemplar(exemplar: Dict[str, str], metric: str = "") -> None:
         raise ValueError(
             "Exemplar labels have %d UTF-8 characters, exceeding the limit of 128" + where
         )
+
+
+# The official client's names for these checks (integrations call them).
+_unencodable_at = unencodable_at
+_validate_metric_name = validate_metric_name
+_is_valid_legacy_metric_name = is_valid_legacy_metric_name
+_is_valid_legacy_labelname = is_valid_legacy_labelname
+_validate_labelnames = validate_labelnames
+_validate_exemplar = validate_exemplar
+_validate_labelname = validate_labelname

@@ -16,12 +16,13 @@ child. Multiprocess values live in memory-mapped files (see
 from __future__ import annotations
 
 import os
-import sys
 import weakref
 from threading import RLock
 from typing import Any, Callable, List, Optional, Sequence, Union
 
 from . import _lazy
+from ._metrics.atomic import GIL_ATOMIC_ADD, lock_free_ok
+from ._metrics.atomic import LOCK_FREE_VERSIONS as LOCK_FREE_VERSIONS
 from .samples import Exemplar
 
 # The reference module's other names, loaded on first use (mmap_dict is only for multiprocess).
@@ -31,19 +32,6 @@ __getattr__, __dir__ = _lazy.install(__name__, {
     "MmapedDict": ".mmap_dict:MmapedDict",
     "mmap_key": ".mmap_dict:mmap_key",
 })
-
-# Interpreter versions on which tests/test_concurrency.py proved lock-free ``+=`` exact.
-LOCK_FREE_VERSIONS = ((3, 10), (3, 13))
-
-
-def _lock_free_ok(implementation: str, version: Sequence[Any], gil_enabled: bool) -> bool:
-    low, high = LOCK_FREE_VERSIONS
-    return implementation == "cpython" and low <= tuple(version[:2]) <= high and gil_enabled
-
-
-_GIL_ATOMIC_ADD = _lock_free_ok(
-    sys.implementation.name, sys.version_info, getattr(sys, "_is_gil_enabled", lambda: True)()
-)
 
 
 class _AtomicValue:
@@ -187,7 +175,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_locks_in_child)
 
 
+# The lock-free decision (``_atomic``), under the names this module had for it.
+_GIL_ATOMIC_ADD = GIL_ATOMIC_ADD
+_lock_free_ok = lock_free_ok
+
 MutexValue = _AtomicValue if _GIL_ATOMIC_ADD else _LockedValue
+AtomicValue = _AtomicValue  # for metrics.Counter.inc, which inlines its inc on the hot path
 
 _cleanups: List[Callable[[], None]] = []
 _multi_process_cleanups = _cleanups  # the reference module's name for the same list
@@ -201,11 +194,9 @@ def close_all_multiprocess_files() -> None:
 
 def MultiProcessValue(process_identifier: Callable[[], int] = os.getpid) -> Any:
     """Return a value class backed by this process's memory-mapped files."""
-    from ._mp_values import make_mmaped_value_class  # type: ignore[import-not-found,unused-ignore]
+    from ._multiprocess.values import make_mmaped_value_class
 
-    cls = make_mmaped_value_class(process_identifier)
-    _cleanups.append(cls.close_all_files)
-    return cls
+    return make_mmaped_value_class(process_identifier, _cleanups)
 
 
 def _multiproc_dir_set() -> bool:

@@ -1,44 +1,38 @@
 """OpenMetrics text encoder (1.0.0; 2.0.0 lives in ``_om2_exposition``).
 
-Per family: ``# HELP``, ``# TYPE``, ``# UNIT`` (when set), then every sample in order,
-``_created``/``_gcount``/``_gsum`` inline; the exposition ends with ``# EOF``. Timestamps
-are seconds as given (``str``), exemplars follow `` # ``. Reference quirks kept on
-purpose: sample names are escaped with the label-name character set (so ``:`` becomes
-``_`` under ``underscores``), a sample without a value renders an empty value.
+The public path of ``prometheus_client.openmetrics.exposition``: the implementation lives in
+``prometheus_client._formats.openmetrics``. Every name of that module is re-exported here, and an
+assignment here (``mock.patch``, ``monkeypatch``) is forwarded to it.
 """
 
 from __future__ import annotations
 
-from io import StringIO as StringIO  # noqa: F401  (the reference module's names)
-from sys import maxunicode as maxunicode  # noqa: F401
-from typing import Any, Dict, List, Optional, Sequence, Tuple
-from typing import Callable as Callable  # noqa: F401
-
-from .._escaping import label_name_escaper
-from .._render import (
-    escape_help_om,
-    exemplar_labels,
-    fmt_stable,
-    fmt_value,
-    label_set_cache,
-    labels_cached,
-    quantile_lines,
-    render,
-    series_labels,
-    series_labels_created,
-    series_labels_split,
-    series_labels_split_created,
-)
-from .._skipped import encode_text
-from .._text import _sample_name as _text_sample_name
-from ..metrics_core import Metric
-from ..registry import Collector
-from ..samples import Exemplar, NativeHistogram, Sample
-from ..utils import parse_version
-
-# Re-exported: the reference defines these here and callers import them from this module.
 # isort: off
-from .._escaping import (
+from .._reexport import forward_assignments
+from .._formats import openmetrics as _impl
+from .._formats.openmetrics import (  # noqa: F401
+    CONTENT_TYPE_LATEST as CONTENT_TYPE_LATEST,
+    CONTENT_TYPE_LATEST_2_0 as CONTENT_TYPE_LATEST_2_0,
+    _is_valid_exemplar_metric as _is_valid_exemplar_metric,
+    _exemplar_text as _exemplar_text,
+    _compose_exemplar_string as _compose_exemplar_string,
+    _name_cache as _name_cache,
+    _sample_name as _sample_name,
+    _spans as _spans,
+    _native_value as _native_value,
+    _header as _header,
+    _Version as _Version,
+    _render_metric as _render_metric,
+    _fast_header as _fast_header,
+    _fast_counter as _fast_counter,
+    _fast_gauge as _fast_gauge,
+    _fast_summary as _fast_summary,
+    _fast_histogram as _fast_histogram,
+    _FAST as _FAST,
+    _is_2_0 as _is_2_0,
+    generate_latest as generate_latest,
+    StringIO as StringIO,
+    maxunicode as maxunicode,
     _SURROGATE_MAX as _SURROGATE_MAX,
     _SURROGATE_MIN as _SURROGATE_MIN,
     ALLOWUTF8 as ALLOWUTF8,
@@ -52,298 +46,52 @@ from .._escaping import (
     _is_valid_utf8 as _is_valid_utf8,
     escape_label_name as escape_label_name,
     escape_metric_name as escape_metric_name,
-)
-from ..utils import floatToGoString as floatToGoString
-from ..validation import (
+    floatToGoString as floatToGoString,
     _is_valid_legacy_labelname as _is_valid_legacy_labelname,
     _is_valid_legacy_metric_name as _is_valid_legacy_metric_name,
 )
 # isort: on
 
-CONTENT_TYPE_LATEST = "application/openmetrics-text; version=1.0.0; charset=utf-8"
-"""Content type of OpenMetrics 1.0.0."""
-CONTENT_TYPE_LATEST_2_0 = "application/openmetrics-text; version=2.0.0; charset=utf-8"
-"""Content type of OpenMetrics 2.0.0 (rc0: composite values, ``st@``, native histograms)."""
-
-
-def _is_valid_exemplar_metric(metric: Metric, sample: Sample) -> bool:
-    """Exemplars belong on counter ``*_total``, (gauge)histogram ``*_bucket`` samples and
-    native-histogram samples (named like the histogram itself)."""
-    mtype = metric.type
-    if mtype == "counter":
-        return sample.name.endswith("_total")
-    if mtype == "histogram":
-        return sample.name.endswith("_bucket") or sample.name == metric.name
-    if mtype == "gaugehistogram":
-        return sample.name.endswith("_bucket")
-    return False
-
-
-def _exemplar_text(exemplar: Exemplar) -> str:
-    ts = exemplar.timestamp
-    text = f" # {{{exemplar_labels(exemplar.labels)}}} {floatToGoString(exemplar.value)}"
-    return text if ts is None else f"{text} {ts}"
-
-
-def _compose_exemplar_string(metric: Metric, sample: Sample, exemplar: Exemplar) -> str:
-    """`` # {labels} value[ timestamp]`` for an exemplar of ``sample``.
-
-    ValueError if the sample may not carry exemplars.
-    """
-    if not _is_valid_exemplar_metric(metric, sample):
-        raise ValueError(f"Metric {metric.name} has exemplars, but is not a histogram bucket or counter")
-    return _exemplar_text(exemplar)
-
-
-_name_cache: Dict[Tuple[str, str], Tuple[str, str]] = {}
-
-
-def _sample_name(name: str, escaping: str) -> Tuple[str, str]:
-    """(prefix of a sample line with labels, prefix without labels) for a sample name."""
-    if escaping == ALLOWUTF8:
-        return _text_sample_name(name, escaping)
-    key = (name, escaping)
-    try:
-        return _name_cache[key]
-    except (KeyError, TypeError):
-        pass
-    escaped = _escape(name, escaping, _is_legacy_labelname_rune)
-    result = (escaped + "{", escaped + " ")
-    if len(_name_cache) >= 10000:
-        _name_cache.clear()
-    _name_cache[key] = result
-    return result
-
-
-def _spans(spans: Sequence[Any]) -> str:
-    return ",".join([f"{span[0]}:{span[1]}" for span in spans])
-
-
-def _native_value(nh: NativeHistogram) -> str:
-    text = (
-        f"{{count:{nh.count_value},sum:{nh.sum_value},schema:{nh.schema},"
-        f"zero_threshold:{nh.zero_threshold},zero_count:{nh.zero_count}"
-    )
-    if nh.neg_spans:
-        deltas = ",".join([str(d) for d in nh.neg_deltas])  # type: ignore[union-attr]
-        text += f",negative_spans:[{_spans(nh.neg_spans)}],negative_deltas:[{deltas}]"
-    if nh.pos_spans:
-        deltas = ",".join([str(d) for d in nh.pos_deltas])  # type: ignore[union-attr]
-        text += f",positive_spans:[{_spans(nh.pos_spans)}],positive_deltas:[{deltas}]"
-    return text + "}"
-
-
-def _header(name: str, doc: str, typ: str, unit: str, escaping: str) -> str:
-    ename = escape_metric_name(name, escaping)
-    text = f"# HELP {ename} {escape_help_om(doc)}\n# TYPE {ename} {typ}\n"
-    return f"{text}# UNIT {ename} {unit}\n" if unit else text
-
-
-class _Version:
-    """Whether native histograms are written; parsed on first need (as the reference does)."""
-
-    __slots__ = ("version", "_native")
-
-    def __init__(self, version: str) -> None:
-        self.version = version
-        self._native: Optional[bool] = None
-
-    def native(self) -> bool:
-        if self._native is None:
-            self._native = parse_version(self.version) >= (2, 0, 0)
-        return self._native
-
-
-# -- generic: any Metric ----------------------------------------------------------------
-
-
-def _render_metric(metric: Metric, escaping: str, version: _Version, out: List[str]) -> None:
-    out.append(_header(metric.name, metric.documentation, metric.type, metric.unit, escaping))
-    names = label_name_escaper(escaping)
-    cache = label_set_cache(escaping)
-    prefixes: Dict[str, Tuple[str, str]] = {}
-    rendered: Dict[int, str] = {}  # label dicts shared between samples, rendered once (see _text)
-    for s in metric.samples:
-        exemplar = _compose_exemplar_string(metric, s, s.exemplar) if s.exemplar else ""
-        nh = s.native_histogram
-        if nh:
-            if not version.native():
-                continue
-            value = _native_value(nh)
-            if nh.nh_exemplars:
-                exemplar += "".join([_compose_exemplar_string(metric, s, e) for e in nh.nh_exemplars])
-        else:
-            value = "" if s.value is None else fmt_value(s.value)
-        sname = s.name
-        prefix = prefixes.get(sname)
-        if prefix is None:
-            prefix = prefixes[sname] = _sample_name(sname, escaping)
-        timestamp = s.timestamp
-        ts = "" if timestamp is None else f" {timestamp}"
-        labels = s.labels
-        if labels:
-            inner = rendered.get(id(labels))
-            if inner is None:
-                inner = rendered[id(labels)] = labels_cached(labels, escaping, names, cache)
-            out.append(f"{prefix[0]}{inner}}} {value}{ts}{exemplar}\n")
-        else:
-            out.append(f"{prefix[1]}{value}{ts}{exemplar}\n")
-
-
-# -- fast: the metric objects of metrics.py --------------------------------------------
-
-
-def _fast_header(metric: Any, escaping: str) -> str:
-    return _header(metric._name, metric._documentation, metric._type, metric._unit, escaping)
-
-
-def _fast_counter(metric: Any, series: List[Any], escaping: str, out: List[str]) -> None:
-    name = metric._name
-    out.append(_fast_header(metric, escaping))
-    t_open, t_bare = _sample_name(name + "_total", escaping)
-    c_open, c_bare = _sample_name(name + "_created", escaping)
-    append = out.append
-    labelled = bool(metric._labelnames)
-    for child in series:
-        value, exemplar, cr = child._expo_values()
-        ex = "" if exemplar is None else _exemplar_text(exemplar)
-        if labelled:
-            if cr is None:
-                append(f"{t_open}{series_labels(metric, child, escaping)}}} {fmt_value(value)}{ex}\n")
-            else:
-                inner, cr_text = series_labels_created(metric, child, escaping, cr)
-                append(f"{t_open}{inner}}} {fmt_value(value)}{ex}\n{c_open}{inner}}} {cr_text}\n")
-        elif cr is None:
-            append(f"{t_bare}{fmt_value(value)}{ex}\n")
-        else:
-            append(f"{t_bare}{fmt_value(value)}{ex}\n{c_bare}{fmt_stable(cr)}\n")
-
-
-def _fast_gauge(metric: Any, series: List[Any], escaping: str, out: List[str]) -> None:
-    out.append(_fast_header(metric, escaping))
-    g_open, g_bare = _sample_name(metric._name, escaping)
-    append = out.append
-    if metric._labelnames:
-        for child in series:
-            value = child._expo_values()
-            append(f"{g_open}{series_labels(metric, child, escaping)}}} {fmt_value(value)}\n")
-    else:
-        for child in series:
-            append(f"{g_bare}{fmt_value(child._expo_values())}\n")
-
-
-def _fast_summary(metric: Any, series: List[Any], escaping: str, out: List[str]) -> None:
-    name = metric._name
-    out.append(_fast_header(metric, escaping))
-    n_open, n_bare = _sample_name(name + "_count", escaping)
-    s_open, s_bare = _sample_name(name + "_sum", escaping)
-    c_open, c_bare = _sample_name(name + "_created", escaping)
-    q_open = _sample_name(name, escaping)[0]
-    append = out.append
-    labelled = bool(metric._labelnames)
-    for child in series:
-        count, total, cr = child._expo_values()
-        quantiles = child._expo_quantiles()
-        if quantiles:
-            lines, inner = quantile_lines(metric, child, escaping, q_open, quantiles)
-            append(lines)
-        elif labelled:
-            if cr is not None:
-                inner, cr_text = series_labels_created(metric, child, escaping, cr)
-            else:
-                inner = series_labels(metric, child, escaping)
-        if labelled:
-            append(f"{n_open}{inner}}} {fmt_value(count)}\n{s_open}{inner}}} {fmt_value(total)}\n")
-            if cr is not None:
-                append(f"{c_open}{inner}}} {fmt_stable(cr) if quantiles else cr_text}\n")
-        else:
-            append(f"{n_bare}{fmt_value(count)}\n{s_bare}{fmt_value(total)}\n")
-            if cr is not None:
-                append(f"{c_bare}{fmt_stable(cr)}\n")
-
-
-def _fast_histogram(metric: Any, series: List[Any], escaping: str, out: List[str]) -> None:
-    name = metric._name
-    out.append(_fast_header(metric, escaping))
-    b_open = _sample_name(name + "_bucket", escaping)[0]
-    n_open, n_bare = _sample_name(name + "_count", escaping)
-    s_open, s_bare = _sample_name(name + "_sum", escaping)
-    c_open, c_bare = _sample_name(name + "_created", escaping)
-    append = out.append
-    labelled = bool(metric._labelnames)
-    for child in series:
-        les, counts, total, exemplars, cr, with_sum = child._expo_values()
-        if labelled:
-            if cr is None:
-                before, after = series_labels_split(metric, child, escaping)
-            else:
-                before, after, cr_text = series_labels_split_created(metric, child, escaping, cr)
-            inner = f"{before},{after}" if before and after else before or after
-            pre = f'{b_open}{before},le="' if before else f'{b_open}le="'
-            post = f'",{after}}} ' if after else '"} '
-            count_line = f"{n_open}{inner}}} "
-            sum_line = f"{s_open}{inner}}} "
-            created_line = f"{c_open}{inner}}} "
-        else:
-            pre = f'{b_open}le="'
-            post = '"} '
-            count_line = n_bare
-            sum_line = s_bare
-            created_line = c_bare
-            if cr is not None:
-                cr_text = fmt_stable(cr)
-        acc = 0.0
-        if exemplars:
-            for le, count, exemplar in zip(les, counts, exemplars):
-                acc += count
-                ex = "" if exemplar is None else _exemplar_text(exemplar)
-                append(f"{pre}{le}{post}{fmt_value(acc)}{ex}\n")
-        else:
-            for le, count in zip(les, counts):
-                acc += count
-                append(f"{pre}{le}{post}{fmt_value(acc)}\n")
-        append(f"{count_line}{fmt_value(acc)}\n")
-        if with_sum:
-            append(f"{sum_line}{fmt_value(total)}\n")
-        if cr is not None:
-            append(f"{created_line}{cr_text}\n")
-
-
-_FAST = {
-    "counter": _fast_counter,
-    "gauge": _fast_gauge,
-    "summary": _fast_summary,
-    "histogram": _fast_histogram,
-}
-
-
-def _is_2_0(version: str) -> bool:
-    """Whether ``version`` asks for OpenMetrics 2.x (``2.0.0``; also ``2``, ``2.0``, ``2.1.0``).
-    Junk and other majors keep the 1.0 text (with the reference's native-histogram lines from
-    3 on), as before."""
-    return version != "1.0.0" and parse_version(version)[:1] == (2,)
-
-
-def generate_latest(registry: Collector, escaping: str = UNDERSCORES, version: str = "1.0.0") -> bytes:
-    """Render ``registry`` as OpenMetrics text (UTF-8 bytes), ending with ``# EOF``.
-
-    ``version`` 2.0.0 (any 2.x) gives OpenMetrics 2.0.0-rc0 text (``_om2_exposition``:
-    composite histogram/summary lines, ``st@`` start times, native histograms); anything else
-    OpenMetrics 1.0.0 (plus the reference's pre-draft native-histogram lines from version 3).
-    """
-    if _is_2_0(version):
-        from ._om2_exposition import generate_latest_2_0
-
-        return generate_latest_2_0(registry, escaping)
-    v = _Version(version)
-    out = render(
-        registry,
-        lambda metric, out: _render_metric(metric, escaping, v, out),
-        {typ: _bind(fn, escaping) for typ, fn in _FAST.items()},
-    )
-    out.append("# EOF\n")
-    return encode_text(out, "openmetrics")
-
-
-def _bind(fn: Any, escaping: str) -> Any:
-    return lambda metric, series, out: fn(metric, series, escaping, out)
+# What the implementation imports is part of its namespace too.
+_ALSO = (
+    'Any',
+    'Callable',
+    'Dict',
+    'List',
+    'Optional',
+    'Sequence',
+    'Tuple',
+    'cast',
+    'CONTENT_TYPE_OPENMETRICS_1_0',
+    'CONTENT_TYPE_OPENMETRICS_2_0',
+    'label_name_escaper',
+    'CounterFn',
+    'Family',
+    'FamilyInfo',
+    'GaugeFn',
+    'HistogramFn',
+    'SummaryFn',
+    'bind',
+    'escape_help_om',
+    'exemplar_labels',
+    'fmt_stable',
+    'fmt_value',
+    'label_cache',
+    'label_set_cache',
+    'labels_cached',
+    'labels_of',
+    'quantile_lines_of',
+    'render',
+    'render_labels',
+    'split_labels_of',
+    'encode_text',
+    '_text_sample_name',
+    'Metric',
+    'Collector',
+    'Exemplar',
+    'NativeHistogram',
+    'Sample',
+    'parse_version',
+)
+globals().update({name: getattr(_impl, name) for name in _ALSO if hasattr(_impl, name)})
+forward_assignments(__name__, _impl)

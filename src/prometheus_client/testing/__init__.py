@@ -18,7 +18,7 @@ import math
 from contextlib import contextmanager
 from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple, Union
 
-from .._redefine import get_or_create
+from .._metrics.redefine import get_or_create
 from ..metrics_core import Metric
 from ..registry import REGISTRY, Collector, CollectorRegistry
 from ..samples import Sample

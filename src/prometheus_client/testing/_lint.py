@@ -174,10 +174,10 @@ def _text_families(text: str) -> List[_Family]:
     """Families of Prometheus text (or OpenMetrics, when it ends with ``# EOF``)."""
     stripped = text.rstrip()
     if stripped.endswith("# EOF") and (len(stripped) == 5 or stripped[-6] == "\n"):
-        from ..openmetrics.parser import text_string_to_metric_families as om_parse
+        from .._formats.om_parser import text_string_to_metric_families as om_parse
 
         return _merge(_from_collected(m) for m in om_parse(text) if m.samples)
-    from ..parser import _split_comment, text_string_to_metric_families
+    from .._formats.text_parser import split_comment, text_string_to_metric_families
 
     # Our parser names a counter family without ``_total``; promtool keeps the TYPE line's name.
     declared_counters = set()
@@ -185,7 +185,7 @@ def _text_families(text: str) -> List[_Family]:
         line = line.strip()
         if line.startswith("#"):
             try:
-                parts = _split_comment(line)
+                parts = split_comment(line)
             except ValueError:
                 continue  # the parser below reports it with the line number
             if parts is not None and parts[0] == "TYPE" and parts[2] == "counter":

@@ -8,7 +8,7 @@ from twisted.internet import reactor
 from twisted.web.wsgi import WSGIResource
 
 from .. import exposition as exposition  # noqa: F401  (the reference module has it)
-from .._http import make_wsgi_app
+from .._transport.http import make_wsgi_app
 from ..registry import REGISTRY, Collector
 
 __all__ = ["MetricsResource"]

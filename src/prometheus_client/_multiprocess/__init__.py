@@ -1,0 +1,1 @@
+"""Multiprocess mode: file layout, file-backed values, the collector's merge, compaction."""

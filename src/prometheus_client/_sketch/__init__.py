@@ -1,0 +1,1 @@
+"""Streaming sketches: summary quantiles (CKMS) and native histograms."""

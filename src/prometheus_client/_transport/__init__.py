@@ -1,0 +1,1 @@
+"""Transports: HTTP server/WSGI, Pushgateway, textfile, remote write client, snappy."""

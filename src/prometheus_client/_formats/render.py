@@ -7,13 +7,16 @@ string in a cache of theirs keyed by family and label values, so a scrape does n
 Sample per number nor re-escape unchanged labels.
 """
 
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union, cast
 
-from .._metrics.family import Family, FamilyInfo, Quantiles, SeriesCache
+from .._metrics.family import Family, FamilyInfo, SeriesCache
 from ..metrics_core import Metric
 from ..registry import Collector, CollectorRegistry
 from ..utils import floatToGoString
 from .escaping import escape_label_value, escaped_label_name, label_name_escaper
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .._metrics.family import Quantiles
 
 _INF = float("inf")
 _repr = float.__repr__
@@ -146,7 +149,7 @@ def render_labels(info: FamilyInfo[object], child: object, escaping: str) -> str
 _LABELS: SeriesCache[str] = SeriesCache()
 _LABELS_SPLIT: SeriesCache[Tuple[str, str]] = SeriesCache()
 # Summary quantile lines: series -> (line starts, the answer rendered, its text, labels).
-_QUANTILES: SeriesCache[Tuple[List[str], Quantiles, str, str]] = SeriesCache()
+_QUANTILES: "SeriesCache[Tuple[List[str], Quantiles, str, str]]" = SeriesCache()
 
 
 def label_cache(info: FamilyInfo[object], escaping: str, nseries: int) -> Dict[object, str]:
@@ -208,14 +211,14 @@ def split_labels_of(
 
 def quantile_lines_of(
     info: FamilyInfo[object], escaping: str, nseries: int, open_: str
-) -> Callable[[object, Quantiles], Tuple[str, str]]:
+) -> "Callable[[object, Quantiles], Tuple[str, str]]":
     """A function (label values, quantiles) -> (the ``{quantile="q"}`` sample lines of one
     summary series, its other labels rendered without braces); ``open_`` is the sample
     name and ``{``. The last answer's lines are reused while ``queries()`` returns it."""
     cache = _QUANTILES.get(info, (escaping, open_), nseries)
     split = split_labels_of(info, escaping, nseries, "quantile")
 
-    def lines(child: object, quantiles: Quantiles) -> Tuple[str, str]:
+    def lines(child: object, quantiles: "Quantiles") -> Tuple[str, str]:
         held = cache.get(child)
         if held is None:
             before, after = split(child)

@@ -3,7 +3,7 @@
 Every peer runs on 127.0.0.1 on a free port, in a fresh temp directory, is started by the test
 (``start_*``) and stopped by PID (``Peer.stop()``: SIGTERM, then SIGKILL after a grace period).
 Readiness is always awaited by polling (``wait_until``), never by sleeping a fixed time.
-Facts about the peers (flags, gotchas): ``../shared/peers.md``.
+Flags and quirks of each peer are noted next to the code that starts it.
 """
 
 from __future__ import annotations

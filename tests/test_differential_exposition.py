@@ -227,7 +227,7 @@ BAKE = [
 
 
 def test_worked_registry_and_negotiation(official_builder: Ask) -> None:
-    """The api.md §4.2/§4.3 registry plus UTF-8 names, through every negotiation path."""
+    """A registry with one metric of every type, plus UTF-8 names, through every negotiation path."""
     desc = dict(_WORKED, accept=ACCEPT, accept_encoding=ACCEPT_ENCODING, bake=BAKE)
     ours, theirs = build_and_render(desc), official_builder(desc)
     assert ours["build"] == ["ok"] * len(_WORKED["items"])

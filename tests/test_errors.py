@@ -1,4 +1,4 @@
-"""Every row of the error catalogue (api.md §6): the type, the official wording, and the
+"""Every error the official client raises on bad input: the type, the official wording, and the
 metric/label it concerns. A failed call leaves the registry unchanged."""
 
 import pytest

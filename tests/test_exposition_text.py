@@ -1,4 +1,4 @@
-"""Prometheus text format (api.md §4.1, §4.2, §4.4), negotiation (§5.1) and _bake_output (§5.2)."""
+"""Prometheus text format (number formatting, escaping, every metric type), negotiation and _bake_output."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def text(registry: Any, escaping: str = "underscores") -> str:
 
 
 def worked_registry() -> CollectorRegistry:
-    """The registry of api.md §4.2/§4.3."""
+    """A registry with one metric of every type."""
     r = CollectorRegistry()
     c = Counter("req", 'Requests "quoted" \\ back\nnl', ["method"], namespace="ns", subsystem="sub", registry=r)
     c.labels("GET").inc()
@@ -397,7 +397,7 @@ def test_content_types_and_all() -> None:
     assert prometheus_client.generate_latest is generate_latest
 
 
-# -- negotiation (§5.1) ------------------------------------------------------------------
+# -- negotiation -------------------------------------------------------------------------
 
 OM_1 = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
@@ -492,7 +492,7 @@ def test_gzip_accepted(header: Any, accepted: bool) -> None:
     assert gzip_accepted(header) is accepted
 
 
-# -- _bake_output (§5.2) -----------------------------------------------------------------
+# -- _bake_output ------------------------------------------------------------------------
 
 
 @pytest.fixture

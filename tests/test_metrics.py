@@ -1,4 +1,4 @@
-"""Metric objects: behaviour, labels, private names of api.md §12."""
+"""Metric objects: behaviour, labels, the official client's private names."""
 
 import asyncio
 import inspect

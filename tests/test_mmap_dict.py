@@ -1,4 +1,4 @@
-"""mmap_dict: the value-file format of api.md section 7, byte-compatible with the official client."""
+"""mmap_dict: the official value-file format, byte-compatible with the official client."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""OpenMetrics encoder (api.md §2.19, §4.3, §11): worked example, quirks, exemplars, native histograms."""
+"""OpenMetrics encoder: worked example, quirks, exemplars, native histograms."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The private names of api.md §12 that integrations and users' tests reach into."""
+"""The official client's private names that integrations and users' tests reach into."""
 
 import copy
 import time

@@ -1,4 +1,4 @@
-"""Memory-mapped value files of multiprocess mode (byte format: api.md section 7).
+"""Memory-mapped value files of multiprocess mode (byte format: docs/multiprocess.md, the official client's layout).
 
 A file is a header and a list of entries, all in native byte order::
 

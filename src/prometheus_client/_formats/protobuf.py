@@ -1,7 +1,7 @@
 """Protobuf exposition: a registry as delimited ``io.prometheus.client.MetricFamily`` messages.
 
 Content type ``application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
-encoding=delimited``.  Data model, as Prometheus reads it (wire-format fact sheet §1.3):
+encoding=delimited``.  Data model, as Prometheus reads it:
 
 * counters are named ``<name>_total``; ``_created`` samples become created timestamps;
 * summaries and histograms carry count, sum, quantiles/buckets and created time in one

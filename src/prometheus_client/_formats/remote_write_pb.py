@@ -1,7 +1,7 @@
 """Prometheus remote write 1.0 messages (package ``prometheus``, ``prompb``), dependency-free.
 
 Field numbers follow ``prompb/types.proto`` and ``prompb/remote.proto`` of Prometheus v2.42
-(proto3): see the wire-format fact sheet, section 3.
+(proto3).
 
 Two layers:
 

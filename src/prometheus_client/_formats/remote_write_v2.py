@@ -1,6 +1,6 @@
 """Remote write 2.0 (``io.prometheus.write.v2.Request``): encoder and decoder, dependency-free.
 
-What 2.0 changes for a sender (wire-format fact sheet, section 6):
+What 2.0 changes for a sender (Remote-Write 2.0 specification):
 
 * one string table per request (``symbols``, ``symbols[0] == ""``); label names and values,
   help texts, units and exemplar labels are uint32 references into it;

@@ -1,6 +1,6 @@
 """Native (sparse, exponential) histogram math, dependency-free.
 
-Data model (wire-format fact sheet §2): for schema ``s`` in -4..8 the base is
+Data model (Prometheus native histograms): for schema ``s`` in -4..8 the base is
 ``2 ** (2 ** -s)``; positive bucket ``i`` covers ``(base**(i-1), base**i]``, negative bucket
 ``i`` mirrors it, and observations with ``|v| <= zero_threshold`` go to the zero bucket.
 

@@ -5,6 +5,7 @@ import time
 from array import array
 from bisect import bisect_left
 from typing import (
+    TYPE_CHECKING,
     Any,
     Dict,
     Iterable,
@@ -331,10 +332,12 @@ class Histogram(MetricWrapperBase):
             amount = _number(self, amount)
         self._observe_classic(amount, exemplar)
         native = self._native
-        buf = native._buf  # type: ignore[union-attr]
+        if TYPE_CHECKING:  # set whenever this method is the observe (no runtime check)
+            assert native is not None
+        buf = native._buf
         buf.append(amount)  # _Buffered.observe, inlined on this hot path
-        if len(buf) >= native._batch:  # type: ignore[union-attr]
-            native._drain(True)  # type: ignore[union-attr]
+        if len(buf) >= native._batch:
+            native._drain(True)
 
     def _observe_native_flat(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
         # _observe_native with the flat-array classic update of ``observe`` inlined (two
@@ -351,10 +354,12 @@ class Histogram(MetricWrapperBase):
                 counts[i] += 1.0
             counts[-1] += amount
         native = self._native
-        buf = native._buf  # type: ignore[union-attr]
+        if TYPE_CHECKING:  # set whenever this method is the observe (no runtime check)
+            assert native is not None
+        buf = native._buf
         buf.append(amount)  # _Buffered.observe, inlined on this hot path
-        if len(buf) >= native._batch:  # type: ignore[union-attr]
-            native._drain(True)  # type: ignore[union-attr]
+        if len(buf) >= native._batch:
+            native._drain(True)
 
     def _observe_values(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
         if type(amount) is not float:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from io import StringIO as StringIO  # noqa: F401  (the reference module's names)
 from sys import maxunicode as maxunicode  # noqa: F401
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
-from .._metrics.family import CounterFn, Family, FamilyInfo, GaugeFn, HistogramFn, SummaryFn
+from .._metrics.family import Family, FamilyInfo
 from ..metrics_core import Metric
 from ..registry import Collector
 from ..samples import Exemplar, NativeHistogram, Sample
@@ -61,6 +61,9 @@ from ..validation import (
     _is_valid_legacy_labelname as _is_valid_legacy_labelname,
     _is_valid_legacy_metric_name as _is_valid_legacy_metric_name,
 )
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .._metrics.family import CounterFn, GaugeFn, HistogramFn, SummaryFn
 # isort: on
 
 CONTENT_TYPE_LATEST = CONTENT_TYPE_OPENMETRICS_1_0

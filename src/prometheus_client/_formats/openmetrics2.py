@@ -15,9 +15,9 @@ any ``Metric`` (custom collectors) into the same calls.
 import math
 import time
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
 
-from .._metrics.family import CounterFn, Family, FamilyInfo, GaugeFn, HistogramFn, SummaryFn
+from .._metrics.family import Family, FamilyInfo
 from ..metrics_core import Metric
 from ..registry import Collector
 from ..samples import Exemplar, NativeHistogram, Sample, Timestamp
@@ -26,6 +26,9 @@ from .escaping import escape_label_value, escape_metric_name, escaped_label_name
 from .render import bind, escape_help_om, fmt_value, label_set_cache, labels_cached, labels_of, render
 from .skipped import encode_text
 from .text import _sample_name
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .._metrics.family import CounterFn, GaugeFn, HistogramFn, SummaryFn
 
 _MAX_EXACT = 2.0**53
 SampleTime = Union[float, Timestamp]

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union, cast
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union, cast
 
-from .._metrics.family import CounterFn, Family, FamilyInfo, GaugeFn, HistogramFn, SeriesCache, SummaryFn
+from .._metrics.family import Family, FamilyInfo, SeriesCache
 from ..metrics_core import Metric
 from ..registry import Collector
 from ..samples import Exemplar, NativeHistogram, Sample, Timestamp
@@ -41,6 +41,9 @@ from .protobuf_wire import (
 )
 from .render import walk
 from .skipped import encodable_metric
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .._metrics.family import CounterFn, GaugeFn, HistogramFn, SummaryFn
 
 __all__ = ["CONTENT_TYPE", "metric_to_families", "encode_registry"]
 

@@ -7,6 +7,7 @@ import re
 import socket
 import struct
 from typing import (
+    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
@@ -21,7 +22,7 @@ from typing import (
     cast,
 )
 
-from .._metrics.family import CounterFn, Family, GaugeFn, HistogramFn, SeriesCache, SummaryFn
+from .._metrics.family import Family, SeriesCache
 from ..metrics_core import Metric
 from ..samples import Exemplar, Sample, Timestamp
 from . import snappy as _snappy
@@ -36,6 +37,9 @@ from .remote_write_pb import (
     label_record,
     metadata_record,
 )
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .._metrics.family import CounterFn, GaugeFn, HistogramFn, SummaryFn
 
 _LEGACY_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _LEGACY_METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")

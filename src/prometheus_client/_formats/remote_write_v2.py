@@ -30,9 +30,22 @@ from __future__ import annotations
 
 import struct
 from math import isfinite as _isfinite
-from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+    cast,
+)
 
-from .._metrics.family import CounterFn, Family, GaugeFn, HistogramFn, SeriesCache, SummaryFn
+from .._metrics.family import Family, SeriesCache
 from ..metrics_core import Metric
 from ..samples import Exemplar
 from .protobuf_wire import encode_varint
@@ -45,6 +58,9 @@ from .remote_write_pb import (
     histogram_record,
     label_plan,
 )
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .._metrics.family import CounterFn, GaugeFn, HistogramFn, SummaryFn
 
 __all__ = ["PROTOBUF_MESSAGE", "CONTENT_TYPE", "REMOTE_WRITE_VERSION", "Counts", "V2Encoder"]
 

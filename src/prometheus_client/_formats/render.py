@@ -9,13 +9,16 @@ Sample per number nor re-escape unchanged labels.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union, cast
 
-from .._metrics.family import Family, FamilyInfo, Quantiles, SeriesCache
+from .._metrics.family import Family, FamilyInfo, SeriesCache
 from ..metrics_core import Metric
 from ..registry import Collector, CollectorRegistry
 from ..utils import floatToGoString
 from .escaping import escape_label_value, escaped_label_name, label_name_escaper
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .._metrics.family import Quantiles
 
 _INF = float("inf")
 _repr = float.__repr__

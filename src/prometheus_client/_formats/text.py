@@ -13,9 +13,9 @@ everything else sample by sample (``_render_metric``). Both give the same bytes.
 from __future__ import annotations
 
 from functools import partial
-from typing import Callable, Dict, List, Optional, Tuple, cast
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple, cast
 
-from .._metrics.family import CounterFn, Family, GaugeFn, HistogramFn, SummaryFn
+from .._metrics.family import Family
 from ..metrics_core import Metric
 from ..registry import REGISTRY, Collector
 from ..validation import is_valid_legacy_metric_name
@@ -39,6 +39,9 @@ from .render import (
     split_labels_of,
 )
 from .skipped import encode_text
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .._metrics.family import CounterFn, GaugeFn, HistogramFn, SummaryFn
 
 # family type -> (suffix of the family name, type written on the TYPE line)
 _TYPES: Dict[str, Tuple[str, str]] = {

@@ -24,27 +24,27 @@ emptied when it holds more entries than the family's series allow (removed serie
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import TYPE_CHECKING, Callable, Dict, Generic, Iterable, List, NamedTuple, Optional, Tuple, TypeVar, cast
 
-from ..samples import Exemplar
-
-if TYPE_CHECKING:  # pragma: no cover - annotations only
+if TYPE_CHECKING:  # pragma: no cover - annotations only (not built at import)
     from ..metrics_core import Metric
+    from ..samples import Exemplar
 
-LabelValues = Tuple[str, ...]
+    LabelValues = Tuple[str, ...]
 
-CounterNumbers = Tuple[float, Optional[Exemplar], Optional[float]]
-GaugeNumbers = float
-SummaryNumbers = Tuple[float, float, Optional[float]]
-HistogramNumbers = Tuple[
-    Tuple[str, ...], List[float], float, Optional[List[Optional[Exemplar]]], Optional[float], bool
-]
-Quantiles = List[Tuple[float, float]]
-# ``FamilyInfo.numbers`` of each type (encoders ``cast("CounterFn", info.numbers)``)
-CounterFn = Callable[[object], CounterNumbers]
-GaugeFn = Callable[[object], GaugeNumbers]
-SummaryFn = Callable[[object], SummaryNumbers]
-HistogramFn = Callable[[object], HistogramNumbers]
+    CounterNumbers = Tuple[float, Optional[Exemplar], Optional[float]]
+    GaugeNumbers = float
+    SummaryNumbers = Tuple[float, float, Optional[float]]
+    HistogramNumbers = Tuple[
+        Tuple[str, ...], List[float], float, Optional[List[Optional[Exemplar]]], Optional[float], bool
+    ]
+    Quantiles = List[Tuple[float, float]]
+    # ``FamilyInfo.numbers`` of each type (encoders ``cast("CounterFn", info.numbers)``)
+    CounterFn = Callable[[object], CounterNumbers]
+    GaugeFn = Callable[[object], GaugeNumbers]
+    SummaryFn = Callable[[object], SummaryNumbers]
+    HistogramFn = Callable[[object], HistogramNumbers]
 
 N = TypeVar("N")
 V = TypeVar("V")
@@ -83,14 +83,22 @@ class FamilyInfo(Generic[N]):
         self.scratch: Dict[object, object] = {}
 
 
-class Family(NamedTuple):
-    """One metric family's answer: its info and its series at the time of the scrape, and
+_FAMILY_DOC = """One metric family's answer: its info and its series at the time of the scrape, and
     ``collect`` for when an encoder needs the family as ``Metric`` samples after all (a value
     it cannot encode, staleness markers)."""
 
-    info: FamilyInfo[object]
-    series: List[object]
-    collect: Callable[[], Iterable[Metric]]
+if TYPE_CHECKING:  # pragma: no cover - what type checkers see
+
+    class Family(NamedTuple):
+        info: FamilyInfo[object]
+        series: List[object]
+        collect: Callable[[], Iterable[Metric]]
+
+else:
+    # The same tuple built without typing.NamedTuple: its string annotations would become
+    # ForwardRefs, and compiling them costs a fresh process ~2 ms of ``import prometheus_client``.
+    Family = namedtuple("Family", ("info", "series", "collect"), module=__name__)
+    Family.__doc__ = _FAMILY_DOC
 
 
 class SeriesCache(Generic[V]):

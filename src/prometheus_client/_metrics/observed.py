@@ -7,6 +7,7 @@ import time
 from array import array
 from bisect import bisect_left
 from typing import (
+    TYPE_CHECKING,
     Any,
     Dict,
     Iterable,
@@ -251,8 +252,7 @@ class Histogram(MetricWrapperBase):
             self._bucket_values = None
             self._sum_value = None
             if self._native is not None:
-                self._observe_classic = self._observe_flat
-                self.observe = self._observe_native  # type: ignore[method-assign]
+                self.observe = self._observe_native_flat  # type: ignore[method-assign]
             return
         # A swapped-in value class (multiprocess mode, tests) or an interpreter without
         # atomic ``+=`` (3.9, free-threaded): one value object per number.
@@ -334,13 +334,34 @@ class Histogram(MetricWrapperBase):
             amount = _number(self, amount)
         self._observe_classic(amount, exemplar)
         native = self._native
-        buf = native._buf  # type: ignore[union-attr]
+        if TYPE_CHECKING:  # set whenever this method is the observe (no runtime check)
+            assert native is not None
+        buf = native._buf
         buf.append(amount)  # _Buffered.observe, inlined on this hot path
-        if len(buf) >= native._batch:  # type: ignore[union-attr]
-            native._drain(True)  # type: ignore[union-attr]
+        if len(buf) >= native._batch:
+            native._drain(True)
 
-    def _observe_flat(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
-        Histogram.observe(self, amount, exemplar)
+    def _observe_native_flat(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
+        # _observe_native with the flat-array classic update of ``observe`` inlined (two
+        # frames less). Whatever raises (conversion, exemplar check) does so before a count
+        # or the native buffer moves.
+        if type(amount) is not float:
+            amount = _number(self, amount)
+        if exemplar:
+            self._observe_with_exemplar(amount, exemplar)
+        else:
+            counts = self._counts
+            i = bisect_left(self._upper_bounds, amount)
+            if i or amount == amount:  # NaN is counted in the sum only
+                counts[i] += 1.0
+            counts[-1] += amount
+        native = self._native
+        if TYPE_CHECKING:  # set whenever this method is the observe (no runtime check)
+            assert native is not None
+        buf = native._buf
+        buf.append(amount)  # _Buffered.observe, inlined on this hot path
+        if len(buf) >= native._batch:
+            native._drain(True)
 
     def _observe_values(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
         if type(amount) is not float:

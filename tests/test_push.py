@@ -25,6 +25,7 @@ from peers import (
     pushgateway_groups,
     shared_certs,
     start_pushgateway,
+    wait_until,
 )
 from prometheus_client import (
     CollectorRegistry,
@@ -285,6 +286,9 @@ def test_real_push_pushadd_delete(pgw: Peer, gateway: str) -> None:
     # Another group is independent; delete removes only the given group.
     push_to_gateway(gateway, "batch/job", r1, grouping_key={"plain": "y"})
     delete_from_gateway(gateway, "batch/job", grouping_key=key)
+    # The Pushgateway answers a DELETE with 202 Accepted and applies it asynchronously.
+    wait_until(lambda: [gr["labels"] for gr in pushgateway_groups(pgw)] == [{"job": "batch/job", "plain": "y"}],
+               "the deleted group to disappear, the other to stay", timeout=30)
     groups = pushgateway_groups(pgw)
     assert [gr["labels"] for gr in groups] == [{"job": "batch/job", "plain": "y"}]
 
@@ -312,7 +316,8 @@ def test_real_grouping_keys_read_back_exactly(pgw: Peer, gateway: str, job: str)
     pushed = [s for f in text_string_to_metric_families(body.decode()) for s in f.samples if s.name == "pg_key"]
     assert [(s.labels, s.value) for s in pushed] == [({"job": job, **key, "instance": ""}, 7.0)]
     delete_from_gateway(gateway, job, grouping_key=key)
-    assert pushgateway_groups(pgw) == []
+    wait_until(lambda: pushgateway_groups(pgw) == [], "the deleted group to disappear (DELETE is asynchronous)",
+               timeout=30)
 
 
 @pytest.mark.parametrize("key,match", [
@@ -388,7 +393,8 @@ def test_real_basic_auth(auth_pgw: Tuple[Peer, str, str]) -> None:
             push_to_gateway(peer.url, "authjob", _reg(1), handler=handler)
         assert info.value.code == 401
     delete_from_gateway(peer.url, "authjob", handler=good)
-    assert pushgateway_groups(peer, headers={"Authorization": auth}) == []
+    wait_until(lambda: pushgateway_groups(peer, headers={"Authorization": auth}) == [],
+               "the deleted group to disappear (DELETE is asynchronous)", timeout=30)
 
 
 @pytest.mark.parametrize("binary", [b for _, b in PUSHGATEWAY_VERSIONS], ids=[v for v, _ in PUSHGATEWAY_VERSIONS])

@@ -30,17 +30,19 @@ from .render import (
     label_cache,
     label_set_cache,
     labels_cached,
-    labels_of,
-    quantile_lines_of,
     render,
     render_labels,
-    split_labels_of,
 )
 from .skipped import encode_text
 from .text import _sample_name as _text_sample_name
+from .text import gauge_lines, histogram_lines, summary_lines
 
 # Re-exported: the reference defines these here and callers import them from this module.
 # isort: off
+# Also names the public path re-exports (the fast renderers used them before they moved to text.py).
+from .render import labels_of as labels_of  # noqa: F401
+from .render import quantile_lines_of as quantile_lines_of  # noqa: F401
+from .render import split_labels_of as split_labels_of  # noqa: F401
 from .escaping import (
     _SURROGATE_MAX as _SURROGATE_MAX,
     _SURROGATE_MIN as _SURROGATE_MIN,
@@ -63,7 +65,7 @@ from ..validation import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
-    from .._metrics.family import CounterFn, GaugeFn, HistogramFn, SummaryFn
+    from .._metrics.family import CounterFn
 # isort: on
 
 CONTENT_TYPE_LATEST = CONTENT_TYPE_OPENMETRICS_1_0
@@ -237,104 +239,18 @@ def _fast_counter(fam: Family, escaping: str, out: List[str]) -> None:
 
 
 def _fast_gauge(fam: Family, escaping: str, out: List[str]) -> None:
-    info = fam.info
-    series = fam.series
-    numbers = cast("GaugeFn", info.numbers)
-    out.append(_fast_header(info, escaping))
-    g_open, g_bare = _sample_name(info.name, escaping)
-    append = out.append
-    if info.labelnames:
-        cache = label_cache(info, escaping, len(series))
-        get = cache.get
-        for child in series:
-            inner = get(child)
-            if inner is None:
-                inner = cache[child] = render_labels(info, child, escaping)
-            append(f"{g_open}{inner}}} {fmt_value(numbers(child))}\n")
-    else:
-        for child in series:
-            append(f"{g_bare}{fmt_value(numbers(child))}\n")
+    out.append(_fast_header(fam.info, escaping))
+    gauge_lines(fam, escaping, out, _sample_name)
 
 
 def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
-    info = fam.info
-    series = fam.series
-    numbers = cast("SummaryFn", info.numbers)
-    quantiles_of = info.quantiles
-    name = info.name
-    out.append(_fast_header(info, escaping))
-    n_open, n_bare = _sample_name(name + "_count", escaping)
-    s_open, s_bare = _sample_name(name + "_sum", escaping)
-    c_open, c_bare = _sample_name(name + "_created", escaping)
-    q_lines = quantile_lines_of(info, escaping, len(series), _sample_name(name, escaping)[0])
-    labelled = bool(info.labelnames)
-    labels = labels_of(info, escaping, len(series))
-    created_text = created_texts(info, len(series))
-    append = out.append
-    inner = ""
-    for child in series:
-        count, total, cr = numbers(child)
-        quantiles = quantiles_of(child) if quantiles_of is not None else None
-        if quantiles:
-            lines, inner = q_lines(child, quantiles)
-            append(lines)
-        elif labelled:
-            inner = labels(child)
-        if labelled:
-            append(f"{n_open}{inner}}} {fmt_value(count)}\n{s_open}{inner}}} {fmt_value(total)}\n")
-            if cr is not None:
-                append(f"{c_open}{inner}}} {created_text(child, cr)}\n")
-        else:
-            append(f"{n_bare}{fmt_value(count)}\n{s_bare}{fmt_value(total)}\n")
-            if cr is not None:
-                append(f"{c_bare}{fmt_stable(cr)}\n")
+    out.append(_fast_header(fam.info, escaping))
+    summary_lines(fam, escaping, out, out, _sample_name)
 
 
 def _fast_histogram(fam: Family, escaping: str, out: List[str]) -> None:
-    info = fam.info
-    series = fam.series
-    numbers = cast("HistogramFn", info.numbers)
-    name = info.name
-    out.append(_fast_header(info, escaping))
-    b_open = _sample_name(name + "_bucket", escaping)[0]
-    n_open, n_bare = _sample_name(name + "_count", escaping)
-    s_open, s_bare = _sample_name(name + "_sum", escaping)
-    c_open, c_bare = _sample_name(name + "_created", escaping)
-    append = out.append
-    labelled = bool(info.labelnames)
-    split = split_labels_of(info, escaping, len(series))
-    created_text = created_texts(info, len(series))
-    for child in series:
-        les, counts, total, exemplars, cr, with_sum = numbers(child)
-        if labelled:
-            before, after = split(child)
-            inner = f"{before},{after}" if before and after else before or after
-            pre = f'{b_open}{before},le="' if before else f'{b_open}le="'
-            post = f'",{after}}} ' if after else '"} '
-            count_line = f"{n_open}{inner}}} "
-            sum_line = f"{s_open}{inner}}} "
-            created_line = f"{c_open}{inner}}} "
-        else:
-            pre = f'{b_open}le="'
-            post = '"} '
-            count_line = n_bare
-            sum_line = s_bare
-            created_line = c_bare
-        acc = 0.0
-        if exemplars:
-            for le, count, exemplar in zip(les, counts, exemplars):
-                acc += count
-                ex = "" if exemplar is None else _exemplar_text(exemplar)
-                append(f"{pre}{le}{post}{fmt_value(acc)}{ex}\n")
-        else:
-            for le, count in zip(les, counts):
-                acc += count
-                append(f"{pre}{le}{post}{fmt_value(acc)}\n")
-        append(f"{count_line}{fmt_value(acc)}\n")
-        if with_sum:
-            append(f"{sum_line}{fmt_value(total)}\n")
-        if cr is not None:
-            append(f"{created_line}{created_text(child, cr) if labelled else fmt_stable(cr)}\n")
+    out.append(_fast_header(fam.info, escaping))
+    histogram_lines(fam, escaping, out, out, _sample_name, _exemplar_text)
 
 
 _FAST: Dict[str, Callable[[Family, str, List[str]], None]] = {

@@ -395,6 +395,53 @@ def _decode_bucket(data: bytes) -> PBBucket:
     return PBBucket(ub, cnt_f if cnt_f > 0 else cnt, ex)
 
 
+class _NativeReader:
+    """The native-histogram fields of a Histogram message: schema, zero threshold, zero count
+    (integer, then float), then negative spans, deltas, counts and positive spans, deltas,
+    counts. ``io.prometheus.client.Histogram`` numbers them 5-14, the remote-write ``Histogram``
+    4-13; :meth:`read` takes the position ``k`` (0-9) in that order."""
+
+    __slots__ = ("schema", "zt", "zc", "zc_int", "zc_float", "zc_is_float",
+                 "nspans", "ndel", "ncnt", "pspans", "pdel", "pcnt")
+
+    def __init__(self) -> None:
+        self.schema = 0  # zigzag-decoded, not range-checked
+        self.zt = 0.0
+        self.zc: float = 0  # the zero count last read, integer or float
+        self.zc_int = 0
+        self.zc_float = 0.0
+        self.zc_is_float = False
+        self.nspans: List[Tuple[int, int]] = []
+        self.ndel: List[int] = []
+        self.ncnt: List[float] = []
+        self.pspans: List[Tuple[int, int]] = []
+        self.pdel: List[int] = []
+        self.pcnt: List[float] = []
+
+    def read(self, k: int, wt: int, x: FieldValue) -> None:
+        if k == 0:
+            self.schema = zigzag_decode(_i(x))
+        elif k == 1:
+            self.zt = _d(x)
+        elif k == 2:
+            self.zc = self.zc_int = _i(x)
+        elif k == 3:
+            self.zc = self.zc_float = _d(x)
+            self.zc_is_float = True
+        elif k == 4:
+            self.nspans.append(_decode_span(_b(x)))
+        elif k == 5:
+            _repeated_sint(wt, x, self.ndel)
+        elif k == 6:
+            _repeated_double(wt, x, self.ncnt)
+        elif k == 7:
+            self.pspans.append(_decode_span(_b(x)))
+        elif k == 8:
+            _repeated_sint(wt, x, self.pdel)
+        elif k == 9:
+            _repeated_double(wt, x, self.pcnt)
+
+
 _HistParts = Tuple[float, float, List[PBBucket], Optional[PBNative], Optional[float]]
 
 
@@ -404,17 +451,7 @@ def _decode_histogram(data: bytes) -> _HistParts:
     total = 0.0
     buckets: List[PBBucket] = []
     created: Optional[float] = None
-    schema = 0
-    zt = 0.0
-    zc: float = 0
-    zc_f = 0.0
-    native = False
-    pspans: List[Tuple[int, int]] = []
-    nspans: List[Tuple[int, int]] = []
-    pdel: List[int] = []
-    ndel: List[int] = []
-    pcnt: List[float] = []
-    ncnt: List[float] = []
+    nr: Optional[_NativeReader] = None
     exemplars: List[PBExemplar] = []
     for f, wt, x in iter_fields(data):
         if f == 1:
@@ -428,35 +465,18 @@ def _decode_histogram(data: bytes) -> _HistParts:
         elif f == 15:
             created = _decode_timestamp(_b(x))
         elif 5 <= f <= 16:
-            native = True
-            if f == 5:
-                schema = to_int32(zigzag_decode(_i(x)))
-            elif f == 6:
-                zt = _d(x)
-            elif f == 7:
-                zc = _i(x)
-            elif f == 8:
-                zc_f = _d(x)
-            elif f == 9:
-                nspans.append(_decode_span(_b(x)))
-            elif f == 10:
-                _repeated_sint(wt, x, ndel)
-            elif f == 11:
-                _repeated_double(wt, x, ncnt)
-            elif f == 12:
-                pspans.append(_decode_span(_b(x)))
-            elif f == 13:
-                _repeated_sint(wt, x, pdel)
-            elif f == 14:
-                _repeated_double(wt, x, pcnt)
-            else:
+            if nr is None:
+                nr = _NativeReader()
+            if f == 16:
                 exemplars.append(_decode_exemplar(_b(x)))
+            else:
+                nr.read(f - 5, wt, x)
     nh: Optional[PBNative] = None
-    if native:
+    if nr is not None:
         nh = PBNative(
-            schema, zt, zc_f if zc_f > 0 else zc,
-            tuple(pspans), tuple(pdel), tuple(nspans), tuple(ndel), tuple(pcnt), tuple(ncnt),
-            tuple(exemplars),
+            to_int32(nr.schema), nr.zt, nr.zc_float if nr.zc_float > 0 else nr.zc_int,
+            tuple(nr.pspans), tuple(nr.pdel), tuple(nr.nspans), tuple(nr.ndel),
+            tuple(nr.pcnt), tuple(nr.ncnt), tuple(exemplars),
         )
     return (count_f if count_f > 0 else count), total, buckets, nh, created
 

@@ -20,18 +20,30 @@ import struct
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..samples import NativeHistogram
-from .protobuf_model import _b, _d, _decode_label, _decode_span, _i, _repeated_double, _repeated_sint, _s
-from .protobuf_wire import DecodeError as DecodeError
+from .protobuf_model import (
+    _b,
+    _d,
+    _decode_label,
+    _i,
+    _NativeReader,
+    _s,
+    _spans,
+)
 from .protobuf_wire import (
+    _SMALL,
     FieldValue,
+    _ld,
+    _pack_double,
     decode_packed_varints,
+    encode_packed_doubles,
+    encode_packed_sint,
     encode_varint,
     iter_fields,
     to_int64,
     write_varint,
-    zigzag_decode,
     zigzag_encode,
 )
+from .protobuf_wire import DecodeError as DecodeError
 
 __all__ = [
     "UNKNOWN", "COUNTER", "GAUGE", "HISTOGRAM", "GAUGEHISTOGRAM", "SUMMARY", "INFO", "STATESET",
@@ -72,10 +84,6 @@ RESET_HINT_GAUGE = 3
 #: Prometheus staleness marker: a NaN with this exact bit pattern.
 STALE_NAN_BITS = 0x7FF0000000000002
 STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", STALE_NAN_BITS))[0]
-
-_DOUBLE = struct.Struct("<d")
-_pack_double = _DOUBLE.pack
-_SMALL: List[bytes] = [bytes((i,)) for i in range(128)]
 
 
 # ---------------------------------------------------------------------------
@@ -143,13 +151,6 @@ class WriteRequest(NamedTuple):
 # Encoding building blocks
 # ---------------------------------------------------------------------------
 
-def _ld(tag: bytes, payload: bytes) -> bytes:
-    n = len(payload)
-    if n < 0x80:
-        return tag + _SMALL[n] + payload
-    return tag + encode_varint(n) + payload
-
-
 def label_record(name: str, value: str, tag: bytes = b"\x0a") -> bytes:
     """One ``Label`` sub-message record (``tag ‖ len ‖ 0a name 12 value``)."""
     nb = name.encode("utf-8")
@@ -175,34 +176,14 @@ def exemplar_record(labels: Iterable[Tuple[str, str]], value: float, timestamp_m
     return _ld(b"\x1a", body)
 
 
-def _spans(out: bytearray, tag: int, spans: Sequence[Tuple[int, int]]) -> None:
-    for off, length in spans:
-        body = bytearray(b"\x08")
-        write_varint(body, zigzag_encode(off))
-        body.append(0x10)
-        write_varint(body, length)
-        out.append(tag)
-        out.append(len(body))
-        out += body
-
-
 def _packed_sint(out: bytearray, tag: int, values: Sequence[int]) -> None:
-    if not values:
-        return
-    body = bytearray()
-    for v in values:
-        write_varint(body, (v << 1) if v >= 0 else ((-v) << 1) - 1)
-    out.append(tag)
-    write_varint(out, len(body))
-    out += body
+    if values:
+        out += _ld(bytes((tag,)), encode_packed_sint(values))
 
 
 def _packed_doubles(out: bytearray, tag: int, values: Sequence[float]) -> None:
-    if not values:
-        return
-    out.append(tag)
-    write_varint(out, 8 * len(values))
-    out += struct.pack(f"<{len(values)}d", *values)
+    if values:
+        out += _ld(bytes((tag,)), encode_packed_doubles(values))
 
 
 def histogram_record(h: Histogram, tag: bytes = b"\x22", start_ms: int = 0) -> bytes:
@@ -366,16 +347,8 @@ def _decode_exemplar(data: bytes) -> Exemplar:
 def _decode_histogram(data: bytes) -> Histogram:
     count: float = 0
     total = 0.0
-    schema = 0
-    zt = 0.0
-    zc: float = 0
     is_float = False
-    nspans: List[Tuple[int, int]] = []
-    pspans: List[Tuple[int, int]] = []
-    ndel: List[int] = []
-    pdel: List[int] = []
-    ncnt: List[float] = []
-    pcnt: List[float] = []
+    nr = _NativeReader()
     hint = 0
     ts = 0
     for f, wt, x in iter_fields(data):
@@ -386,33 +359,15 @@ def _decode_histogram(data: bytes) -> Histogram:
             is_float = True
         elif f == 3:
             total = _d(x)
-        elif f == 4:
-            schema = zigzag_decode(_i(x))
-        elif f == 5:
-            zt = _d(x)
-        elif f == 6:
-            zc = _i(x)
-        elif f == 7:
-            zc = _d(x)
-            is_float = True
-        elif f == 8:
-            nspans.append(_decode_span(_b(x)))
-        elif f == 9:
-            _repeated_sint(wt, x, ndel)
-        elif f == 10:
-            _repeated_double(wt, x, ncnt)
-        elif f == 11:
-            pspans.append(_decode_span(_b(x)))
-        elif f == 12:
-            _repeated_sint(wt, x, pdel)
-        elif f == 13:
-            _repeated_double(wt, x, pcnt)
+        elif 4 <= f <= 13:
+            nr.read(f - 4, wt, x)
         elif f == 14:
             hint = _i(x)
         elif f == 15:
             ts = to_int64(_i(x))
-    return Histogram(count, total, schema, zt, zc, ts, tuple(nspans), tuple(ndel), tuple(ncnt),
-                     tuple(pspans), tuple(pdel), tuple(pcnt), hint, is_float)
+    return Histogram(count, total, nr.schema, nr.zt, nr.zc, ts, tuple(nr.nspans), tuple(nr.ndel),
+                     tuple(nr.ncnt), tuple(nr.pspans), tuple(nr.pdel), tuple(nr.pcnt), hint,
+                     is_float or nr.zc_is_float)
 
 
 def _decode_timeseries(data: bytes) -> TimeSeries:

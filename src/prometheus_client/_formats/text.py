@@ -42,6 +42,10 @@ from .skipped import encode_text
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from .._metrics.family import CounterFn, GaugeFn, HistogramFn, SummaryFn
+    from ..samples import Exemplar
+
+#: ``(prefix with labels, prefix without labels)`` of a sample name (see :func:`_sample_name`).
+SampleNameFn = Callable[[str, str], Tuple[str, str]]
 
 # family type -> (suffix of the family name, type written on the TYPE line)
 _TYPES: Dict[str, Tuple[str, str]] = {
@@ -176,10 +180,17 @@ def _fast_counter(fam: Family, escaping: str, out: List[str]) -> None:
 
 def _fast_gauge(fam: Family, escaping: str, out: List[str]) -> None:
     info = fam.info
+    out.append(_header(info.name, escape_help(info.help), "gauge", escaping))
+    gauge_lines(fam, escaping, out, _sample_name)
+
+
+def gauge_lines(fam: Family, escaping: str, out: List[str], sample_name: SampleNameFn) -> None:
+    """The sample lines of a gauge family (the same in the text and OpenMetrics formats, but
+    for ``sample_name``)."""
+    info = fam.info
     series = fam.series
     numbers = cast("GaugeFn", info.numbers)
-    out.append(_header(info.name, escape_help(info.help), "gauge", escaping))
-    g_open, g_bare = _sample_name(info.name, escaping)
+    g_open, g_bare = sample_name(info.name, escaping)
     append = out.append
     if info.labelnames:
         cache = label_cache(info, escaping, len(series))
@@ -196,21 +207,32 @@ def _fast_gauge(fam: Family, escaping: str, out: List[str]) -> None:
 
 def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
     info = fam.info
+    doc = escape_help(info.help)
+    out.append(_header(info.name, doc, "summary", escaping))
+    created: List[str] = []
+    summary_lines(fam, escaping, out, created, _sample_name)
+    _created_family(info.name, doc, escaping, created, out)
+
+
+def summary_lines(fam: Family, escaping: str, out: List[str], created: List[str],
+                  sample_name: SampleNameFn) -> None:
+    """The sample lines of a summary family: quantiles, ``_count`` and ``_sum`` go to ``out``,
+    ``_created`` lines to ``created`` (the text format gathers them in a family of their own,
+    OpenMetrics passes ``out``)."""
+    info = fam.info
     series = fam.series
     numbers = cast("SummaryFn", info.numbers)
     quantiles_of = info.quantiles
     name = info.name
-    doc = escape_help(info.help)
-    out.append(_header(name, doc, "summary", escaping))
-    n_open, n_bare = _sample_name(name + "_count", escaping)
-    s_open, s_bare = _sample_name(name + "_sum", escaping)
-    c_open, c_bare = _sample_name(name + "_created", escaping)
-    q_lines = quantile_lines_of(info, escaping, len(series), _sample_name(name, escaping)[0])
+    n_open, n_bare = sample_name(name + "_count", escaping)
+    s_open, s_bare = sample_name(name + "_sum", escaping)
+    c_open, c_bare = sample_name(name + "_created", escaping)
+    q_lines = quantile_lines_of(info, escaping, len(series), sample_name(name, escaping)[0])
     labelled = bool(info.labelnames)
     labels = labels_of(info, escaping, len(series))
     created_text = created_texts(info, len(series))
-    created: List[str] = []
     append = out.append
+    add_created = created.append
     inner = ""
     for child in series:
         count, total, cr = numbers(child)
@@ -223,33 +245,43 @@ def _fast_summary(fam: Family, escaping: str, out: List[str]) -> None:
         if labelled:
             append(f"{n_open}{inner}}} {fmt_value(count)}\n{s_open}{inner}}} {fmt_value(total)}\n")
             if cr is not None:
-                created.append(f"{c_open}{inner}}} {created_text(child, cr)}\n")
+                add_created(f"{c_open}{inner}}} {created_text(child, cr)}\n")
         else:
             append(f"{n_bare}{fmt_value(count)}\n{s_bare}{fmt_value(total)}\n")
             if cr is not None:
-                created.append(f"{c_bare}{fmt_stable(cr)}\n")
-    _created_family(name, doc, escaping, created, out)
+                add_created(f"{c_bare}{fmt_stable(cr)}\n")
 
 
 def _fast_histogram(fam: Family, escaping: str, out: List[str]) -> None:
     info = fam.info
+    doc = escape_help(info.help)
+    out.append(_header(info.name, doc, "histogram", escaping))
+    created: List[str] = []
+    histogram_lines(fam, escaping, out, created, _sample_name, None)
+    _created_family(info.name, doc, escaping, created, out)
+
+
+def histogram_lines(fam: Family, escaping: str, out: List[str], created: List[str],
+                    sample_name: SampleNameFn,
+                    exemplar_text: Optional[Callable[[Exemplar], str]]) -> None:
+    """The sample lines of a histogram family: buckets (with exemplars when ``exemplar_text``
+    is given), ``_count`` and ``_sum`` go to ``out``, ``_created`` lines to ``created`` (see
+    :func:`summary_lines`)."""
+    info = fam.info
     series = fam.series
     numbers = cast("HistogramFn", info.numbers)
     name = info.name
-    doc = escape_help(info.help)
-    out.append(_header(name, doc, "histogram", escaping))
-    b_open = _sample_name(name + "_bucket", escaping)[0]
-    n_open, n_bare = _sample_name(name + "_count", escaping)
-    s_open, s_bare = _sample_name(name + "_sum", escaping)
-    c_open, c_bare = _sample_name(name + "_created", escaping)
-    created: List[str] = []
+    b_open = sample_name(name + "_bucket", escaping)[0]
+    n_open, n_bare = sample_name(name + "_count", escaping)
+    s_open, s_bare = sample_name(name + "_sum", escaping)
+    c_open, c_bare = sample_name(name + "_created", escaping)
     append = out.append
+    add_created = created.append
     labelled = bool(info.labelnames)
     split = split_labels_of(info, escaping, len(series))
     created_text = created_texts(info, len(series))
     for child in series:
-        les, counts, total, _, cr, with_sum = numbers(child)
-        cr_text = "" if cr is None else created_text(child, cr) if labelled else fmt_stable(cr)
+        les, counts, total, exemplars, cr, with_sum = numbers(child)
         if labelled:
             before, after = split(child)
             inner = f"{before},{after}" if before and after else before or after
@@ -265,15 +297,20 @@ def _fast_histogram(fam: Family, escaping: str, out: List[str]) -> None:
             sum_line = s_bare
             created_line = c_bare
         acc = 0.0
-        for le, count in zip(les, counts):
-            acc += count
-            append(f"{pre}{le}{post}{fmt_value(acc)}\n")
+        if exemplars and exemplar_text is not None:
+            for le, count, exemplar in zip(les, counts, exemplars):
+                acc += count
+                ex = "" if exemplar is None else exemplar_text(exemplar)
+                append(f"{pre}{le}{post}{fmt_value(acc)}{ex}\n")
+        else:
+            for le, count in zip(les, counts):
+                acc += count
+                append(f"{pre}{le}{post}{fmt_value(acc)}\n")
         append(f"{count_line}{fmt_value(acc)}\n")
         if with_sum:
             append(f"{sum_line}{fmt_value(total)}\n")
         if cr is not None:
-            created.append(f"{created_line}{cr_text}\n")
-    _created_family(name, doc, escaping, created, out)
+            add_created(f"{created_line}{created_text(child, cr) if labelled else fmt_stable(cr)}\n")
 
 
 _FAST: Dict[str, Callable[[Family, str, List[str]], None]] = {

@@ -349,6 +349,7 @@ def _fast_counter(enc: V2Encoder, fam: Family, out: _Out) -> None:
     fn = enc.labeller(info.labelnames)
     cache = enc.series.get(info, enc._tail_len, len(series))
     append = out.parts.append
+    extend = out.parts.extend  # the parts are joined once: no per-series concatenation
     pack, tail, tail_len, now_ms = out.pack_value, out.ts_tail, len(out.ts_tail), out.now_ms
     for child in series:
         value, exemplar, created = numbers(child)
@@ -357,11 +358,11 @@ def _fast_counter(enc: V2Encoder, fam: Family, out: _Out) -> None:
             st, ct = _start_fields(created)
             c = cache[child] = (created, _pre(fn(labelvalues(child), name), 9 + tail_len + len(st),
                                               len(meta) + len(ct)), st + meta + ct)
-        record = c[1] + pack(value, tail) + c[2]
-        if exemplar is not None:
-            record = _with_exemplar(record, enc.exemplar(exemplar, now_ms))
+        if exemplar is None:
+            extend((c[1], pack(value, tail), c[2]))
+        else:
+            append(_with_exemplar(c[1] + pack(value, tail) + c[2], enc.exemplar(exemplar, now_ms)))
             out.exemplars += 1
-        append(record)
     out.samples += len(series)
 
 
@@ -374,7 +375,7 @@ def _fast_gauge(enc: V2Encoder, fam: Family, out: _Out) -> None:
     name = info.name
     fn = enc.labeller(info.labelnames)
     cache = enc.series.get(info, enc._tail_len, len(series))
-    append = out.parts.append
+    extend = out.parts.extend
     pack, tail = out.pack_value, out.ts_tail
     sample_len = 9 + len(tail)
     rest = len(meta)
@@ -382,7 +383,7 @@ def _fast_gauge(enc: V2Encoder, fam: Family, out: _Out) -> None:
         pre = cache.get(child)
         if pre is None:
             pre = cache[child] = _pre(fn(labelvalues(child), name), sample_len, rest)
-        append(pre + pack(numbers(child), tail) + meta)
+        extend((pre, pack(numbers(child), tail), meta))
     out.samples += len(series)
 
 
@@ -406,7 +407,7 @@ def _fast_summary(enc: V2Encoder, fam: Family, out: _Out) -> None:
             c = cache[child] = (created, [_pre(fn(lv, n), 9 + tail_len + len(st), len(meta) + len(ct))
                                           for n in names], st + meta + ct)
         _, (p_count, p_sum), post = c
-        extend((p_count + pack(count, tail) + post, p_sum + pack(total, tail) + post))
+        extend((p_count, pack(count, tail), post, p_sum, pack(total, tail), post))
     out.samples += 2 * len(series)
 
 
@@ -421,6 +422,7 @@ def _fast_histogram(enc: V2Encoder, fam: Family, out: _Out) -> None:
     fn = enc.labeller(info.labelnames + ("le",))
     cache = enc.series.get(info, enc._tail_len, len(series))
     append = out.parts.append
+    extend = out.parts.extend
     pack, tail, tail_len, now_ms = out.pack_value, out.ts_tail, len(out.ts_tail), out.now_ms
     for child in series:
         les, counts, total, exemplars, created, with_sum = numbers(child)
@@ -436,16 +438,16 @@ def _fast_histogram(enc: V2Encoder, fam: Family, out: _Out) -> None:
         acc = 0.0
         for i, count in enumerate(counts):
             acc += count
-            record = pres[i] + pack(acc, tail) + post
             ex = exemplars[i] if exemplars is not None else None
-            if ex is not None:
-                record = _with_exemplar(record, enc.exemplar(ex, now_ms))
+            if ex is None:
+                extend((pres[i], pack(acc, tail), post))
+            else:
+                append(_with_exemplar(pres[i] + pack(acc, tail) + post, enc.exemplar(ex, now_ms)))
                 out.exemplars += 1
-            append(record)
-        append(pres[-2] + pack(acc, tail) + post)
+        extend((pres[-2], pack(acc, tail), post))
         out.samples += len(counts) + 1
         if with_sum:
-            append(pres[-1] + pack(total, tail) + post)
+            extend((pres[-1], pack(total, tail), post))
             out.samples += 1
 
 

@@ -193,7 +193,8 @@ class _NativeState(_Buffered):
 
 
 def _as_float(x: float) -> float:
-    """``x`` as a float for a value stored in a list slot (what ``array('d')`` accepts)."""
+    """``x`` as a float, for a number stored in a slot or list: what ``array('d')`` took
+    (a real number or anything with ``__float__``/``__index__``; not str or bytes)."""
     if type(x) is float:
         return x
     if isinstance(x, (str, bytes, bytearray)):

@@ -1,10 +1,10 @@
 """Metric objects: Counter, Gauge, Summary, Histogram, Info, Enum and their label children.
 
-Where a sample is stored: ``values`` (one value object per number) for
-Counter, Gauge and Summary; a flat ``array('d')`` of bucket counts plus the sum
-for an in-process Histogram. Where it is formatted: ``exposition`` and
-``openmetrics.exposition``. Hot paths (inc, set, observe, labels lookup) take
-no lock; see ``values`` for why that is exact.
+Where a sample is stored: for an in-process Counter, a float in its own slot ``_v``; a flat
+list of floats (the sum, then the bucket counts) for an in-process Histogram; otherwise
+``values`` (one value object per number), as for Gauge and Summary. Where it is formatted:
+``exposition`` and ``openmetrics.exposition``. Hot paths (inc, set, observe, labels lookup)
+take no lock; see ``values`` for why that is exact.
 """
 
 from __future__ import annotations

@@ -157,7 +157,8 @@ class Counter(MetricWrapperBase):
         Can be used as a function decorator or context manager.
         Increments the counter when an exception of the given type is raised up out of the code.
         """
-        self._raise_if_not_observable()
+        if not self._labelvalues and self._fam.labelnames:  # a parent with labels (no call otherwise)
+            self._raise_if_not_observable()
         return ExceptionCounter(self, exception)
 
     def _expo_values(self) -> Tuple[float, Optional[Exemplar], Optional[float]]:
@@ -283,7 +284,8 @@ class Gauge(MetricWrapperBase):
         Can be used as a function decorator or context manager.
         Increments the gauge when the code is entered, and decrements when it is exited.
         """
-        self._raise_if_not_observable()
+        if not self._labelvalues and self._fam.labelnames:  # a parent with labels (no call otherwise)
+            self._raise_if_not_observable()
         return InprogressTracker(self)
 
     def time(self) -> Timer:

@@ -11,15 +11,15 @@ import math
 import mmap
 import struct
 import sys
-import threading
 from array import array
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, List
+from typing import Any, List
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.threads import hammer
 
 from prometheus_client import CollectorRegistry, Histogram
 
@@ -40,25 +40,6 @@ def accel(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _hammer(threads: int, work: Callable[[], None]) -> None:
-    barrier = threading.Barrier(threads)
-    errors: List[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            work()
-        except BaseException as e:  # pragma: no cover - reported below
-            errors.append(e)
-
-    pool = [threading.Thread(target=run) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    assert not errors
 
 
 finite_or_special = st.one_of(
@@ -98,7 +79,7 @@ def test_counter_counts_exactly_and_failed_calls_change_nothing(accel: Any) -> N
             c.inc(bad)
     assert c.get() == 4.5
     per_thread = 20000
-    _hammer(4, lambda: [c.inc() for _ in range(per_thread)])
+    hammer(4, lambda: [c.inc() for _ in range(per_thread)])
     assert c.get() == 4.5 + 4 * per_thread
 
 
@@ -118,7 +99,7 @@ def test_timer_observes_every_block_from_threads(accel: Any) -> None:
             with fast.time():
                 pass
 
-    _hammer(4, work)
+    hammer(4, work)
     counts, total = fast.snapshot()
     assert sum(counts) == 1 + 4 * per_thread
     assert total >= 0
@@ -158,7 +139,7 @@ def test_exception_counter_counts_matching_exceptions_only(accel: Any) -> None:
             except KeyError:
                 pass
 
-    _hammer(4, work)
+    hammer(4, work)
     assert c.get() == 3 + 4 * 1500
 
 

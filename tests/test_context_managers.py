@@ -8,12 +8,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
-from typing import List
 
 import pytest
 from tests.official_client import run_official
+from tests.threads import hammer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
 from prometheus_client.context_managers import ExceptionCounter, InprogressTracker, Timer
@@ -200,29 +199,18 @@ def test_context_managers_count_exactly_from_threads(registry: CollectorRegistry
     shared_tracker = ip.track_inprogress()
     shared_counter = c.count_exceptions(KeyError)
     threads, per_thread = 4, 3000
-    barrier = threading.Barrier(threads)
-    errors: List[BaseException] = []
 
     def work() -> None:
-        try:
-            barrier.wait()
-            for i in range(per_thread):
-                with h.time(), s.time(), shared_tracker:
-                    try:
-                        with shared_counter:
-                            if i % 3 == 0:
-                                raise KeyError(i)
-                    except KeyError:
-                        pass
-        except BaseException as e:  # pragma: no cover - reported below
-            errors.append(e)
+        for i in range(per_thread):
+            with h.time(), s.time(), shared_tracker:
+                try:
+                    with shared_counter:
+                        if i % 3 == 0:
+                            raise KeyError(i)
+                except KeyError:
+                    pass
 
-    pool = [threading.Thread(target=work) for _ in range(threads)]
-    for th in pool:
-        th.start()
-    for th in pool:
-        th.join()
-    assert not errors
+    hammer(threads, work)
     total = threads * per_thread
     assert registry.get_sample_value("th_count") == total
     assert registry.get_sample_value("ts_count") == total

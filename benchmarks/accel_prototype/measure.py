@@ -22,6 +22,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -147,7 +148,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--instructions", action="store_true", help="also count instructions per op (valgrind)")
     args = ap.parse_args(argv)
-    sides = _sides(build())
+    with tempfile.TemporaryDirectory(prefix="pc-accel-proto-") as tmp:
+        return _run(args, _sides(build(tmp)))
+
+
+def _run(args: argparse.Namespace, sides: Dict[str, Tuple[str, Optional[str]]]) -> int:
     order = list(sides)
     results: Dict[Tuple[str, str], List[float]] = {}
     for rnd in range(args.rounds):

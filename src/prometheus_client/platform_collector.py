@@ -14,11 +14,6 @@ from .registry import REGISTRY, Collector, CollectorRegistry
 __getattr__, __dir__ = _lazy.install(__name__, {"pf": "platform"})
 
 
-def _pf() -> Any:
-    """This module's ``pf`` as it is now (imported, or replaced by ``mock.patch``)."""
-    return globals().get("pf") or __getattr__("pf")
-
-
 def _describe() -> List[Metric]:
     return [GaugeMetricFamily("python_info", "Python platform information")]
 
@@ -45,7 +40,8 @@ class PlatformCollector(Collector):
 
     def _build(self) -> List[Metric]:
         if self._platform is None:
-            self._platform = _pf()
+            # this module's ``pf`` as it is now (imported, or replaced by ``mock.patch``)
+            self._platform = globals().get("pf") or __getattr__("pf")
         info = self._info()
         system = self._platform.system()
         if system == "Java":

@@ -4,7 +4,6 @@ exposition answer (``_expo_family``); the created-series switch. The metric clas
 
 from __future__ import annotations
 
-import numbers
 import os
 import warnings
 from operator import attrgetter, itemgetter
@@ -72,6 +71,14 @@ def _build_full_name(metric_type: str, name: str, namespace: str, subsystem: str
 _INF = float("inf")
 
 
+def _complex(amount: object) -> bool:
+    """Whether ``amount`` is a complex number (``numbers`` is imported here, on the slow path
+    of an update, not by ``import prometheus_client``)."""
+    import numbers
+
+    return isinstance(amount, numbers.Complex) and not isinstance(amount, numbers.Real)
+
+
 def _number(metric: MetricWrapperBase, amount: Any, strings: bool = False) -> float:
     """``amount`` as a float, for an update of ``metric`` (the slow path: callers test
     ``type(amount) is float`` first).
@@ -90,9 +97,7 @@ def _number(metric: MetricWrapperBase, amount: Any, strings: bool = False) -> fl
             raise OverflowError(
                 f"{amount!r:.40} is too large for a float (metric {metric._name!r})"
             ) from None
-    if isinstance(amount, (str, bytes, bytearray)) and not strings or amount is None or (
-        isinstance(amount, numbers.Complex) and not isinstance(amount, numbers.Real)
-    ):
+    if isinstance(amount, (str, bytes, bytearray)) and not strings or amount is None or _complex(amount):
         raise TypeError(f"{metric._type} value must be a real number, got {type(amount).__name__} "
                         f"{amount!r:.40} (metric {metric._name!r})")
     try:

@@ -116,7 +116,7 @@ if __name__ == "__main__":  # pragma: no cover
     s.labels("c", "d").observe(17)
     h = Histogram("hh", "A histogram")
     h.observe(0.6)
-    start_wsgi_server(8000)
+    __getattr__("start_wsgi_server")(8000)
     while True:
         time.sleep(1)
         h.observe(random.random())

@@ -8,6 +8,7 @@ import os
 import warnings
 from operator import attrgetter, itemgetter
 from typing import (
+    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
@@ -28,7 +29,8 @@ from ..validation import check_encodable, check_label_values, validate_labelname
 from .family import Family, FamilyInfo
 from .redefine import MetricType
 
-T = TypeVar("T", bound="MetricWrapperBase")
+if TYPE_CHECKING:
+    T = TypeVar("T", bound="MetricWrapperBase")
 
 
 def _get_use_created() -> bool:
@@ -516,3 +518,9 @@ class MetricWrapperBase(Collector, metaclass=MetricType):
 
     def _is_parent(self) -> bool:
         return bool(self._fam.labelnames) and not self._labelvalues
+
+
+if not TYPE_CHECKING:
+    # Bound to the class itself once it exists: a string bound becomes a ForwardRef, whose
+    # source is compiled at import (~1.5 ms of a fresh ``import prometheus_client``).
+    T = TypeVar("T", bound=MetricWrapperBase)

@@ -201,3 +201,23 @@ def test_fork_replaces_the_locks_of_every_factory() -> None:
         "                  c._lock.acquire(blocking=False)]))\n"
     )
     assert out == [True] * 6
+
+
+COMPILES_AT_IMPORT = (
+    "import builtins\n"
+    "compiled = []\n"
+    "def watch(frame, event, arg):\n"
+    "    if event == 'c_call' and arg is builtins.compile:\n"
+    "        compiled.append('%s:%d' % (frame.f_code.co_filename, frame.f_lineno))\n"
+    "sys.setprofile(watch)\n"
+    "import prometheus_client\n"
+    "sys.setprofile(None)\n"
+    "print(json.dumps(compiled))\n"
+)
+
+
+def test_nothing_is_compiled_at_import() -> None:
+    # A string in a runtime typing construct (``TypeVar(bound="Name")``, evaluated NamedTuple
+    # fields under postponed annotations) becomes a ForwardRef, which compiles its source:
+    # that cost a fresh import more than the rest of the metric layer.
+    assert _run(COMPILES_AT_IMPORT) == []

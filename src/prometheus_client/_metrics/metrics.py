@@ -10,9 +10,8 @@ no lock; see ``values`` for why that is exact.
 from __future__ import annotations
 
 import time
-import types as types  # noqa: F401  (the reference module's names: types, Lock, Type, F)
+import types as types  # noqa: F401  (the reference module's names: types, Type, F)
 import typing
-from threading import Lock as Lock  # noqa: F401
 from typing import (
     Callable,
     Dict,

@@ -26,6 +26,7 @@ from .._metrics.family import Family, FamilyInfo, SeriesCache
 from ..metrics_core import Metric
 from ..registry import Collector
 from ..samples import Exemplar, NativeHistogram, Sample, Timestamp
+from .adapt import adapt
 from .content_types import CONTENT_TYPE_PROTOBUF
 from .escaping import ALLOWUTF8, escape_label_name, escape_metric_name
 from .protobuf_model import PBBucket, PBExemplar, PBFamily, PBMetric, PBNative, encode_family, uint_count
@@ -476,7 +477,12 @@ def encode_registry(registry: Collector, escaping: str = "underscores") -> bytes
             continue
         metric = cast(Metric, item)
         try:
-            _encode_metric(metric, names, out)
+            # (the sample path writes the unit after the Metric messages, the per-type renderers before)
+            family = None if metric.unit else adapt(metric, quantiles=False)
+            if family is None:
+                _encode_metric(metric, names, out)
+            else:
+                _FAST[family.info.type](family, names, out)
         except UnicodeEncodeError:
             _encode_skipping(metric, names, out)
         except Exception as e:

@@ -15,6 +15,7 @@ from .._metrics.family import Family, FamilyInfo, SeriesCache
 from ..metrics_core import Metric
 from ..registry import Collector, CollectorRegistry
 from ..utils import floatToGoString
+from .adapt import adapt
 from .escaping import escape_label_value, escaped_label_name, label_name_escaper
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -253,7 +254,9 @@ def bind(fns: Dict[str, Callable[[Family, S, List[str]], None]], setting: S) -> 
 
 
 def render(registry: Collector, generic: Callable[[Metric, List[str]], None], fast: Dict[str, Renderer]) -> List[str]:
-    """Walk ``registry``; render each item with ``fast[type]`` or ``generic`` into one list.
+    """Walk ``registry``; render each item with ``fast[type]`` or ``generic`` into one list:
+    ``Family`` answers and the ``Metric``s that ``adapt`` turns into one with ``fast``, other
+    ``Metric``s with ``generic``.
 
     An exception while rendering a Metric gets the Metric appended to its ``args``.
     """
@@ -263,7 +266,11 @@ def render(registry: Collector, generic: Callable[[Metric, List[str]], None], fa
             fast[item.info.type](item, out)
             continue
         try:
-            generic(cast(Metric, item), out)
+            family = adapt(cast(Metric, item))
+            if family is None:
+                generic(cast(Metric, item), out)
+            else:
+                fast[family.info.type](family, out)
         except Exception as exception:
             exception.args = (exception.args or ("",)) + (item,)
             raise

@@ -1,0 +1,347 @@
+"""Custom collectors' ``Metric`` families as ``Family`` answers, when their samples have the
+canonical shape of their type (what the per-type renderers reproduce byte for byte).
+
+A custom collector (``CounterMetricFamily``, ``GaugeMetricFamily``... or a raw ``Metric`` with
+``add_sample``) answers a scrape with samples. :func:`adapt` reads them once; when they are in
+the canonical shape of the family's type it returns the same ``Family`` answer a metric object
+of this library gives, so every encoder renders them with its one function per type. Anything
+else returns None and stays on the encoder's sample-by-sample renderer (the renderer of the
+"unknown" shape). The shapes (docs/design.md, "Custom collectors"):
+
+* counter: per series ``<name>_total`` (exemplar allowed), then optionally its
+  ``<name>_created`` with the same labels;
+* gauge: one ``<name>`` sample per series;
+* summary: per series the ``<name>{quantile="q"}`` samples (``q`` written canonically, the
+  same quantiles in every series; only for encoders that render quantiles), ``<name>_count``,
+  ``<name>_sum``, optionally ``<name>_created``;
+* histogram: per series ``<name>_bucket`` with ``le`` (canonical spellings, the same bounds in
+  every series, ending at ``+Inf``; exemplars allowed unless the encoder says otherwise),
+  ``<name>_count`` equal to the ``+Inf`` bucket, ``<name>_sum``, optionally ``<name>_created``.
+
+In every shape: no timestamps, no native histograms, values ``int``/``float`` (counter values
+not negative nor NaN; created times finite), every sample of a series with the same label
+names in the same order (and those of the first series), label names and values ``str`` (no
+label named ``le`` or ``quantile``), no
+two series with the same label values, and nothing else (no other sample names, no exemplar
+elsewhere).
+
+A series is its tuple of label values, so the encoders' ``SeriesCache``s are keyed by content;
+the ``FamilyInfo.scratch`` holding them is kept per (name, type, label names, bounds) in a
+bounded store, so the caches survive between scrapes of a collector that rebuilds its
+``Metric`` objects every time.
+"""
+
+from __future__ import annotations
+
+from math import copysign
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple, cast
+
+from .._metrics.family import Family, FamilyInfo
+from ..metrics_core import Metric
+from ..utils import floatToGoString
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .._metrics.family import CounterNumbers, HistogramNumbers, LabelValues, Quantiles, SummaryNumbers
+    from ..samples import Exemplar
+
+# False: every Metric takes the sample-by-sample path (tests compare both paths).
+ENABLED = True
+
+_INF = float("inf")
+_MAX_EXACT = 2**53
+_NUMBER = (int, float)
+_SCRATCH: Dict[Tuple[object, ...], Dict[object, object]] = {}
+_SCRATCH_LIMIT = 4096
+
+
+def _scratch(key: Tuple[object, ...]) -> Dict[object, object]:
+    held = _SCRATCH.get(key)
+    if held is None:
+        if len(_SCRATCH) >= _SCRATCH_LIMIT:
+            _SCRATCH.clear()
+        held = _SCRATCH[key] = {}
+    return held
+
+
+def _same(series: object) -> LabelValues:
+    return cast("LabelValues", series)
+
+
+def _family(metric: Metric, labelnames: Tuple[str, ...], numbers: Callable[[object], object],
+            series: List[LabelValues], bounds: Tuple[str, ...] = (),
+            quantiles: Optional[Callable[[object], Optional[Quantiles]]] = None) -> Family:
+    info: FamilyInfo[object] = FamilyInfo(
+        metric.name, metric.type, metric.documentation, metric.unit, labelnames,
+        _same, numbers, tuple([float(le) for le in bounds]), quantiles,
+    )
+    info.scratch = _scratch((metric.name, metric.type, labelnames, bounds))
+    return Family(info, cast("List[object]", series), lambda: [metric])
+
+
+def _names_ok(keys: Tuple[str, ...]) -> bool:
+    """Label names are ``str``, and neither ``le`` nor ``quantile`` (the remote write 2.0 sample
+    path leaves those out when it pairs a series with its ``_created``)."""
+    return all(type(k) is str for k in keys) and "le" not in keys and "quantile" not in keys
+
+
+def _values_ok(series: List[LabelValues]) -> bool:
+    return all([type(v) is str for lv in series for v in lv])
+
+
+def _counter(metric: Metric, exemplars_ok: bool) -> Optional[Family]:
+    name = metric.name
+    t_name = name + "_total"
+    c_name = name + "_created"
+    table: Dict[object, CounterNumbers] = {}
+    series: List[LabelValues] = []
+    keys: Optional[Tuple[str, ...]] = None
+    last: Optional[Dict[str, str]] = None
+    lv: LabelValues = ()
+    total = 0.0
+    exemplar: Optional[Exemplar] = None
+    for sname, labels, value, ts, ex, nh in metric.samples:
+        if ts is not None or nh is not None or type(value) not in _NUMBER:
+            return None
+        if sname == t_name:
+            if not value >= 0 or (ex is not None and not exemplars_ok):
+                return None
+            if keys is None:
+                keys = tuple(labels)
+            elif tuple(labels) != keys:
+                return None
+            lv = tuple(labels.values())
+            table[lv] = (value, ex, None)
+            series.append(lv)
+            last = labels
+            total = value
+            exemplar = ex
+        elif sname == c_name and last is not None and ex is None and (labels is last or labels == last):
+            if not -_INF < value < _INF:
+                return None
+            table[lv] = (total, exemplar, value)
+            last = None
+        else:
+            return None
+    if keys is None:  # no series: nothing to render per type (nor to cache)
+        return None
+    if len(table) != len(series) or not _names_ok(keys) or not _values_ok(series):
+        return None
+    return _family(metric, keys, table.__getitem__, series)
+
+
+def _gauge(metric: Metric) -> Optional[Family]:
+    name = metric.name
+    table: Dict[object, float] = {}
+    series: List[LabelValues] = []
+    keys: Optional[Tuple[str, ...]] = None
+    for sname, labels, value, ts, ex, nh in metric.samples:
+        if sname != name or ts is not None or ex is not None or nh is not None or type(value) not in _NUMBER:
+            return None
+        if keys is None:
+            keys = tuple(labels)
+        elif tuple(labels) != keys:
+            return None
+        lv = tuple(labels.values())
+        table[lv] = value
+        series.append(lv)
+    if keys is None:  # no series: nothing to render per type (nor to cache)
+        return None
+    if len(table) != len(series) or not _names_ok(keys) or not _values_ok(series):
+        return None
+    return _family(metric, keys, table.__getitem__, series)
+
+
+def _canonical_key(text: object) -> Optional[float]:
+    """The number of an ``le``/``quantile`` label written as the renderers write it, or None."""
+    if type(text) is not str:
+        return None
+    try:
+        f = float(text)
+    except ValueError:
+        return None
+    return f if floatToGoString(f) == text else None
+
+
+def _split(labels: Dict[str, str], special: str) -> Optional[Tuple[str, Dict[str, str]]]:
+    """(the ``special`` label's value, the other labels) or None without it."""
+    if special not in labels:
+        return None
+    rest = dict(labels)
+    return rest.pop(special), rest
+
+
+def _exact(acc: float, value: float) -> bool:
+    """Whether ``acc`` (a float sum) is written exactly as ``value`` in every format."""
+    if type(value) is int and not -_MAX_EXACT < value < _MAX_EXACT:
+        return False
+    return acc == value and (value != 0 or copysign(1.0, value) > 0)
+
+
+def _summary(metric: Metric, quantiles_ok: bool) -> Optional[Family]:
+    name = metric.name
+    n_name, s_name, c_name = name + "_count", name + "_sum", name + "_created"
+    table: Dict[object, SummaryNumbers] = {}
+    qtable: Dict[object, Quantiles] = {}
+    series: List[LabelValues] = []
+    keys: Optional[Tuple[str, ...]] = None
+    qkeys: Optional[Tuple[str, ...]] = None
+    # per series: quantile samples, then _count, _sum, optional _created
+    qs: List[str] = []
+    qv: Quantiles = []
+    base: Optional[Dict[str, str]] = None  # labels of the series being read
+    step = 0  # 0: quantiles, 1: after _count, 2: after _sum
+    count: float = 0.0
+    lv: LabelValues = ()
+    for sname, labels, value, ts, ex, nh in metric.samples:
+        if ts is not None or ex is not None or nh is not None or type(value) not in _NUMBER:
+            return None
+        if sname == name:
+            if not quantiles_ok or step == 1:
+                return None
+            if step == 2:
+                base, step = None, 0
+            split = _split(labels, "quantile")
+            if split is None:
+                return None
+            q, rest = split
+            f = _canonical_key(q)
+            if f is None:
+                return None
+            if base is None:
+                base = rest
+            elif rest != base:
+                return None
+            qs.append(q)
+            qv.append((f, value))
+        elif sname == n_name:
+            if step == 2:
+                base, step = None, 0
+            if step != 0 or (base is not None and labels != base):
+                return None
+            if base is None:
+                base = labels
+            if keys is None:
+                keys = tuple(labels)
+                qkeys = tuple(qs)
+            elif tuple(labels) != keys or tuple(qs) != qkeys:
+                return None
+            lv = tuple(labels.values())
+            count = value
+            step = 1
+        elif sname == s_name and step == 1 and labels == base:
+            table[lv] = (count, value, None)
+            qtable[lv] = qv
+            series.append(lv)
+            qs, qv = [], []
+            step = 2
+        elif sname == c_name and step == 2 and labels == base:
+            if not -_INF < value < _INF:
+                return None
+            table[lv] = (table[lv][0], table[lv][1], value)
+            base, step = None, 0
+        else:
+            return None
+    if step == 1 or qs:
+        return None
+    if keys is None:
+        return None
+    if len(table) != len(series) or not _names_ok(keys) or not _values_ok(series):
+        return None
+    return _family(metric, keys, table.__getitem__, series, qkeys or (),
+                   qtable.__getitem__ if qkeys else None)
+
+
+def _histogram(metric: Metric, exemplars_ok: bool) -> Optional[Family]:
+    name = metric.name
+    b_name, n_name, s_name, c_name = name + "_bucket", name + "_count", name + "_sum", name + "_created"
+    table: Dict[object, HistogramNumbers] = {}
+    series: List[LabelValues] = []
+    keys: Optional[Tuple[str, ...]] = None
+    bounds: Tuple[str, ...] = ()
+    les: List[str] = []
+    counts: List[float] = []
+    exemplars: List[Optional[Exemplar]] = []
+    has_exemplar = False
+    base: Optional[Dict[str, str]] = None
+    step = 0  # 0: buckets, 1: after _count, 2: after _sum
+    acc = 0.0
+    lv: LabelValues = ()
+    for sname, labels, value, ts, ex, nh in metric.samples:
+        if ts is not None or nh is not None or type(value) not in _NUMBER:
+            return None
+        if sname == b_name:
+            if step == 1:
+                return None
+            if step == 2:
+                base, step = None, 0
+            split = _split(labels, "le")
+            if split is None:
+                return None
+            le, rest = split
+            if _canonical_key(le) is None:
+                return None
+            if base is None:
+                base = rest
+            elif rest != base:
+                return None
+            c = value - acc
+            acc += c
+            if not _exact(acc, value):
+                return None
+            counts.append(c)
+            les.append(le)
+            if ex is not None:
+                if not exemplars_ok:
+                    return None
+                has_exemplar = True
+            exemplars.append(ex)
+        elif ex is not None:
+            return None
+        elif sname == n_name:
+            if step != 0 or base is None or labels != base or not les or les[-1] != "+Inf" or not _exact(acc, value):
+                return None
+            if keys is None:
+                keys = tuple(labels)
+                bounds = tuple(les)
+            elif tuple(labels) != keys or tuple(les) != bounds:
+                return None
+            lv = tuple(labels.values())
+            step = 1
+        elif sname == s_name and step == 1 and labels == base:
+            table[lv] = (bounds, counts, value, exemplars if has_exemplar else None, None, True)
+            series.append(lv)
+            les, counts, exemplars, has_exemplar, acc = [], [], [], False, 0.0
+            step = 2
+        elif sname == c_name and step == 2 and labels == base:
+            if not -_INF < value < _INF:
+                return None
+            t = table[lv]
+            table[lv] = (t[0], t[1], t[2], t[3], value, True)
+            base, step = None, 0
+        else:
+            return None
+    if step == 1 or les:
+        return None
+    if keys is None:  # no series: nothing to render per type (nor to cache)
+        return None
+    if len(table) != len(series) or not _names_ok(keys) or not _values_ok(series):
+        return None
+    return _family(metric, keys, table.__getitem__, series, bounds)
+
+
+def adapt(metric: Metric, quantiles: bool = True, exemplars: bool = True) -> Optional[Family]:
+    """``metric`` as a ``Family`` answer if its samples have the canonical shape of its type
+    (see the module doc), else None. ``quantiles``: the encoder's summary renderer writes
+    quantiles; ``exemplars``: its renderers place exemplars as its sample path does."""
+    if not ENABLED:
+        return None
+    typ = metric.type
+    if typ == "counter":
+        return _counter(metric, exemplars)
+    if typ == "gauge":
+        return _gauge(metric)
+    if typ == "summary":
+        return _summary(metric, quantiles)
+    if typ == "histogram":
+        return _histogram(metric, exemplars)
+    return None

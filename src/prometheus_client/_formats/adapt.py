@@ -33,8 +33,10 @@ bounded store, so the caches survive between scrapes of a collector that rebuild
 
 from __future__ import annotations
 
-from math import copysign
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple, cast
+from itertools import chain, repeat
+from math import copysign, isfinite
+from operator import itemgetter
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Tuple, cast
 
 from .._metrics.family import Family, FamilyInfo
 from ..metrics_core import Metric
@@ -50,6 +52,10 @@ ENABLED = True
 _INF = float("inf")
 _MAX_EXACT = 2**53
 _NUMBER = (int, float)
+_NUMBER_TYPES = frozenset(_NUMBER)
+_DICT = frozenset((dict,))
+_NAME, _LABELS, _VALUE, _TS, _EX, _NH = (itemgetter(i) for i in range(6))
+_NOT_NEGATIVE = (0.0).__le__  # False for NaN
 _SCRATCH: Dict[Tuple[object, ...], Dict[object, object]] = {}
 _SCRATCH_LIMIT = 4096
 
@@ -85,7 +91,110 @@ def _names_ok(keys: Tuple[str, ...]) -> bool:
 
 
 def _values_ok(series: List[LabelValues]) -> bool:
-    return all([type(v) is str for lv in series for v in lv])
+    """Label values are strings (``str.join`` refuses anything else; a subclass of ``str``
+    goes through the same escaping function on both paths)."""
+    try:
+        "".join(chain.from_iterable(series))
+    except TypeError:
+        return False
+    return True
+
+
+def _all_none(items: Iterable[object], n: int) -> bool:
+    return list(items).count(None) == n
+
+
+def _numbers(values: List[float]) -> bool:
+    return set(map(type, values)) <= _NUMBER_TYPES
+
+
+def _series_of(labels: List[Dict[str, str]]) -> Optional[Tuple[Tuple[str, ...], List[LabelValues]]]:
+    """(label names, label values per series in that order) when every dict has the names of
+    the first one, else None."""
+    if not set(map(type, labels)) <= _DICT:
+        return None
+    keys: Tuple[str, ...] = tuple(labels[0])
+    if set(map(len, labels)) != {len(keys)}:
+        return None
+    series: List[LabelValues]
+    try:
+        if len(keys) > 1:
+            series = list(map(itemgetter(*keys), labels))
+        elif keys:
+            series = list(zip(map(itemgetter(keys[0]), labels)))
+        else:
+            series = [()] * len(labels)
+    except KeyError:
+        return None
+    return (keys, series) if _names_ok(keys) and _values_ok(series) else None
+
+
+# The common shapes in a few passes of C-level iteration; anything else takes the loops below.
+
+
+def _counter_columns(metric: Metric, exemplars_ok: bool) -> Optional[Family]:
+    samples = metric.samples
+    n = len(samples)
+    name = metric.name
+    t_name = name + "_total"
+    names = list(map(_NAME, samples))
+    nt = names.count(t_name)
+    if nt == n:  # no _created
+        totals = samples
+        created = None
+    elif 2 * nt == n and names[0::2].count(t_name) == nt and names[1::2].count(name + "_created") == nt:
+        totals = samples[0::2]
+        created = samples[1::2]
+    else:
+        return _counter(metric, exemplars_ok)
+    if not n or not _all_none(map(_TS, samples), n) or not _all_none(map(_NH, samples), n):
+        return None
+    labels = list(map(_LABELS, totals))
+    values = list(map(_VALUE, totals))
+    exemplars = list(map(_EX, totals))
+    if not _numbers(values) or not all(map(_NOT_NEGATIVE, values)):
+        return None
+    if not exemplars_ok and not _all_none(exemplars, nt):
+        return None
+    created_values: Iterable[Optional[float]] = repeat(None, nt)
+    if created is not None:
+        cvalues = list(map(_VALUE, created))
+        if list(map(_LABELS, created)) != labels or not _all_none(map(_EX, created), nt) or not _numbers(cvalues):
+            return None
+        try:
+            if not all(map(isfinite, cvalues)):
+                return None
+        except OverflowError:
+            return None
+        created_values = cvalues
+    found = _series_of(labels)
+    if found is None:
+        return None
+    keys, series = found
+    table: Dict[object, CounterNumbers] = dict(zip(series, zip(values, exemplars, created_values)))
+    if len(table) != nt:
+        return None
+    return _family(metric, keys, table.__getitem__, series)
+
+
+def _gauge_columns(metric: Metric) -> Optional[Family]:
+    samples = metric.samples
+    n = len(samples)
+    if not n or list(map(_NAME, samples)).count(metric.name) != n:
+        return None
+    if not _all_none(map(_TS, samples), n) or not _all_none(map(_EX, samples), n):
+        return None
+    values = list(map(_VALUE, samples))
+    if not _all_none(map(_NH, samples), n) or not _numbers(values):
+        return None
+    found = _series_of(list(map(_LABELS, samples)))
+    if found is None:
+        return None
+    keys, series = found
+    table: Dict[object, float] = dict(zip(series, values))
+    if len(table) != n:
+        return None
+    return _family(metric, keys, table.__getitem__, series)
 
 
 def _counter(metric: Metric, exemplars_ok: bool) -> Optional[Family]:
@@ -122,28 +231,6 @@ def _counter(metric: Metric, exemplars_ok: bool) -> Optional[Family]:
             last = None
         else:
             return None
-    if keys is None:  # no series: nothing to render per type (nor to cache)
-        return None
-    if len(table) != len(series) or not _names_ok(keys) or not _values_ok(series):
-        return None
-    return _family(metric, keys, table.__getitem__, series)
-
-
-def _gauge(metric: Metric) -> Optional[Family]:
-    name = metric.name
-    table: Dict[object, float] = {}
-    series: List[LabelValues] = []
-    keys: Optional[Tuple[str, ...]] = None
-    for sname, labels, value, ts, ex, nh in metric.samples:
-        if sname != name or ts is not None or ex is not None or nh is not None or type(value) not in _NUMBER:
-            return None
-        if keys is None:
-            keys = tuple(labels)
-        elif tuple(labels) != keys:
-            return None
-        lv = tuple(labels.values())
-        table[lv] = value
-        series.append(lv)
     if keys is None:  # no series: nothing to render per type (nor to cache)
         return None
     if len(table) != len(series) or not _names_ok(keys) or not _values_ok(series):
@@ -337,9 +424,9 @@ def adapt(metric: Metric, quantiles: bool = True, exemplars: bool = True) -> Opt
         return None
     typ = metric.type
     if typ == "counter":
-        return _counter(metric, exemplars)
+        return _counter_columns(metric, exemplars)
     if typ == "gauge":
-        return _gauge(metric)
+        return _gauge_columns(metric)
     if typ == "summary":
         return _summary(metric, quantiles)
     if typ == "histogram":

@@ -12,8 +12,9 @@ encoding=delimited``.  Data model, as Prometheus reads it:
   ``allow-utf-8`` (protobuf needs no quoting).
 
 Metric objects of ``metrics.py`` are encoded from raw numbers (``Family`` answers of ``_render.walk``,
-the same walk as the text encoders), with each series' encoded labels cached per metric;
-everything else goes through ``collect()`` and :func:`metric_to_families`.
+the same walk as the text encoders), with each series' encoded labels cached per metric, and
+so are custom collectors' families in the canonical shape of their type (``adapt``); everything
+else goes through :func:`metric_to_families`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Pieces shared by the text encoders: number and label rendering, and the walk over a registry.
 
-The walk yields either a plain ``Metric`` (rendered sample by sample) or, for the metric
-objects of ``metrics.py`` whose collection is not customised, a ``Family`` answer (see
-``_family``). Encoders render those directly from raw values, with each series' label
+The walk yields either a plain ``Metric`` or, for the metric objects of ``metrics.py`` whose
+collection is not customised, a ``Family`` answer (see ``_family``); a ``Metric`` in the
+canonical shape of its type becomes one too (``adapt``), any other is rendered sample by
+sample. Encoders render those directly from raw values, with each series' label
 string in a cache of theirs keyed by family and label values, so a scrape does not build a
 Sample per number nor re-escape unchanged labels.
 """

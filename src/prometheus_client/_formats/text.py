@@ -6,8 +6,9 @@ families of their own (in that order). Timestamps are integer milliseconds; exem
 native histograms are not part of this format: a native-histogram sample shows its value, or
 is skipped when it has none (the reference raises TypeError there: a deliberate divergence).
 
-The library's own metric objects are rendered from raw numbers (``_fast_*``, see ``_render``);
-everything else sample by sample (``_render_metric``). Both give the same bytes.
+The library's own metric objects, and custom collectors' families in the canonical shape of
+their type (``adapt``), are rendered from raw numbers (``_fast_*``, see ``render``); everything
+else sample by sample (``_render_metric``). Both give the same bytes.
 """
 
 from __future__ import annotations

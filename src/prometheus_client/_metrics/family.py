@@ -5,7 +5,9 @@ A ``Family`` is what a metric family answers to "what do you expose?": its ``Fam
 label values and numbers) and its series objects. Encoders read nothing else of a metric
 object. ``CollectorRegistry.families()`` yields a ``Family`` for each
 metric object of this library whose collection is not customised, and the ``Metric``s of
-``collect()`` for everything else.
+``collect()`` for everything else (which ``_formats/adapt.py`` turns into ``Family`` answers
+when their samples have the canonical shape of their type: series are then label-value
+tuples).
 
 The numbers of one series, by type (what ``FamilyInfo.numbers`` returns):
 

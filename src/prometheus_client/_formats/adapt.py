@@ -249,12 +249,20 @@ def _canonical_key(text: object) -> Optional[float]:
     return f if floatToGoString(f) == text else None
 
 
-def _split(labels: Dict[str, str], special: str) -> Optional[Tuple[str, Dict[str, str]]]:
-    """(the ``special`` label's value, the other labels) or None without it."""
-    if special not in labels:
+def _varying(labels: Dict[str, str], special: str,
+             base: Optional[Dict[str, str]]) -> Optional[Tuple[str, float, Dict[str, str]]]:
+    """(the ``special`` label's text, its number, the other labels) of a bucket or quantile
+    sample, or None if that label is missing or not canonical, or the other labels are not
+    ``base`` (the series' labels so far, None at its first sample)."""
+    text = labels.get(special)
+    f = _canonical_key(text)
+    if f is None or text is None:
         return None
     rest = dict(labels)
-    return rest.pop(special), rest
+    del rest[special]
+    if base is not None and rest != base:
+        return None
+    return text, f, rest
 
 
 def _exact(acc: float, value: float) -> bool:
@@ -287,17 +295,10 @@ def _summary(metric: Metric, quantiles_ok: bool) -> Optional[Family]:
                 return None
             if step == 2:
                 base, step = None, 0
-            split = _split(labels, "quantile")
-            if split is None:
+            found = _varying(labels, "quantile", base)
+            if found is None:
                 return None
-            q, rest = split
-            f = _canonical_key(q)
-            if f is None:
-                return None
-            if base is None:
-                base = rest
-            elif rest != base:
-                return None
+            q, f, base = found
             qs.append(q)
             qv.append((f, value))
         elif sname == n_name:
@@ -361,16 +362,10 @@ def _histogram(metric: Metric, exemplars_ok: bool) -> Optional[Family]:
                 return None
             if step == 2:
                 base, step = None, 0
-            split = _split(labels, "le")
-            if split is None:
+            found = _varying(labels, "le", base)
+            if found is None:
                 return None
-            le, rest = split
-            if _canonical_key(le) is None:
-                return None
-            if base is None:
-                base = rest
-            elif rest != base:
-                return None
+            le, _, base = found
             c = value - acc
             acc += c
             if not _exact(acc, value):

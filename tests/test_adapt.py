@@ -29,7 +29,7 @@ from prometheus_client.core import (
     SummaryMetricFamily,
 )
 from prometheus_client.remote_write import write_request_from_registry
-from prometheus_client.samples import Exemplar
+from prometheus_client.samples import Exemplar, Timestamp
 
 V2 = "io.prometheus.write.v2.Request"
 
@@ -97,7 +97,8 @@ _created = st.one_of(st.none(), st.sampled_from([1700000000.5, 0.0, 12, math.inf
 _exemplars = st.one_of(
     st.none(),
     st.builds(Exemplar, st.dictionaries(st.sampled_from(["trace_id", "span"]), _label_values, max_size=2),
-              _numbers, st.one_of(st.none(), st.sampled_from([1.5, 1700000000.25]))),
+              _numbers, st.one_of(st.none(), st.sampled_from([1.5, 1700000000.25]),
+                                  st.sampled_from([math.inf, math.nan, -1e300, 10**30, Timestamp(5, 10)]))),
 )
 
 

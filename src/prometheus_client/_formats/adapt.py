@@ -23,7 +23,7 @@ not negative nor NaN; created times finite), every sample of a series with the s
 names in the same order (and those of the first series), label names and values ``str`` (no
 label named ``le`` or ``quantile``), no
 two series with the same label values, and nothing else (no other sample names, no exemplar
-elsewhere).
+elsewhere; exemplar timestamps none or finite).
 
 A series is its tuple of label values, so the encoders' ``SeriesCache``s are keyed by content;
 the ``FamilyInfo.scratch`` holding them is kept per (name, type, label names, bounds) in a
@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Tupl
 
 from .._metrics.family import Family, FamilyInfo
 from ..metrics_core import Metric
+from ..samples import Timestamp
 from ..utils import floatToGoString
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -56,6 +57,7 @@ _NUMBER_TYPES = frozenset(_NUMBER)
 _DICT = frozenset((dict,))
 _NAME, _LABELS, _VALUE, _TS, _EX, _NH = (itemgetter(i) for i in range(6))
 _NOT_NEGATIVE = (0.0).__le__  # False for NaN
+_TS_LIMIT = 1e15  # seconds (some 30 million years)
 _SCRATCH: Dict[Tuple[object, ...], Dict[object, object]] = {}
 _SCRATCH_LIMIT = 4096
 
@@ -98,6 +100,17 @@ def _values_ok(series: List[LabelValues]) -> bool:
     except TypeError:
         return False
     return True
+
+
+def _exemplar_ok(exemplar: Exemplar) -> bool:
+    """An exemplar timestamp that every renderer writes as its sample path does: none, or a
+    finite time (protobuf's sample path leaves out what a Timestamp message cannot hold)."""
+    ts = exemplar.timestamp
+    if ts is None:
+        return True
+    if type(ts) is float or type(ts) is int:
+        return -_TS_LIMIT < ts < _TS_LIMIT
+    return type(ts) is Timestamp and -_TS_LIMIT < ts.sec < _TS_LIMIT
 
 
 def _all_none(items: Iterable[object], n: int) -> bool:
@@ -154,7 +167,7 @@ def _counter_columns(metric: Metric, exemplars_ok: bool) -> Optional[Family]:
     exemplars = list(map(_EX, totals))
     if not _numbers(values) or not all(map(_NOT_NEGATIVE, values)):
         return None
-    if not exemplars_ok and not _all_none(exemplars, nt):
+    if not _all_none(exemplars, nt) and (not exemplars_ok or not all(map(_exemplar_ok, filter(None, exemplars)))):
         return None
     created_values: Iterable[Optional[float]] = repeat(None, nt)
     if created is not None:
@@ -212,7 +225,7 @@ def _counter(metric: Metric, exemplars_ok: bool) -> Optional[Family]:
         if ts is not None or nh is not None or type(value) not in _NUMBER:
             return None
         if sname == t_name:
-            if not value >= 0 or (ex is not None and not exemplars_ok):
+            if not value >= 0 or (ex is not None and not (exemplars_ok and _exemplar_ok(ex))):
                 return None
             if keys is None:
                 keys = tuple(labels)
@@ -373,7 +386,7 @@ def _histogram(metric: Metric, exemplars_ok: bool) -> Optional[Family]:
             counts.append(c)
             les.append(le)
             if ex is not None:
-                if not exemplars_ok:
+                if not exemplars_ok or not _exemplar_ok(ex):
                     return None
                 has_exemplar = True
             exemplars.append(ex)

@@ -318,3 +318,23 @@ def test_label_caches_persist_across_scrapes_of_rebuilt_families() -> None:
     fam = adapt_mod.adapt(build())
     assert fam is not None and _LABELS.size(fam.info) == 5  # filled by the first scrape
     assert text.generate_latest(reg) == first
+
+
+def test_one_shot_encoders_leave_no_caches_behind() -> None:
+    """Each ``write_request_from_registry`` call has encoders of its own: the caches they put
+    in a family's scratch go with them (library metric and adapted custom family alike)."""
+    from prometheus_client import Counter
+
+    reg = CollectorRegistry()
+    c = Counter("oneshot", "O.", ["a"], registry=reg)
+    c.labels("1").inc()
+    custom = CounterMetricFamily("oneshot_custom", "C.", labels=["a"])
+    custom.add_metric(["1"], 1.0)
+    reg.register(_Collector([custom]))
+    for _ in range(20):
+        ENCODERS["rw1"](reg)
+        ENCODERS["rw2"](reg)
+    adapted = adapt_mod.adapt(custom)
+    assert adapted is not None
+    assert len(c._fam.info.scratch) <= 2
+    assert len(adapted.info.scratch) <= 2

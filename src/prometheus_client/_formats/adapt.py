@@ -26,7 +26,8 @@ two series with the same label values, and nothing else (no other sample names, 
 elsewhere; exemplar timestamps none or finite).
 
 A series is its tuple of label values, so the encoders' ``SeriesCache``s are keyed by content;
-the ``FamilyInfo.scratch`` holding them is kept per (name, type, label names, bounds) in a
+the ``FamilyInfo.scratch`` holding them is kept per (name, type, help, unit, label names,
+bounds) in a
 bounded store, so the caches survive between scrapes of a collector that rebuilds its
 ``Metric`` objects every time.
 """
@@ -82,7 +83,8 @@ def _family(metric: Metric, labelnames: Tuple[str, ...], numbers: Callable[[obje
         metric.name, metric.type, metric.documentation, metric.unit, labelnames,
         _same, numbers, tuple([float(le) for le in bounds]), quantiles,
     )
-    info.scratch = _scratch((metric.name, metric.type, labelnames, bounds))
+    # (help and unit too: remote write 2.0 caches records whose lengths include the metadata)
+    info.scratch = _scratch((metric.name, metric.type, metric.documentation, metric.unit, labelnames, bounds))
     return Family(info, cast("List[object]", series), lambda: [metric])
 
 

@@ -130,8 +130,9 @@ class SeriesCache(Generic[V]):
                     cache.clear()
                 return cache
         else:
-            for key in [k for k in scratch if type(k) is ref and k() is None]:
-                del scratch[key]
+            for key in list(scratch):  # (a snapshot: scrapes in other threads may insert)
+                if type(key) is ref and key() is None:
+                    scratch.pop(key, None)
         cache = {}
         scratch[self._key] = (setting, cache)
         return cache

@@ -25,7 +25,9 @@ label named ``le`` or ``quantile``), no
 two series with the same label values, and nothing else (no other sample names, no exemplar
 elsewhere; exemplar timestamps none or finite).
 
-A series is its tuple of label values, so the encoders' ``SeriesCache``s are keyed by content;
+A series is its label values joined by NUL (counters and gauges; a string hashes once and is
+no work for the garbage collector) or its tuple of label values (summaries, histograms, other
+orders), so the encoders' ``SeriesCache``s are keyed by content;
 the ``FamilyInfo.scratch`` holding them is kept per (name, type, help, unit, label names,
 bounds) in a
 bounded store, so the caches survive between scrapes of a collector that rebuilds its
@@ -37,7 +39,7 @@ from __future__ import annotations
 from itertools import chain, repeat
 from math import copysign, isfinite
 from operator import itemgetter
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Tuple, cast
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, cast
 
 from .._metrics.family import Family, FamilyInfo
 from ..metrics_core import Metric
@@ -76,12 +78,28 @@ def _same(series: object) -> LabelValues:
     return cast("LabelValues", series)
 
 
+_SEP = "\x00"
+
+
+def _split_values(series: object) -> LabelValues:
+    return tuple(cast(str, series).split(_SEP))
+
+
+def _one_value(series: object) -> LabelValues:
+    return (cast(str, series),)
+
+
+def _no_values(series: object) -> LabelValues:
+    return ()
+
+
 def _family(metric: Metric, labelnames: Tuple[str, ...], numbers: Callable[[object], object],
-            series: List[LabelValues], bounds: Tuple[str, ...] = (),
-            quantiles: Optional[Callable[[object], Optional[Quantiles]]] = None) -> Family:
+            series: Sequence[object], bounds: Tuple[str, ...] = (),
+            quantiles: Optional[Callable[[object], Optional[Quantiles]]] = None,
+            labelvalues: Callable[[object], LabelValues] = _same) -> Family:
     info: FamilyInfo[object] = FamilyInfo(
         metric.name, metric.type, metric.documentation, metric.unit, labelnames,
-        _same, numbers, tuple([float(le) for le in bounds]), quantiles,
+        labelvalues, numbers, tuple([float(le) for le in bounds]), quantiles,
     )
     # (help and unit too: remote write 2.0 caches records whose lengths include the metadata)
     info.scratch = _scratch((metric.name, metric.type, metric.documentation, metric.unit, labelnames, bounds))
@@ -123,25 +141,33 @@ def _numbers(values: List[float]) -> bool:
     return set(map(type, values)) <= _NUMBER_TYPES
 
 
-def _series_of(labels: List[Dict[str, str]]) -> Optional[Tuple[Tuple[str, ...], List[LabelValues]]]:
-    """(label names, label values per series in that order) when every dict has the names of
-    the first one, else None."""
+def _series_of(
+    labels: List[Dict[str, str]],
+) -> Optional[Tuple[Tuple[str, ...], List[str], Callable[[object], LabelValues]]]:
+    """(label names, one key per series, the function key -> label values) when every dict
+    has the names of the first one and string values, else None. The key of a series is its
+    label values joined by NUL (a value holding a NUL takes the sample path): a string, which
+    hashes once and is no work for the garbage collector, unlike a tuple per series."""
     if not set(map(type, labels)) <= _DICT:
         return None
     keys: Tuple[str, ...] = tuple(labels[0])
-    if set(map(len, labels)) != {len(keys)}:
+    n = len(keys)
+    if set(map(len, labels)) != {n} or not _names_ok(keys):
         return None
-    series: List[LabelValues]
+    series: List[str]
     try:
-        if len(keys) > 1:
-            series = list(map(itemgetter(*keys), labels))
-        elif keys:
-            series = list(zip(map(itemgetter(keys[0]), labels)))
-        else:
-            series = [()] * len(labels)
-    except KeyError:
+        if n > 1:
+            series = list(map(_SEP.join, map(itemgetter(*keys), labels)))  # TypeError: not str
+            if sum(map(str.count, series, repeat(_SEP))) != len(series) * (n - 1):
+                return None
+            return keys, series, _split_values
+        if n:
+            series = list(map(itemgetter(keys[0]), labels))
+            list(map(str.__str__, series))  # TypeError: not str
+            return keys, series, _one_value
+    except (KeyError, TypeError):
         return None
-    return (keys, series) if _names_ok(keys) and _values_ok(series) else None
+    return keys, [""] * len(labels), _no_values
 
 
 # The common shapes in a few passes of C-level iteration; anything else takes the loops below.
@@ -185,11 +211,11 @@ def _counter_columns(metric: Metric, exemplars_ok: bool) -> Optional[Family]:
     found = _series_of(labels)
     if found is None:
         return None
-    keys, series = found
+    keys, series, labelvalues = found
     table: Dict[object, CounterNumbers] = dict(zip(series, zip(values, exemplars, created_values)))
     if len(table) != nt:
         return None
-    return _family(metric, keys, table.__getitem__, series)
+    return _family(metric, keys, table.__getitem__, series, labelvalues=labelvalues)
 
 
 def _gauge_columns(metric: Metric) -> Optional[Family]:
@@ -205,11 +231,11 @@ def _gauge_columns(metric: Metric) -> Optional[Family]:
     found = _series_of(list(map(_LABELS, samples)))
     if found is None:
         return None
-    keys, series = found
+    keys, series, labelvalues = found
     table: Dict[object, float] = dict(zip(series, values))
     if len(table) != n:
         return None
-    return _family(metric, keys, table.__getitem__, series)
+    return _family(metric, keys, table.__getitem__, series, labelvalues=labelvalues)
 
 
 def _counter(metric: Metric, exemplars_ok: bool) -> Optional[Family]:

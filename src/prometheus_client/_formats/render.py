@@ -168,6 +168,12 @@ def label_cache(info: FamilyInfo[object], escaping: str, nseries: int) -> Dict[o
 _CREATED: SeriesCache[Tuple[float, str]] = SeriesCache()
 
 
+def created_cache(info: FamilyInfo[object], nseries: int) -> Dict[object, Tuple[float, str]]:
+    """series -> (its created value, that value's text): what ``created_texts`` reads, for
+    loops that inline it."""
+    return _CREATED.get(info, None, nseries)
+
+
 def created_texts(info: FamilyInfo[object], nseries: int) -> Callable[[object, float], str]:
     """A function (series, its created value) -> the value's text, cached per series."""
     cache = _CREATED.get(info, None, nseries)

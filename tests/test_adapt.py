@@ -85,7 +85,7 @@ def _both(metrics: List[Metric], name: str) -> Tuple[object, object]:
 _names = st.sampled_from(["a", "code", "path", "zz", "le", "quantile", "a.b", "é", "__name__"])
 _plain_names = st.sampled_from(["a", "code", "path", "zz", "a.b", "é"])
 _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)
-_label_values = st.one_of(st.sampled_from(["", "x", "GET", 'q"\\\n', "/a/b", "ü"]), _text)
+_label_values = st.one_of(st.sampled_from(["", "x", "GET", 'q"\\\n', "/a/b", "ü", "a\x00", "\x00b"]), _text)
 _numbers = st.one_of(
     st.integers(0, 1000),
     st.sampled_from([0.0, -0.0, 1.5, 2.0**53, 2**53 + 1, 1e21, -3.0, math.inf, -math.inf, math.nan, 1700000000.5]),
@@ -338,3 +338,16 @@ def test_one_shot_encoders_leave_no_caches_behind() -> None:
     assert adapted is not None
     assert len(c._fam.info.scratch) <= 2
     assert len(adapted.info.scratch) <= 2
+
+
+def test_label_values_holding_the_key_separator() -> None:
+    c = CounterMetricFamily("sep", "S.", labels=["a", "b"])
+    c.add_metric(["x\x00", "y"], 1.0)
+    c.add_metric(["x", "\x00y"], 2.0)  # the same NUL-joined key as the first
+    assert adapt_mod.adapt(c) is None
+    g = GaugeMetricFamily("sep1", "S.", labels=["a"])
+    g.add_metric(["x\x00y"], 1.0)  # one label: its value is the key
+    assert adapt_mod.adapt(g) is not None
+    for name in ENCODERS:
+        adapted, sampled = _both([c, g], name)
+        assert adapted == sampled

@@ -146,8 +146,8 @@ def _series_of(
 ) -> Optional[Tuple[Tuple[str, ...], List[str], Callable[[object], LabelValues]]]:
     """(label names, one key per series, the function key -> label values) when every dict
     has the names of the first one and string values, else None. The key of a series is its
-    label values joined by NUL (a value holding a NUL takes the sample path): a string, which
-    hashes once and is no work for the garbage collector, unlike a tuple per series."""
+    label values joined by NUL (with two or more, a value holding a NUL takes the sample path):
+    a string, which hashes once and is no work for the garbage collector, unlike a tuple."""
     if not set(map(type, labels)) <= _DICT:
         return None
     keys: Tuple[str, ...] = tuple(labels[0])

@@ -12,10 +12,23 @@ import operator
 import re
 import sys
 from contextlib import _GeneratorContextManager
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 # A ``def name(`` at the start of a function template.
 DEF = re.compile(r"\s*def\s*([_\w][_\w\d]*)\s*\(")
+
+
+class ArgSpec(NamedTuple):
+    args: List[str]
+    varargs: Optional[str]
+    varkw: Optional[str]
+    defaults: Optional[Tuple[Any, ...]]
+
+
+def getargspec(f: Callable[..., Any]) -> ArgSpec:
+    """The legacy 4-tuple ``(args, varargs, varkw, defaults)`` of ``f``."""
+    spec = inspect.getfullargspec(f)
+    return ArgSpec(spec.args, spec.varargs, spec.varkw, spec.defaults)
 
 
 def get_init(cls: type) -> Any:

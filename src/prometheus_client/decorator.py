@@ -8,10 +8,15 @@ wrapper with the wrapped function's own parameter list instead.
 from __future__ import annotations
 
 import itertools
-from contextlib import AbstractContextManager
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, TypeVar
 
 from . import _lazy
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from ._decorator_compat import ArgSpec as ArgSpec
+    from ._decorator_compat import getargspec as getargspec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,8 +30,8 @@ __getattr__, __dir__ = _lazy.install(__name__, {
     "print_function": "__future__:print_function",
     "_GeneratorContextManager": "contextlib:_GeneratorContextManager",
     **{n: "._decorator_compat:" + n for n in (
-        "ContextManager", "DEF", "FunctionMaker", "append", "contextmanager", "dispatch_on", "get_init", "init",
-        "n_args",
+        "ArgSpec", "ContextManager", "DEF", "FunctionMaker", "append", "contextmanager", "dispatch_on", "get_init",
+        "getargspec", "init", "n_args",
     )},
 })
 
@@ -37,19 +42,6 @@ def getfullargspec(f: Callable[..., Any]) -> Any:
     import inspect
 
     return inspect.getfullargspec(f)
-
-
-class ArgSpec(NamedTuple):
-    args: List[str]
-    varargs: Optional[str]
-    varkw: Optional[str]
-    defaults: Optional[Tuple[Any, ...]]
-
-
-def getargspec(f: Callable[..., Any]) -> ArgSpec:
-    """The legacy 4-tuple ``(args, varargs, varkw, defaults)`` of ``f``."""
-    spec = getfullargspec(f)
-    return ArgSpec(spec.args, spec.varargs, spec.varkw, spec.defaults)
 
 
 _counter = itertools.count()

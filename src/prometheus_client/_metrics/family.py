@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections import namedtuple
 from typing import TYPE_CHECKING, Callable, Dict, Generic, Iterable, List, NamedTuple, Optional, Tuple, TypeVar, cast
-from weakref import ref
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only (not built at import)
     from ..metrics_core import Metric
@@ -115,6 +114,8 @@ class SeriesCache(Generic[V]):
     __slots__ = ("_slack", "_key", "__weakref__")
 
     def __init__(self, slack: int = 1024) -> None:
+        from weakref import ref  # (here: ``import prometheus_client`` loads no weakref)
+
         self._slack = slack
         self._key = ref(self)
 
@@ -130,8 +131,9 @@ class SeriesCache(Generic[V]):
                     cache.clear()
                 return cache
         else:
+            weak = type(self._key)
             for key in list(scratch):  # (a snapshot: scrapes in other threads may insert)
-                if type(key) is ref and key() is None:
+                if type(key) is weak and key() is None:
                     scratch.pop(key, None)
         cache = {}
         scratch[self._key] = (setting, cache)

@@ -9,16 +9,30 @@ from __future__ import annotations
 from time import perf_counter as default_timer  # what timeit.default_timer is
 from types import TracebackType
 from typing import TYPE_CHECKING as TYPE_CHECKING  # noqa: F401  (the reference module has it)
-from typing import Any, Callable, Literal, Optional, Tuple, Type, TypeVar, Union
+from typing import Callable, Literal, Optional, Tuple, Type, TypeVar, Union
 
 from .decorator import _decorate_in_context, decorate_inline
 from .decorator import decorate as decorate  # noqa: F401  (the reference module has it)
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from typing import Protocol
+
+    class Incrementable(Protocol):
+        def inc(self) -> object: ...
+
+    class UpDownCounter(Incrementable, Protocol):
+        def dec(self) -> object: ...
+
+    class Timed(Protocol):
+        """A metric a ``Timer`` reports to (through the method it is given by name)."""
+
+        def labels(self, *labelvalues: object, **labelkwargs: object) -> Timed: ...
 
 
 class ExceptionCounter:
-    def __init__(self, counter: Any, exception: Union[Type[BaseException], Tuple[Type[BaseException], ...]]):
+    def __init__(self, counter: Incrementable, exception: Union[Type[BaseException], Tuple[Type[BaseException], ...]]):
         self._counter = counter
         self._exception = exception
 
@@ -47,7 +61,7 @@ class ExceptionCounter:
 
 
 class InprogressTracker:
-    def __init__(self, gauge: Any):
+    def __init__(self, gauge: UpDownCounter):
         self._gauge = gauge
 
     def __enter__(self) -> None:
@@ -75,7 +89,7 @@ class Timer:
     ``duration`` holds the last measured time in seconds.
     """
 
-    def __init__(self, metric: Any, callback_name: str):
+    def __init__(self, metric: Timed, callback_name: str):
         self._metric = metric
         self._callback_name = callback_name
         self.duration: Optional[float] = None
@@ -98,7 +112,7 @@ class Timer:
         self.duration = duration
         getattr(self._metric, self._callback_name)(duration)
 
-    def labels(self, *args: Any, **kw: Any) -> None:
+    def labels(self, *args: object, **kw: object) -> None:
         """Inside ``with m.time() as t:``, pick the labelled child to observe."""
         self._metric = self._metric.labels(*args, **kw)
 

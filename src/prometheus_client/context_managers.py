@@ -9,6 +9,7 @@ from __future__ import annotations
 from time import perf_counter as default_timer  # what timeit.default_timer is
 from types import TracebackType
 from typing import TYPE_CHECKING as TYPE_CHECKING  # noqa: F401  (the reference module has it)
+from typing import Any as Any  # noqa: F401  (the reference module has it)
 from typing import Callable, Literal, Optional, Tuple, Type, TypeVar, Union
 
 from .decorator import _decorate_in_context, decorate_inline

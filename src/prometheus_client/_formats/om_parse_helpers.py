@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..samples import BucketSpan, Exemplar, NativeHistogram, Sample
 from ..validation import is_valid_legacy_metric_name as _is_valid_legacy_metric_name
+from .parse_common import native_histogram_sample
 from .parse_helpers import (
     _is_character_escaped,
     _last_unquoted_char,
@@ -176,12 +177,12 @@ def _parse_nh_sample(text: str, suffixes: Union[str, Tuple[str, ...]]) -> Option
             if not labels:
                 labels = None
         hist = _parse_nh_struct(text[value_at:])
-        return Sample(name, labels, None, None, None, hist)  # type: ignore[arg-type]
+        return native_histogram_sample(name, labels, None, hist)
     name = text[: value_at - 1]
     if name.endswith(suffixes):
         raise ValueError("the sample name of a native histogram should have no suffixes", name)
     hist = _parse_nh_struct(text[value_at:])
-    return Sample(name, None, None, None, None, hist)  # type: ignore[arg-type]
+    return native_histogram_sample(name, None, None, hist)
 
 
 _NH_FIELD_RE = re.compile(r"(\w+):\s*([^,}]+)")

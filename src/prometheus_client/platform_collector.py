@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import platform as pf
-from typing import Any, Dict, Iterable, Optional
+from typing import TYPE_CHECKING, Dict, Iterable, Optional, Tuple
+from typing import Any as Any  # noqa: F401  (the reference module has it)
 
 from .metrics_core import GaugeMetricFamily, Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from typing import Protocol
+
+    class PlatformModule(Protocol):
+        """What is read of the ``platform`` module (or of the stand-in given instead)."""
+
+        def system(self) -> str: ...
+        def python_version(self) -> str: ...
+        def python_version_tuple(self) -> Tuple[str, str, str]: ...
+        def python_implementation(self) -> str: ...
+        def java_ver(self) -> Tuple[str, str, Tuple[str, str, str], Tuple[str, str, str]]: ...
 
 
 class PlatformCollector(Collector):
     """Collector for python platform information"""
 
-    def __init__(self, registry: Optional[CollectorRegistry] = REGISTRY, platform: Optional[Any] = None):
+    def __init__(self, registry: Optional[CollectorRegistry] = REGISTRY, platform: Optional[PlatformModule] = None):
         self._platform = pf if platform is None else platform
         info = self._info()
         system = self._platform.system()

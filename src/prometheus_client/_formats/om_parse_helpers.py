@@ -12,9 +12,9 @@ its span and delta lists, ``_group_for_sample`` the labels that identify a sampl
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from ..samples import BucketSpan, Exemplar, NativeHistogram, Sample
+from ..samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
 from ..validation import is_valid_legacy_metric_name as _is_valid_legacy_metric_name
 from .parse_common import native_histogram_sample
 from .parse_helpers import (
@@ -93,7 +93,7 @@ def _parse_sample(text: str) -> Sample:
     return Sample(name, labels, value, ts, exemplar)
 
 
-def _parse_remaining_text(text: str) -> Tuple[Any, Any, Optional[Exemplar]]:
+def _parse_remaining_text(text: str) -> Tuple[Union[int, float], Union[Timestamp, float, None], Optional[Exemplar]]:
     """``(value, timestamp, exemplar)`` of ``value [timestamp] [# {labels} value [timestamp]]``."""
     head, sep, tail = text.partition(" ")
     value = _parse_value(head)
@@ -272,7 +272,7 @@ class _HistGroup:
 def _check_histogram(samples: Sequence[Sample], name: str) -> None:
     """Raise ValueError when the classic-histogram samples of ``name`` are inconsistent."""
     current: Optional[_HistGroup] = None
-    key: Any = None
+    key: Optional[Tuple[Dict[str, str], Union[float, Timestamp, None]]] = None
     for s in samples:
         suffix = s.name[len(name) :]
         if not suffix:

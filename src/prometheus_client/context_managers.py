@@ -26,11 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
     class UpDownCounter(Incrementable, Protocol):
         def dec(self) -> object: ...
 
-    class Timed(Protocol):
-        """A metric a ``Timer`` reports to (through the method it is given by name)."""
-
-        def labels(self, *labelvalues: object, **labelkwargs: object) -> Timed: ...
-
 
 class ExceptionCounter:
     def __init__(self, counter: Incrementable, exception: Union[Type[BaseException], Tuple[Type[BaseException], ...]]):
@@ -90,7 +85,7 @@ class Timer:
     ``duration`` holds the last measured time in seconds.
     """
 
-    def __init__(self, metric: Timed, callback_name: str):
+    def __init__(self, metric: Any, callback_name: str):
         self._metric = metric
         self._callback_name = callback_name
         self.duration: Optional[float] = None

@@ -14,10 +14,13 @@ import _layout_figures as figures  # noqa: E402
 
 MODULES = figures.modules()
 
-# Before the redesign: 231 ``Any`` and 50 ``type: ignore``; the goal is at most half.
-# 220: postponed annotations (import speed) unquoted 4 existing uses that were inside strings.
-MAX_ANY = 220
-MAX_TYPE_IGNORE = 48
+# Before the redesign: 231 ``Any`` and 50 ``type: ignore``; the goal is at most half (115, 25).
+# Reached by typing what is known instead (``object`` for values passed through, protocols for
+# duck-typed arguments, precise aliases for WSGI/ASGI, a TypeVar for signature-preserving
+# decorators); the ignores left are third-party gaps (untyped Django/Twisted bases and calls)
+# and run-time method swaps or dynamic bases. Lower these when you remove more; never raise them.
+MAX_ANY = 85
+MAX_TYPE_IGNORE = 25
 
 
 def test_no_import_cycle_between_modules() -> None:

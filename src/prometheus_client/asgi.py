@@ -99,16 +99,11 @@ class _Renderer:
         self._last: Optional[float] = None  # seconds the last render took
 
     def _timed(
-        self,
-        registry: Collector,
-        accept: Optional[str],
-        accept_encoding: Optional[str],
-        params: Dict[str, List[str]],
-        disable_compression: bool,
+        self, args: Tuple[Collector, Optional[str], Optional[str], Dict[str, List[str]], bool]
     ) -> Tuple[str, List[Tuple[str, str]], bytes]:
         t0 = time.perf_counter()
         try:
-            return _bake(registry, accept, accept_encoding, params, disable_compression)
+            return _bake(*args)
         finally:
             self._last = time.perf_counter() - t0
 
@@ -125,11 +120,11 @@ class _Renderer:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             # Not under asyncio (e.g. trio): render inline.
-            return self._timed(*args)
+            return self._timed(args)
         last = self._last
         if (last is not None and last < _INLINE_SECONDS) or (last is None and _known_cheap(registry)):
-            return self._timed(*args)
-        return await loop.run_in_executor(None, self._timed, *args)
+            return self._timed(args)
+        return await loop.run_in_executor(None, self._timed, args)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

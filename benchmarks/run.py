@@ -4,6 +4,12 @@
     python benchmarks/run.py --filter expose --rounds 3 --json out.json
     python benchmarks/run.py --readme              # also rewrite README.md between the markers
     python benchmarks/run.py --list
+    python benchmarks/run.py --baseline a5110c2    # also this project at an older commit
+
+With ``--baseline REF`` a third side runs this project's ``src/`` as of git commit REF (same
+interpreter, interleaved in the same rounds): the table adds its numbers, its ratio to the
+official and the change of our ratio against it, so "before" and "after" of a change are
+measured in one session on one machine state.
 
 Every workload (see benchmarks/workloads.py) runs in a fresh subprocess of each interpreter:
 ours = the project venv (default .venv-ci/py313, else this interpreter with src/ on
@@ -100,10 +106,11 @@ PROBE = (
 class Side:
     """One implementation under test: an interpreter plus how to start it."""
 
-    def __init__(self, label: str, python: str, ours: bool) -> None:
+    def __init__(self, label: str, python: str, ours: bool, src: Path = SRC) -> None:
         self.label = label
         self.python = python
         self.ours = ours
+        self.src = src  # ours: the src/ directory put first on PYTHONPATH
 
     def command(self, code: str) -> list[str]:
         # Official: fully isolated (-I). Ours: no user site, src/ first on PYTHONPATH so the
@@ -116,7 +123,7 @@ class Side:
                     "prometheus_multiproc_dir"):
             env.pop(key, None)
         if self.ours:
-            env["PYTHONPATH"] = str(SRC)
+            env["PYTHONPATH"] = str(self.src)
         env.update(dict(extra))
         return env
 
@@ -186,6 +193,17 @@ def git_rev() -> str:
         return "unknown"
 
 
+def export_baseline(ref: str, into: Path) -> tuple[Path, str]:
+    """``src/`` of this repository at git commit ``ref``, extracted under ``into``; and the
+    commit's short hash."""
+    rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", f"{ref}^{{commit}}"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", rev, "src"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "src", rev
+
+
 def measure(side: Side, w: Workload, repeat: int, target: float) -> dict[str, Any]:
     setup, stmt = w.setup, w.stmt
     if side.ours:
@@ -214,6 +232,29 @@ def fmt(value: Optional[float], unit: str) -> str:
     v = value * SCALE[unit]
     digits = 0 if v >= 100 else 1 if v >= 10 else 2
     return f"{v:,.{digits}f} {SUFFIX[unit]}"
+
+
+def render_baseline(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
+    """The before/after table: ratios to the official of the baseline commit and of this tree."""
+    base = machine["baseline"]
+    lines = [
+        f"Machine: {machine['cpu']} ({machine['cores']} cores), {machine['os']}; "
+        f"Python {machine['python']}; before = ours @ {base}, after = ours @ {machine['git']}, vs official "
+        f"{machine['official_version']}; {machine['rounds']} interleaved rounds, median of per-round best.",
+        "",
+        f"| workload | before @ {base} | after @ {machine['git']} | official | before/official "
+        "| after/official | change of the ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        b, a, off = (r[k].get("median") for k in ("before", "ours", "official"))
+        rb = b / off if b is not None and off else None
+        ra = a / off if a is not None and off else None
+        change = f"{(ra / rb - 1) * 100:+.0f} %" if ra is not None and rb else "n/a"
+        lines.append(f"| {r['title']} ({per_op_label_from(r)}) | {fmt(b, r['unit'])} | {fmt(a, r['unit'])} | "
+                     f"{fmt(off, r['unit'])} | {'n/a' if rb is None else f'{rb:.2f}'} | "
+                     f"{'n/a' if ra is None else f'{ra:.2f}'} | {change} |")
+    return "\n".join(lines) + "\n"
 
 
 def render(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
@@ -296,6 +337,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--ours", default=None, help="interpreter for this project (default .venv-ci/py313)")
     ap.add_argument("--official", default=None, help="interpreter with prometheus-client==0.26.0")
     ap.add_argument("--list", action="store_true", help="list workloads and exit")
+    ap.add_argument("--baseline", metavar="REF", default=None,
+                    help="also run this project's src/ at git commit REF (a 'before' column)")
     args = ap.parse_args(argv)
 
     selected = [w for w in WORKLOADS
@@ -313,9 +356,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     # the import benchmark compares imports, not one side's compilation.
     subprocess.run([ours.python, "-m", "compileall", "-q", str(SRC / "prometheus_client")], check=False)
     official = Side("official", ensure_official(args.official), ours=False)
+    sides = [ours, official]
+    base_dir = tempfile.TemporaryDirectory(prefix="bench-baseline-")
+    base_rev = None
+    if args.baseline:
+        base_src, base_rev = export_baseline(args.baseline, Path(base_dir.name))
+        subprocess.run([ours.python, "-m", "compileall", "-q", str(base_src / "prometheus_client")], check=False)
+        sides.append(Side("before", ours.python, ours=True, src=base_src))
 
     probes = {}
-    for side in (ours, official):
+    for side in sides:
         p = side.run(PROBE)
         if "error" in p:
             print(f"warning: {side.label} ({side.python}) cannot import prometheus_client: {p['error']}",
@@ -342,12 +392,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         "ours_python": ours.python,
         "official_python": official.python,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "baseline": base_rev,
     }
+    labels = [side.label for side in sides]
 
-    samples: dict[str, dict[str, list[float]]] = {w.name: {"ours": [], "official": []} for w in selected}
+    samples: dict[str, dict[str, list[float]]] = {w.name: {label: [] for label in labels} for w in selected}
     errors: dict[str, dict[str, str]] = {w.name: {} for w in selected}
     for rnd in range(args.rounds):
-        order = (ours, official) if rnd % 2 == 0 else (official, ours)
+        order = sides if rnd % 2 == 0 else sides[::-1]
         for w in selected:
             if w.max_rounds is not None and rnd >= w.max_rounds:
                 continue
@@ -370,7 +422,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         entry: dict[str, Any] = {"name": w.name, "title": w.title, "kind": w.kind, "unit": w.unit,
                                  "group": w.group, "size": w.size,
                                  "rounds": min(args.rounds, w.max_rounds or args.rounds)}
-        for label in ("ours", "official"):
+        for label in labels:
             vals = samples[w.name][label]
             err = errors[w.name].get(label)
             entry[label] = {"samples": vals,
@@ -382,6 +434,9 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     table = render(results, machine)
     print(table)
+    if base_rev:
+        print(render_baseline(results, machine))
+    base_dir.cleanup()
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine, "results": results}, indent=2) + "\n")
     if args.readme:

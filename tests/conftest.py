@@ -27,15 +27,15 @@ from urllib.parse import unquote, urlparse
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from official_client import official_python_path
+from official_client import run_official as _run_official
+
 # Property tests: CI (scripts/test exports HYPOTHESIS_PROFILE=ci) runs a fixed, reproducible
 # set of examples so a run on main is deterministic; "explore" draws fresh random examples
 # (HYPOTHESIS_PROFILE=explore bash scripts/test) to hunt for new counterexamples.
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "explore"))
-
-from official_client import official_python_path
-from official_client import run_official as _run_official
 
 REPO = Path(__file__).resolve().parent.parent
 SRC = REPO / "src"

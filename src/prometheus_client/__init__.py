@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List
+from typing import TYPE_CHECKING
 
 from . import (  # noqa: F401 - submodules callers reach as attributes of the package
-    exposition,
+    _lazy,
     gc_collector,
     metrics,
     metrics_core,
@@ -14,12 +14,6 @@ from . import (  # noqa: F401 - submodules callers reach as attributes of the pa
     registry,
 )
 from ._formats.skipped import SKIPPED_SAMPLES
-from .exposition import (
-    CONTENT_TYPE_LATEST,
-    CONTENT_TYPE_PLAIN_0_0_4,
-    CONTENT_TYPE_PLAIN_1_0_0,
-    generate_latest,
-)
 from .gc_collector import GC_COLLECTOR, GCCollector
 from .metrics import (
     Counter,
@@ -72,16 +66,33 @@ __all__ = (
     "GC_COLLECTOR",
 )
 
-# Transports load on first use (see ``exposition``): instrumenting code imports fast.
-_FROM_EXPOSITION = frozenset((
-    "MetricsHandler", "delete_from_gateway", "instance_ip_grouping_key", "make_asgi_app", "make_wsgi_app",
-    "push_to_gateway", "pushadd_to_gateway", "start_http_server", "start_wsgi_server", "write_to_textfile",
-))
+# The exposition side (encoders, negotiation, transports) loads on first use: code that only
+# instruments imports fast. The encoder names come from the encoder's module (the same objects
+# ``exposition`` has), the transports through ``exposition``, which loads them on first use.
+_TEXT = "._formats.text:"
+__getattr__, __dir__ = _lazy.install(__name__, {
+    "exposition": ".exposition",
+    "openmetrics": ".openmetrics",
+    "CONTENT_TYPE_LATEST": _TEXT + "CONTENT_TYPE_LATEST",
+    "CONTENT_TYPE_PLAIN_0_0_4": _TEXT + "CONTENT_TYPE_PLAIN_0_0_4",
+    "CONTENT_TYPE_PLAIN_1_0_0": _TEXT + "CONTENT_TYPE_PLAIN_1_0_0",
+    "generate_latest": _TEXT + "generate_latest",
+    **{name: ".exposition:" + name for name in (
+        "MetricsHandler", "delete_from_gateway", "instance_ip_grouping_key", "make_asgi_app", "make_wsgi_app",
+        "push_to_gateway", "pushadd_to_gateway", "start_http_server", "start_wsgi_server", "write_to_textfile",
+    )},
+})
 
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
+    from . import exposition as exposition
+    from . import openmetrics as openmetrics
     from .exposition import (
+        CONTENT_TYPE_LATEST,
+        CONTENT_TYPE_PLAIN_0_0_4,
+        CONTENT_TYPE_PLAIN_1_0_0,
         MetricsHandler,
         delete_from_gateway,
+        generate_latest,
         instance_ip_grouping_key,
         make_asgi_app,
         make_wsgi_app,
@@ -91,18 +102,6 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         start_wsgi_server,
         write_to_textfile,
     )
-
-
-def __getattr__(name: str) -> Any:
-    if name in _FROM_EXPOSITION:
-        value = getattr(exposition, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> List[str]:
-    return sorted(set(globals()) | _FROM_EXPOSITION)
 
 
 if __name__ == "__main__":  # pragma: no cover
@@ -117,7 +116,7 @@ if __name__ == "__main__":  # pragma: no cover
     s.labels("c", "d").observe(17)
     h = Histogram("hh", "A histogram")
     h.observe(0.6)
-    exposition.start_wsgi_server(8000)
+    __getattr__("start_wsgi_server")(8000)
     while True:
         time.sleep(1)
         h.observe(random.random())

@@ -12,13 +12,39 @@ import operator
 import re
 import sys
 from contextlib import _GeneratorContextManager
-from typing import TYPE_CHECKING, Callable, Dict, Generator, List, Optional, Sequence, Set, Tuple, Union, cast
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Dict,
+    Generator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+    cast,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from .decorator import F, GeneratedFunction
 
 # A ``def name(`` at the start of a function template.
 DEF = re.compile(r"\s*def\s*([_\w][_\w\d]*)\s*\(")
+
+
+class ArgSpec(NamedTuple):
+    args: List[str]
+    varargs: Optional[str]
+    varkw: Optional[str]
+    defaults: Optional[Tuple[object, ...]]
+
+
+def getargspec(f: Callable[..., object]) -> ArgSpec:
+    """The legacy 4-tuple ``(args, varargs, varkw, defaults)`` of ``f``."""
+    spec = inspect.getfullargspec(f)
+    return ArgSpec(spec.args, spec.varargs, spec.varkw, spec.defaults)
 
 
 def get_init(cls: type) -> Callable[..., None]:

@@ -10,7 +10,6 @@ cheap. ``dir()`` lists them.
 from __future__ import annotations
 
 import sys
-from importlib import import_module
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 # name -> "module" (the module itself) or "module:attribute"; a leading "." is relative to
@@ -20,7 +19,10 @@ Table = Dict[str, str]
 
 def resolve(spec: str) -> Any:
     modname, _, attr = spec.partition(":")
-    module = import_module(modname, "prometheus_client") if modname.startswith(".") else import_module(modname)
+    if modname.startswith("."):
+        modname = "prometheus_client" + modname
+    __import__(modname)  # ``importlib.import_module`` without importing ``importlib``
+    module = sys.modules[modname]
     return getattr(module, attr) if attr else module
 
 

@@ -8,14 +8,17 @@ wrapper with the wrapped function's own parameter list instead.
 from __future__ import annotations
 
 import itertools
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Tuple, TypeVar, Union, cast, overload
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple, TypeVar, Union, cast, overload
 
 from . import _lazy
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     import inspect
+    from contextlib import AbstractContextManager
     from typing import Mapping, Protocol
+
+    from ._decorator_compat import ArgSpec as ArgSpec
+    from ._decorator_compat import getargspec as getargspec
 
     class GeneratedFunction(Protocol):
         """A function compiled from wrapper source: the attributes given to it afterwards."""
@@ -43,8 +46,8 @@ __getattr__, __dir__ = _lazy.install(__name__, {
     "print_function": "__future__:print_function",
     "_GeneratorContextManager": "contextlib:_GeneratorContextManager",
     **{n: "._decorator_compat:" + n for n in (
-        "ContextManager", "DEF", "FunctionMaker", "append", "contextmanager", "dispatch_on", "get_init", "init",
-        "n_args",
+        "ArgSpec", "ContextManager", "DEF", "FunctionMaker", "append", "contextmanager", "dispatch_on", "get_init",
+        "getargspec", "init", "n_args",
     )},
 })
 
@@ -55,19 +58,6 @@ def getfullargspec(f: Callable[..., object]) -> inspect.FullArgSpec:
     import inspect
 
     return inspect.getfullargspec(f)
-
-
-class ArgSpec(NamedTuple):
-    args: List[str]
-    varargs: Optional[str]
-    varkw: Optional[str]
-    defaults: Optional[Tuple[object, ...]]
-
-
-def getargspec(f: Callable[..., object]) -> ArgSpec:
-    """The legacy 4-tuple ``(args, varargs, varkw, defaults)`` of ``f``."""
-    spec = getfullargspec(f)
-    return ArgSpec(spec.args, spec.varargs, spec.varkw, spec.defaults)
 
 
 _counter = itertools.count()

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import gc
-import platform
+import sys
 from typing import Iterable
 
+from . import _lazy
 from .metrics_core import CounterMetricFamily, Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
+
+# ``platform`` (the reference module imports it) loads on first access: importing it and
+# parsing ``sys.version`` costs more than the rest of this module.
+__getattr__, __dir__ = _lazy.install(__name__, {"platform": "platform"})
+
+
+def _implementation() -> str:
+    """``platform.python_implementation()``: from ``sys.implementation`` unless this module's
+    ``platform`` was accessed or replaced (``mock.patch``), then from that."""
+    platform = globals().get("platform")
+    if platform is not None:
+        return str(platform.python_implementation())
+    return "CPython" if sys.implementation.name == "cpython" else sys.implementation.name
 
 
 class GCCollector(Collector):
     """Collector for Garbage collection statistics."""
 
     def __init__(self, registry: CollectorRegistry = REGISTRY):
-        if not hasattr(gc, "get_stats") or platform.python_implementation() != "CPython":
+        if not hasattr(gc, "get_stats") or _implementation() != "CPython":
             return
         registry.register(self)
 

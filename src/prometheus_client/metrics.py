@@ -8,6 +8,7 @@ assignment here (``mock.patch``, ``monkeypatch``) is forwarded to it.
 from __future__ import annotations
 
 # isort: off
+from . import _lazy
 from ._reexport import forward_assignments
 from ._metrics import base as _impl0
 from ._metrics import buffers as _impl1
@@ -21,7 +22,6 @@ from ._metrics.metrics import (  # noqa: F401
     Info as Info,
     Enum as Enum,
     types as types,
-    Lock as Lock,
     Type as Type,
     _EXPO_METHODS as _EXPO_METHODS,
     _FAST_INITS as _FAST_INITS,
@@ -95,4 +95,6 @@ _ALSO = (
     'validate_exemplar',
 )
 globals().update({name: getattr(_impl, name) for name in _ALSO if hasattr(_impl, name)})
+# ``threading.Lock`` (the reference module imports it) is offered on first access.
+__getattr__, __dir__ = _lazy.install(__name__, {"Lock": "threading:Lock"})
 forward_assignments(__name__, _impl0, _impl1, _impl2, _impl)

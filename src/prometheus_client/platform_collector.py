@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import platform as pf
-from typing import TYPE_CHECKING, Dict, Iterable, Optional, Tuple
-from typing import Any as Any  # noqa: F401  (the reference module has it)
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
+from . import _lazy
 from .metrics_core import GaugeMetricFamily, Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
 
@@ -21,22 +20,50 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
         def python_implementation(self) -> str: ...
         def java_ver(self) -> Tuple[str, str, Tuple[str, str, str], Tuple[str, str, str]]: ...
 
+# ``pf`` is the ``platform`` module (the reference module's name for it), imported on first
+# access: the default collector reads it on its first collect, not at ``import
+# prometheus_client`` (importing ``platform`` and parsing ``sys.version`` is slow).
+__getattr__, __dir__ = _lazy.install(__name__, {"pf": "platform"})
+
+
+def _describe() -> List[Metric]:
+    return [GaugeMetricFamily("python_info", "Python platform information")]
+
 
 class PlatformCollector(Collector):
     """Collector for python platform information"""
 
     def __init__(self, registry: Optional[CollectorRegistry] = REGISTRY, platform: Optional[PlatformModule] = None):
-        self._platform = pf if platform is None else platform
+        self._platform: Any = platform  # None: the ``platform`` module, read on first collect
+        self._metrics: Optional[List[Metric]] = None
+        if platform is None and registry is REGISTRY and "pf" not in globals():
+            # The default collector reads ``platform`` on its first collect (the same values,
+            # later). The default registry describes collectors to check for duplicates: its
+            # one metric name is known without ``platform``.
+            self.__dict__["describe"] = _describe
+            try:
+                registry.register(self)
+            finally:
+                del self.__dict__["describe"]
+            return
+        self._build()
+        if registry:
+            registry.register(self)
+
+    def _build(self) -> List[Metric]:
+        if self._platform is None:
+            # this module's ``pf`` as it is now (imported, or replaced by ``mock.patch``)
+            self._platform = globals().get("pf") or __getattr__("pf")
         info = self._info()
         system = self._platform.system()
         if system == "Java":
             info.update(self._java())
         self._metrics = [self._add_metric("python_info", "Python platform information", info)]
-        if registry:
-            registry.register(self)
+        return self._metrics
 
     def collect(self) -> Iterable[Metric]:
-        return self._metrics
+        metrics = self._metrics
+        return self._build() if metrics is None else metrics
 
     @staticmethod
     def _add_metric(name: str, documentation: str, data: Dict[str, str]) -> Metric:

@@ -5,15 +5,19 @@ from __future__ import annotations
 import os
 from typing import Callable, Iterable, List, Optional, Union
 
+from . import _lazy
 from .metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
 
+# The page size ``resource.getpagesize()`` returns (both ask the C library's sysconf), without
+# loading the ``resource`` extension at import; the module stays available under its
+# reference name (loaded on first access) where it exists.
 try:
-    import resource
-
-    _PAGESIZE = resource.getpagesize()
-except ImportError:  # pragma: no cover - non-Unix
+    _PAGESIZE = os.sysconf("SC_PAGE_SIZE")
+except (AttributeError, ValueError, OSError):  # pragma: no cover - non-Unix
     _PAGESIZE = 4096
+if os.name == "posix":
+    __getattr__, __dir__ = _lazy.install(__name__, {"resource": "resource"})
 
 
 class ProcessCollector(Collector):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from threading import Lock
+from _thread import allocate_lock
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
 from typing import Protocol as Protocol  # noqa: F401  (the reference module's names)
 from typing import Set as Set
@@ -24,8 +24,9 @@ _TYPE_SUFFIXES: Dict[str, Tuple[str, ...]] = {
     "info": ("_info",),
 }
 
-# The reference module imports ``copy``; offered on first access (import stays cheap).
-__getattr__, __dir__ = _lazy.install(__name__, {"copy": "copy"})
+# The reference module imports ``copy`` and ``threading.Lock``; offered on first access (import
+# stays cheap: the registry's own lock comes from ``_thread``, where ``threading`` takes it).
+__getattr__, __dir__ = _lazy.install(__name__, {"copy": "copy", "Lock": "threading:Lock"})
 
 
 class _EmptyCollector(Collector):
@@ -55,7 +56,7 @@ class CollectorRegistry(Collector):
         self._collector_to_names: Dict[Collector, List[str]] = {}
         self._names_to_collectors: Dict[str, Collector] = {}
         self._auto_describe = auto_describe
-        self._lock = fork_safe_lock(self, Lock)
+        self._lock = fork_safe_lock(self, allocate_lock)
         self._target_info: Optional[Dict[str, str]] = {}
         self._support_collectors_without_names = support_collectors_without_names
         self._collectors_without_names: List[Collector] = []

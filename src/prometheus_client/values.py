@@ -16,9 +16,9 @@ child. Multiprocess values live in memory-mapped files (see
 from __future__ import annotations
 
 import os
-import weakref
-from threading import RLock
-from typing import Any, Callable, List, Optional, Sequence, Union
+from _thread import RLock
+from _weakrefset import WeakSet  # what ``weakref.WeakSet`` is, without importing ``weakref``
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from . import _lazy
 from ._metrics.atomic import GIL_ATOMIC_ADD, lock_free_ok
@@ -147,23 +147,28 @@ class _LockedValue(_AtomicValue):
         self._settle()
 
 
-_LOCKED_VALUES: weakref.WeakSet[_LockedValue] = weakref.WeakSet()
-_LOCK_OWNERS: weakref.WeakKeyDictionary[Any, Callable[[], Any]] = weakref.WeakKeyDictionary()
+_LOCKED_VALUES: WeakSet[_LockedValue] = WeakSet()
+# lock factory -> the owners whose ``_lock`` it made (weakly held)
+_LOCK_OWNERS: Dict[Callable[[], Any], WeakSet[Any]] = {}
 
 
 def fork_safe_lock(owner: Any, factory: Callable[[], Any] = RLock) -> Any:
     """A new lock for ``owner._lock``; a forked child gives ``owner`` a fresh one."""
-    _LOCK_OWNERS[owner] = factory
+    owners = _LOCK_OWNERS.get(factory)
+    if owners is None:
+        owners = _LOCK_OWNERS[factory] = WeakSet()
+    owners.add(owner)
     return factory()
 
 
 def _reset_locks_in_child() -> None:
     """Fork child: only the forking thread exists; locks other threads held stay held."""
-    for owner, factory in list(_LOCK_OWNERS.items()):
-        try:
-            owner._lock = factory()
-        except Exception:  # pragma: no cover - never let a fork hook fail the child
-            pass
+    for factory, owners in list(_LOCK_OWNERS.items()):
+        for owner in list(owners):
+            try:
+                owner._lock = factory()
+            except Exception:  # pragma: no cover - never let a fork hook fail the child
+                pass
     for value in list(_LOCKED_VALUES):
         try:
             value._after_fork_in_child()

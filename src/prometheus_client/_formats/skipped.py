@@ -14,7 +14,7 @@ Everything here runs only after an encode failed: the normal path costs nothing.
 
 from __future__ import annotations
 
-import threading
+from _thread import allocate_lock
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Set, Tuple
 
 from ..metrics_core import Metric
@@ -27,7 +27,7 @@ NAME = "prometheus_client_scrape_skipped_samples"
 HELP = "Samples left out of scrapes because they could not be encoded as UTF-8 (see the log)."
 
 
-_lock = threading.Lock()
+_lock = allocate_lock()
 _counts: Dict[str, float] = {}
 _warned: Set[Tuple[str, str]] = set()
 

@@ -10,9 +10,8 @@ no lock; see ``values`` for why that is exact.
 from __future__ import annotations
 
 import time
-import types as types  # noqa: F401  (the reference module's names: types, Lock, Type, F)
+import types as types  # noqa: F401  (the reference module's names: types, Type, F)
 import typing
-from threading import Lock as Lock  # noqa: F401
 from typing import (
     Callable,
     Dict,
@@ -157,7 +156,8 @@ class Counter(MetricWrapperBase):
         Can be used as a function decorator or context manager.
         Increments the counter when an exception of the given type is raised up out of the code.
         """
-        self._raise_if_not_observable()
+        if not self._labelvalues and self._fam.labelnames:  # a parent with labels (no call otherwise)
+            self._raise_if_not_observable()
         return ExceptionCounter(self, exception)
 
     def _expo_values(self) -> Tuple[float, Optional[Exemplar], Optional[float]]:
@@ -283,7 +283,8 @@ class Gauge(MetricWrapperBase):
         Can be used as a function decorator or context manager.
         Increments the gauge when the code is entered, and decrements when it is exited.
         """
-        self._raise_if_not_observable()
+        if not self._labelvalues and self._fam.labelnames:  # a parent with labels (no call otherwise)
+            self._raise_if_not_observable()
         return InprogressTracker(self)
 
     def time(self) -> Timer:

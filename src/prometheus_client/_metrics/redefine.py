@@ -14,7 +14,7 @@ and becomes the constructor's result. Label children never get here.
 from __future__ import annotations
 
 import functools
-import threading
+from _thread import _local  # what ``threading.local`` is, without importing ``threading``
 from typing import TYPE_CHECKING, Callable, Dict, List, Set, Tuple, Type, TypeVar, cast
 
 from . import collector as _collector
@@ -106,7 +106,7 @@ class _Existing(Exception):
         self.metric = metric
 
 
-_constructing = threading.local()  # .stack: [(class, forced), ...] of the constructions in progress
+_constructing = _local()  # .stack: [(class, forced), ...] of the constructions in progress
 
 
 def resolve(registry: CollectorRegistry, collector: Collector, duplicates: Set[str]) -> None:

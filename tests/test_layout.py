@@ -17,10 +17,11 @@ MODULES = figures.modules()
 # Before the redesign: 231 ``Any`` and 50 ``type: ignore``; the goal is at most half (115, 25).
 # Reached by typing what is known instead (``object`` for values passed through, protocols for
 # duck-typed arguments, precise aliases for WSGI/ASGI, a TypeVar for signature-preserving
-# decorators); the ignores left are third-party gaps (untyped Django/Twisted bases and calls)
-# and run-time method swaps or dynamic bases. Lower these when you remove more; never raise them.
-MAX_ANY = 85
-MAX_TYPE_IGNORE = 25
+# decorators). The ignores left: third-party gaps (untyped Django/Twisted), run-time method
+# swaps and the metaclass's dynamic base, hot-path reads of optional state that a check would
+# slow down, and samples whose value is None. Lower these when you remove more; never raise them.
+MAX_ANY = 83
+MAX_TYPE_IGNORE = 20
 
 
 def test_no_import_cycle_between_modules() -> None:

@@ -63,9 +63,9 @@ def test_histogram_observe_matches_pure_python(accel: Any, values: List[float]) 
 
 
 def _storage(h: Histogram) -> Any:
-    """Where the prototype writes: the histogram's own flat array where it has one (3.10+),
-    else a fresh array of the same shape (one double per bucket, then the sum)."""
-    return h._counts if h._counts is not None else array("d", bytes(8 * (len(h._upper_bounds) + 1)))
+    """Where the prototype writes: a buffer of doubles shaped like ``h`` (one per bucket, then
+    the sum). Not the histogram's own storage: in-process that is a list of floats."""
+    return array("d", bytes(8 * (len(h._upper_bounds) + 1)))
 
 
 def test_counter_counts_exactly_and_failed_calls_change_nothing(accel: Any) -> None:

@@ -33,7 +33,12 @@ sys.path.insert(0, str(HERE))
 from build import build  # noqa: E402
 
 _REG = "from prometheus_client import CollectorRegistry, Counter, Histogram\nr = CollectorRegistry()\n"
-_PROTO = "import _pc_accel_proto as accel\n"
+_PROTO = (
+    "import _pc_accel_proto as accel\n"
+    "from array import array\n"
+    "def _doubles(h):  # a double buffer shaped like h (the histogram's own storage is a list)\n"
+    "    return array('d', bytes(8 * (len(h._upper_bounds) + 1)))\n"
+)
 
 # name, title, setup (ours and official), statement, prototype setup, prototype statement
 WORKLOADS: List[Tuple[str, str, str, str, str, str]] = [
@@ -42,7 +47,7 @@ WORKLOADS: List[Tuple[str, str, str, str, str, str]] = [
         _REG + "h = Histogram('bench_latency_seconds', 'Latency', registry=r)",
         "with h.time():\n    pass",
         _REG + _PROTO + "h = Histogram('bench_latency_seconds', 'Latency', registry=r)\n"
-        "ph = accel.Histogram(h._upper_bounds, h._counts)",
+        "ph = accel.Histogram(h._upper_bounds, _doubles(h))",
         "with ph.time():\n    pass",
     ),
     (
@@ -65,7 +70,7 @@ WORKLOADS: List[Tuple[str, str, str, str, str, str]] = [
         "child = h.labels('GET')",
         "child.observe(0.3)",
         _REG + _PROTO + "h = Histogram('bench_latency_seconds', 'Latency', ['method'], registry=r)\n"
-        "c = h.labels('GET')\nchild = accel.Histogram(c._upper_bounds, c._counts)",
+        "c = h.labels('GET')\nchild = accel.Histogram(c._upper_bounds, _doubles(c))",
         "child.observe(0.3)",
     ),
 ]

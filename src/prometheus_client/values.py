@@ -56,6 +56,11 @@ class _AtomicValue:
     def inc(self, amount: float) -> None:
         self._value += amount
 
+    def __iadd__(self, amount: float) -> _AtomicValue:
+        """``holder._v += amount`` (how a Counter updates the value object it holds) is ``inc``."""
+        self.inc(amount)
+        return self
+
     def set(self, value: float, timestamp: Optional[float] = None) -> None:
         self._value = value
 
@@ -186,7 +191,7 @@ _GIL_ATOMIC_ADD = GIL_ATOMIC_ADD
 _lock_free_ok = lock_free_ok
 
 MutexValue = _AtomicValue if _GIL_ATOMIC_ADD else _LockedValue
-AtomicValue = _AtomicValue  # for metrics.Counter.inc, which inlines its inc on the hot path
+AtomicValue = _AtomicValue
 
 _cleanups: List[Callable[[], None]] = []
 _multi_process_cleanups = _cleanups  # the reference module's name for the same list

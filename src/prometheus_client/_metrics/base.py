@@ -159,7 +159,7 @@ class _MissingLabels:
     def _fail(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError(self._message)
 
-    inc = set = get = set_exemplar = get_exemplar = __getitem__ = __setitem__ = _fail
+    inc = set = get = set_exemplar = get_exemplar = __getitem__ = __setitem__ = __iadd__ = _fail
 
 
 class _Family:

@@ -5,8 +5,8 @@ the checks of their settings and of classic bucket bounds."""
 from __future__ import annotations
 
 import time
-from array import array
 from typing import (
+    TYPE_CHECKING,
     Any,
     Dict,
     List,
@@ -20,6 +20,25 @@ from .. import values
 from ..samples import BucketSpan, NativeHistogram
 from ..utils import INF
 from .base import _multiproc_env
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from ..samples import Exemplar
+
+    class _Number(Protocol):
+        """A stored number: ``values.ValueClass`` instances, ``_BucketView``, ``_SlotValue``."""
+
+        def inc(self, amount: float) -> None: ...
+        def set(self, value: float, timestamp: Optional[float] = None) -> None: ...
+        def get(self) -> float: ...
+
+    class _ValueObject(_Number, Protocol):
+        """A number with an exemplar, as a Counter holds it."""
+
+        def __iadd__(self, amount: float) -> _ValueObject: ...
+        def set_exemplar(self, exemplar: Exemplar) -> None: ...
+        def get_exemplar(self) -> Optional[Exemplar]: ...
 
 
 def _check_objectives(name: str, objectives: Dict[float, float], max_age: float, age_buckets: int) -> None:
@@ -173,20 +192,31 @@ class _NativeState(_Buffered):
         )
 
 
+def _as_float(x: float) -> float:
+    """``x`` as a float, for a number stored in a slot or list: what ``array('d')`` took
+    (a real number or anything with ``__float__``/``__index__``; not str or bytes)."""
+    if type(x) is float:
+        return x
+    if isinstance(x, (str, bytes, bytearray)):
+        raise TypeError(f"must be real number, not {type(x).__name__}")
+    return float(x)
+
+
 class _BucketView:
-    """``histogram._buckets[i]``: the non-cumulative count of one bucket, in the flat array."""
+    """``histogram._buckets[i]`` / ``histogram._sum``: one number of the child's flat list."""
 
     __slots__ = ("_counts", "_index")
 
-    def __init__(self, counts: array[float], index: int) -> None:
+    def __init__(self, counts: List[float], index: int) -> None:
         self._counts = counts
         self._index = index
 
     def inc(self, amount: float) -> None:
+        amount = _as_float(amount)
         self._counts[self._index] += amount
 
     def set(self, value: float, timestamp: Optional[float] = None) -> None:
-        self._counts[self._index] = value
+        self._counts[self._index] = _as_float(value)
 
     def get(self) -> float:
         return self._counts[self._index]

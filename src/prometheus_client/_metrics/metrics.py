@@ -1,10 +1,10 @@
 """Metric objects: Counter, Gauge, Summary, Histogram, Info, Enum and their label children.
 
-Where a sample is stored: ``values`` (one value object per number) for
-Counter, Gauge and Summary; a flat ``array('d')`` of bucket counts plus the sum
-for an in-process Histogram. Where it is formatted: ``exposition`` and
-``openmetrics.exposition``. Hot paths (inc, set, observe, labels lookup) take
-no lock; see ``values`` for why that is exact.
+Where a sample is stored: for an in-process Counter, a float in its own slot ``_v``; a flat
+list of floats (the sum, then the bucket counts) for an in-process Histogram; otherwise
+``values`` (one value object per number), as for Gauge and Summary. Where it is formatted:
+``exposition`` and ``openmetrics.exposition``. Hot paths (inc, set, observe, labels lookup)
+take no lock; see ``values`` for why that is exact.
 """
 
 from __future__ import annotations
@@ -56,15 +56,16 @@ from .buffers import (
     _native_settings as _native_settings,
     _NativeState as _NativeState,
     _prepare_buckets as _prepare_buckets,
+    _as_float as _as_float,
     _SummaryQuantiles as _SummaryQuantiles,
 )
+from .atomic import GIL_ATOMIC_ADD
 from .observed import Histogram as Histogram, Summary as Summary
 # isort: on
 from ..context_managers import ExceptionCounter, InprogressTracker, Timer
 from ..registry import REGISTRY, CollectorRegistry
 from ..samples import Exemplar, Sample
 from ..validation import check_encodable, check_label_dict, validate_exemplar
-from ..values import AtomicValue as _AtomicValue
 
 # isort: off
 from ..validation import (
@@ -85,6 +86,41 @@ from ..utils import INF as INF, floatToGoString as floatToGoString  # noqa: F401
 
 F = typing.TypeVar("F", bound=Callable[..., typing.Any])  # the reference module has it
 
+if typing.TYPE_CHECKING:
+    from .buffers import _ValueObject
+
+
+class _SlotValue:
+    """``counter._value`` of an in-process Counter: the number and the exemplar live in the
+    counter's own slots (``_v``, ``_exemplar``); this view gives them the value-object API."""
+
+    __slots__ = ("_metric",)
+    _multiprocess = False
+
+    def __init__(self, metric: Counter) -> None:
+        self._metric = metric
+
+    def inc(self, amount: float) -> None:
+        amount = _as_float(amount)
+        self._metric._v += amount
+
+    def __iadd__(self, amount: float) -> _SlotValue:
+        self.inc(amount)
+        return self
+
+    def set(self, value: float, timestamp: Optional[float] = None) -> None:
+        self._metric._v = _as_float(value)
+
+    def get(self) -> float:
+        value: float = self._metric._v
+        return value
+
+    def set_exemplar(self, exemplar: Exemplar) -> None:
+        self._metric._exemplar = exemplar
+
+    def get_exemplar(self) -> Optional[Exemplar]:
+        return self._metric._exemplar
+
 
 class Counter(MetricWrapperBase):
     """A Counter tracks counts of events or running totals.
@@ -98,27 +134,47 @@ class Counter(MetricWrapperBase):
     A trailing ``_total`` in the name is dropped and re-added on exposition.
     """
 
-    __slots__ = ("_value", "_created")
+    # In-process (lock-free interpreters, see ``values``): the number is the float in ``_v``
+    # and its exemplar is in ``_exemplar``. Otherwise ``_v`` holds the value object of
+    # ``values.ValueClass`` (multiprocess, locked), whose ``__iadd__`` does its ``inc``, so
+    # ``self._v += amount`` is right in both cases. ``_value`` is the official client's view.
+    __slots__ = ("_v", "_exemplar", "_created")
     _type = "counter"
 
     def _metric_init(self) -> None:
-        self._value = values.ValueClass(
-            self._type, self._name, self._name + "_total", self._labelnames, self._labelvalues,
-            self._documentation,
-        )
+        self._exemplar: Optional[Exemplar] = None
+        if values.ValueClass is values.MutexValue and GIL_ATOMIC_ADD:
+            self._v: Any = 0.0  # a float, or a value object (see __slots__)
+        else:
+            self._v = values.ValueClass(
+                self._type, self._name, self._name + "_total", self._labelnames, self._labelvalues,
+                self._documentation,
+            )
         self._created = time.time()
 
     def _missing_labels(self) -> None:
-        self._value = _MissingLabels(self)
+        self._v = _MissingLabels(self)
+        self._exemplar = None
 
-    def inc(self, amount: float = 1, exemplar: Optional[Dict[str, str]] = None) -> None:
+    @property
+    def _value(self) -> _ValueObject:
+        """The value object (``inc``/``set``/``get``/``get_exemplar``/``set_exemplar``)."""
+        v = self._v
+        return _SlotValue(self) if type(v) is float else v
+
+    @_value.setter
+    def _value(self, value: _ValueObject) -> None:
+        self._v = value
+
+    def inc(self, amount: float = 1.0, exemplar: Optional[Dict[str, str]] = None) -> None:
         """Increment counter by the given amount (see ``_number`` for what counts as one).
 
         A call that raises changes nothing: the amount and the exemplar are checked first.
         """
-        if type(amount) is not int and type(amount) is not float:  # int first: the default 1
+        # float first, and a float default: float + float is the interpreter's fast add.
+        if type(amount) is not float and type(amount) is not int:
             amount = _number(self, amount)
-        if amount < 0:
+        if amount < 0.0:
             raise ValueError(
                 "Counters can only be incremented by non-negative amounts."
                 f" (metric {self._name!r}, got {amount!r})"
@@ -126,22 +182,21 @@ class Counter(MetricWrapperBase):
         if exemplar:
             self._inc_with_exemplar(amount, exemplar)
             return
-        value = self._value
         try:
-            if type(value) is _AtomicValue:
-                value._value += amount  # _AtomicValue.inc inlined: one frame less on the hot path
-            else:
-                value.inc(amount)
+            self._v += amount
         except OverflowError:  # an int too large for a float: nothing was added
             _number(self, amount)
             raise
+        except TypeError:  # a swapped-in value class without __iadd__
+            self._v.inc(amount)
 
     def _inc_with_exemplar(self, amount: float, exemplar: Dict[str, str]) -> None:
         validate_exemplar(exemplar, self._name)
         if type(amount) is int:
             amount = _number(self, amount)
-        self._value.inc(amount)
-        self._value.set_exemplar(Exemplar(exemplar, amount, time.time()))
+        value = self._value
+        value.inc(amount)
+        value.set_exemplar(Exemplar(exemplar, amount, time.time()))
 
     def reset(self) -> None:
         """Reset the counter to zero. Use this when a logical process restarts without restarting."""
@@ -162,8 +217,11 @@ class Counter(MetricWrapperBase):
 
     def _expo_values(self) -> Tuple[float, Optional[Exemplar], Optional[float]]:
         """Raw numbers of ``_child_samples``: (total, exemplar, created or None)."""
-        value = self._value
-        return value.get(), value.get_exemplar(), self._created if _base._use_created else None
+        v = self._v
+        created = self._created if _base._use_created else None
+        if type(v) is float:
+            return v, self._exemplar, created
+        return v.get(), v.get_exemplar(), created
 
     def _child_samples(self) -> Iterable[Sample]:
         value, exemplar, created = self._expo_values()

@@ -455,6 +455,10 @@ def make_mmaped_value_class(
             def inc(self, amount: float) -> None:
                 self._mv[self._i] += amount
 
+            def __iadd__(self, amount: float) -> "MmapedValue":  # a Counter's ``_v += amount``
+                self._mv[self._i] += amount
+                return self
+
             def set(self, value: float, timestamp: Optional[float] = None) -> None:
                 self._mv[self._i] = value
                 if timestamp is not None:
@@ -493,6 +497,10 @@ def make_mmaped_value_class(
                         self._apply_set(value, timestamp)
                     finally:
                         state.settle()
+
+            def __iadd__(self, amount: float) -> "MmapedValue":  # a Counter's ``_v += amount``
+                self.inc(amount)
+                return self
 
             def _apply_inc(self, amount: float, _: Optional[float]) -> None:
                 self._mv[self._i] += amount

@@ -12,8 +12,9 @@ encoding=delimited``.  Data model, as Prometheus reads it:
   ``allow-utf-8`` (protobuf needs no quoting).
 
 Metric objects of ``metrics.py`` are encoded from raw numbers (``Family`` answers of ``_render.walk``,
-the same walk as the text encoders), with each series' encoded labels cached per metric;
-everything else goes through ``collect()`` and :func:`metric_to_families`.
+the same walk as the text encoders), with each series' encoded labels cached per metric, and
+so are custom collectors' families in the canonical shape of their type (``adapt``); everything
+else goes through :func:`metric_to_families`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .._metrics.family import Family, FamilyInfo, SeriesCache
 from ..metrics_core import Metric
 from ..registry import Collector
 from ..samples import Exemplar, NativeHistogram, Sample, Timestamp
+from .adapt import adapt
 from .content_types import CONTENT_TYPE_PROTOBUF
 from .escaping import ALLOWUTF8, escape_label_name, escape_metric_name
 from .protobuf_model import PBBucket, PBExemplar, PBFamily, PBMetric, PBNative, encode_family, uint_count
@@ -476,7 +478,12 @@ def encode_registry(registry: Collector, escaping: str = "underscores") -> bytes
             continue
         metric = cast(Metric, item)
         try:
-            _encode_metric(metric, names, out)
+            # (the sample path writes the unit after the Metric messages, the per-type renderers before)
+            family = None if metric.unit else adapt(metric, quantiles=False)
+            if family is None:
+                _encode_metric(metric, names, out)
+            else:
+                _FAST[family.info.type](family, names, out)
         except UnicodeEncodeError:
             _encode_skipping(metric, names, out)
         except Exception as e:

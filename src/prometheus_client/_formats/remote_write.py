@@ -26,6 +26,7 @@ from .._metrics.family import Family, SeriesCache
 from ..metrics_core import Metric
 from ..samples import Exemplar, Sample, Timestamp
 from . import snappy as _snappy
+from .adapt import adapt
 from .protobuf_wire import encode_varint
 from .remote_write_pb import (
     METRIC_TYPE_BY_NAME,
@@ -267,7 +268,15 @@ class WriteRequestEncoder:
                     continue
                 metrics = item.collect()  # staleness markers come from the samples
             else:
-                metrics = (cast(Metric, item),)
+                metric = cast(Metric, item)
+                family = None if stale else adapt(metric, quantiles=False)
+                if family is not None:
+                    if send_meta:
+                        meta.append(metadata_record(type_ids.get(metric.type, 0), metric.name,
+                                                    metric.documentation, metric.unit))
+                    _FAST[family.info.type](self, family, ctx, parts)
+                    continue
+                metrics = (metric,)
             for m in metrics:
                 if send_meta:
                     meta.append(metadata_record(type_ids.get(m.type, 0), m.name, m.documentation, m.unit))

@@ -48,6 +48,7 @@ from typing import (
 from .._metrics.family import Family, SeriesCache
 from ..metrics_core import Metric
 from ..samples import Exemplar
+from .adapt import adapt
 from .protobuf_wire import encode_varint
 from .remote_write import timestamp_ms
 from .remote_write_pb import (
@@ -274,7 +275,12 @@ class V2Encoder:
                 for m in item.collect():  # staleness markers come from the samples
                     _generic(self, m, out)
             else:
-                _generic(self, cast(Metric, item), out)
+                metric = cast(Metric, item)
+                family = None if stale else adapt(metric, quantiles=False, exemplars=False)
+                if family is None:
+                    _generic(self, metric, out)
+                else:
+                    _FAST[family.info.type](self, family, out)
         if len(self.generic) > 4 * len(out.parts) + 1024:
             self.generic.clear()
         if not self._base:

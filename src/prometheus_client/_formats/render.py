@@ -1,8 +1,9 @@
 """Pieces shared by the text encoders: number and label rendering, and the walk over a registry.
 
-The walk yields either a plain ``Metric`` (rendered sample by sample) or, for the metric
-objects of ``metrics.py`` whose collection is not customised, a ``Family`` answer (see
-``_family``). Encoders render those directly from raw values, with each series' label
+The walk yields either a plain ``Metric`` or, for the metric objects of ``metrics.py`` whose
+collection is not customised, a ``Family`` answer (see ``_family``); a ``Metric`` in the
+canonical shape of its type becomes one too (``adapt``), any other is rendered sample by
+sample. Encoders render those directly from raw values, with each series' label
 string in a cache of theirs keyed by family and label values, so a scrape does not build a
 Sample per number nor re-escape unchanged labels.
 """
@@ -15,6 +16,7 @@ from .._metrics.family import Family, FamilyInfo, SeriesCache
 from ..metrics_core import Metric
 from ..registry import Collector, CollectorRegistry
 from ..utils import floatToGoString
+from .adapt import adapt
 from .escaping import escape_label_value, escaped_label_name, label_name_escaper
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -166,6 +168,12 @@ def label_cache(info: FamilyInfo[object], escaping: str, nseries: int) -> Dict[o
 _CREATED: SeriesCache[Tuple[float, str]] = SeriesCache()
 
 
+def created_cache(info: FamilyInfo[object], nseries: int) -> Dict[object, Tuple[float, str]]:
+    """series -> (its created value, that value's text): what ``created_texts`` reads, for
+    loops that inline it."""
+    return _CREATED.get(info, None, nseries)
+
+
 def created_texts(info: FamilyInfo[object], nseries: int) -> Callable[[object, float], str]:
     """A function (series, its created value) -> the value's text, cached per series."""
     cache = _CREATED.get(info, None, nseries)
@@ -253,7 +261,9 @@ def bind(fns: Dict[str, Callable[[Family, S, List[str]], None]], setting: S) -> 
 
 
 def render(registry: Collector, generic: Callable[[Metric, List[str]], None], fast: Dict[str, Renderer]) -> List[str]:
-    """Walk ``registry``; render each item with ``fast[type]`` or ``generic`` into one list.
+    """Walk ``registry``; render each item with ``fast[type]`` or ``generic`` into one list:
+    ``Family`` answers and the ``Metric``s that ``adapt`` turns into one with ``fast``, other
+    ``Metric``s with ``generic``.
 
     An exception while rendering a Metric gets the Metric appended to its ``args``.
     """
@@ -263,7 +273,11 @@ def render(registry: Collector, generic: Callable[[Metric, List[str]], None], fa
             fast[item.info.type](item, out)
             continue
         try:
-            generic(cast(Metric, item), out)
+            family = adapt(cast(Metric, item))
+            if family is None:
+                generic(cast(Metric, item), out)
+            else:
+                fast[family.info.type](family, out)
         except Exception as exception:
             exception.args = (exception.args or ("",)) + (item,)
             raise

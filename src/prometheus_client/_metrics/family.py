@@ -5,7 +5,9 @@ A ``Family`` is what a metric family answers to "what do you expose?": its ``Fam
 label values and numbers) and its series objects. Encoders read nothing else of a metric
 object. ``CollectorRegistry.families()`` yields a ``Family`` for each
 metric object of this library whose collection is not customised, and the ``Metric``s of
-``collect()`` for everything else.
+``collect()`` for everything else (which ``_formats/adapt.py`` turns into ``Family`` answers
+when their samples have the canonical shape of their type: series are then label-value
+tuples).
 
 The numbers of one series, by type (what ``FamilyInfo.numbers`` returns):
 
@@ -18,8 +20,9 @@ The numbers of one series, by type (what ``FamilyInfo.numbers`` returns):
 
 Encoders own their caches: a ``SeriesCache`` keeps, per family and encoder setting (e.g.
 the escaping scheme), a dict keyed by series object. It is held in the answer's
-``FamilyInfo.scratch`` under the ``SeriesCache`` itself, so it dies with the family; it is
-emptied when it holds more entries than the family's series allow (removed series).
+``FamilyInfo.scratch`` under a weak reference to the ``SeriesCache``, so it dies with the
+family (or with the cache); it is emptied when it holds more entries than the family's series
+allow (removed series).
 """
 
 from __future__ import annotations
@@ -102,28 +105,41 @@ else:
 
 
 class SeriesCache(Generic[V]):
-    """An encoder's cache: per family and setting (e.g. escaping), series object -> ``V``."""
+    """An encoder's cache: per family and setting (e.g. escaping), series object -> ``V``.
 
-    __slots__ = ("_slack", "__weakref__")
+    Held in ``FamilyInfo.scratch`` under a weak reference to the cache, so the entries of a
+    cache that is gone (a one-shot remote-write encoder's) are dropped when the family next
+    takes a new cache, instead of piling up in a long-lived family."""
+
+    __slots__ = ("_slack", "_key", "__weakref__")
 
     def __init__(self, slack: int = 1024) -> None:
+        from weakref import ref  # (here: ``import prometheus_client`` loads no weakref)
+
         self._slack = slack
+        self._key = ref(self)
 
     def get(self, info: FamilyInfo[object], setting: object, nseries: int) -> Dict[object, V]:
         """The dict for ``info`` under ``setting``; emptied when it holds more entries than
         ``nseries`` allows (series were removed), replaced when the setting differs."""
-        held = info.scratch.get(self)
+        scratch = info.scratch
+        held = scratch.get(self._key)
         if held is not None:
             held_setting, cache = cast("Tuple[object, Dict[object, V]]", held)
             if held_setting == setting:
                 if len(cache) > 2 * nseries + self._slack:
                     cache.clear()
                 return cache
+        else:
+            weak = type(self._key)
+            for key in list(scratch):  # (a snapshot: scrapes in other threads may insert)
+                if type(key) is weak and key() is None:
+                    scratch.pop(key, None)
         cache = {}
-        info.scratch[self] = (setting, cache)
+        scratch[self._key] = (setting, cache)
         return cache
 
     def size(self, info: FamilyInfo[object]) -> int:
         """Entries held for ``info``."""
-        held = info.scratch.get(self)
+        held = info.scratch.get(self._key)
         return 0 if held is None else len(cast("Tuple[object, Dict[object, V]]", held)[1])

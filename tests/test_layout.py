@@ -14,10 +14,14 @@ import _layout_figures as figures  # noqa: E402
 
 MODULES = figures.modules()
 
-# Before the redesign: 231 ``Any`` and 50 ``type: ignore``; the goal is at most half.
-# 220: postponed annotations (import speed) unquoted 4 existing uses that were inside strings.
-MAX_ANY = 220
-MAX_TYPE_IGNORE = 48
+# Before the redesign: 231 ``Any`` and 50 ``type: ignore``; the goal is at most half (115, 25).
+# Reached by typing what is known instead (``object`` for values passed through, protocols for
+# duck-typed arguments, precise aliases for WSGI/ASGI, a TypeVar for signature-preserving
+# decorators). The ignores left: third-party gaps (untyped Django/Twisted), run-time method
+# swaps and the metaclass's dynamic base, hot-path reads of optional state that a check would
+# slow down, and samples whose value is None. Lower these when you remove more; never raise them.
+MAX_ANY = 79
+MAX_TYPE_IGNORE = 20
 
 
 def test_no_import_cycle_between_modules() -> None:

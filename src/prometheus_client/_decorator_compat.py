@@ -12,7 +12,23 @@ import operator
 import re
 import sys
 from contextlib import _GeneratorContextManager
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Dict,
+    Generator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+    cast,
+)
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .decorator import F, GeneratedFunction
 
 # A ``def name(`` at the start of a function template.
 DEF = re.compile(r"\s*def\s*([_\w][_\w\d]*)\s*\(")
@@ -22,17 +38,17 @@ class ArgSpec(NamedTuple):
     args: List[str]
     varargs: Optional[str]
     varkw: Optional[str]
-    defaults: Optional[Tuple[Any, ...]]
+    defaults: Optional[Tuple[object, ...]]
 
 
-def getargspec(f: Callable[..., Any]) -> ArgSpec:
+def getargspec(f: Callable[..., object]) -> ArgSpec:
     """The legacy 4-tuple ``(args, varargs, varkw, defaults)`` of ``f``."""
     spec = inspect.getfullargspec(f)
     return ArgSpec(spec.args, spec.varargs, spec.varkw, spec.defaults)
 
 
-def get_init(cls: type) -> Any:
-    return cls.__init__  # type: ignore[misc]
+def get_init(cls: type) -> Callable[..., None]:
+    return cls.__init__  # type: ignore[misc,no-any-return]
 
 
 class FunctionMaker:
@@ -49,13 +65,13 @@ class FunctionMaker:
 
     def __init__(
         self,
-        func: Optional[Callable[..., Any]] = None,
+        func: Optional[Callable[..., object]] = None,
         name: Optional[str] = None,
         signature: Optional[str] = None,
-        defaults: Optional[Tuple[Any, ...]] = None,
+        defaults: Optional[Tuple[object, ...]] = None,
         doc: Optional[str] = None,
         module: Optional[str] = None,
-        funcdict: Optional[Dict[str, Any]] = None,
+        funcdict: Optional[Dict[str, object]] = None,
     ) -> None:
         self.shortsignature = signature
         if func:
@@ -104,14 +120,16 @@ class FunctionMaker:
         if not hasattr(self, "signature"):
             raise TypeError(f"You are decorating a non function: {func}")
 
-    def update(self, func: Any, **kw: Any) -> None:
+    def update(self, func: GeneratedFunction, **kw: object) -> None:
         """Give ``func`` this maker's name, doc, dict, defaults, annotations and module."""
         func.__name__ = self.name
         func.__doc__ = getattr(self, "doc", None)
         func.__dict__ = getattr(self, "dict", {})
         func.__defaults__ = getattr(self, "defaults", ())
         func.__kwdefaults__ = getattr(self, "kwonlydefaults", None)
-        func.__annotations__ = getattr(self, "annotations", None)
+        annotations = getattr(self, "annotations", None)
+        if annotations is not None:  # (a generated function's own are empty already)
+            func.__annotations__ = annotations
         try:
             caller_module = sys._getframe(3).f_globals.get("__name__", "?")
         except (AttributeError, ValueError):  # pragma: no cover - no frames / shallow stack
@@ -120,8 +138,8 @@ class FunctionMaker:
         func.__dict__.update(kw)
 
     def make(
-        self, src_templ: str, evaldict: Optional[Dict[str, Any]] = None, addsource: bool = False, **attrs: Any
-    ) -> Any:
+        self, src_templ: str, evaldict: Optional[Dict[str, object]] = None, addsource: bool = False, **attrs: object
+    ) -> GeneratedFunction:
         """Compile ``src_templ % vars(self)`` and return the function it defines, updated."""
         src = src_templ % vars(self)
         namespace = evaldict or {}
@@ -141,7 +159,7 @@ class FunctionMaker:
             print("Error in generated code:", file=sys.stderr)
             print(src, file=sys.stderr)
             raise
-        func = namespace[name]
+        func = cast("GeneratedFunction", namespace[name])
         if addsource:
             attrs["__source__"] = src
         self.update(func, **attrs)
@@ -150,15 +168,15 @@ class FunctionMaker:
     @classmethod
     def create(
         cls,
-        obj: Any,
+        obj: Union[str, Callable[..., object]],
         body: str,
-        evaldict: Dict[str, Any],
-        defaults: Optional[Tuple[Any, ...]] = None,
+        evaldict: Dict[str, object],
+        defaults: Optional[Tuple[object, ...]] = None,
         doc: Optional[str] = None,
         module: Optional[str] = None,
         addsource: bool = True,
-        **attrs: Any,
-    ) -> Any:
+        **attrs: object,
+    ) -> GeneratedFunction:
         """A function from ``"name(signature)"`` (or a function to copy) and a body."""
         if isinstance(obj, str):
             name, rest = obj.strip().split("(", 1)
@@ -169,23 +187,29 @@ class FunctionMaker:
         return self.make("def %(name)s(%(signature)s):\n" + indented, evaldict, addsource, **attrs)
 
 
-class ContextManager(_GeneratorContextManager):  # type: ignore[type-arg]
+if TYPE_CHECKING:  # pragma: no cover - the class is not subscriptable at runtime on 3.9
+    _GeneratorBase = _GeneratorContextManager[object]
+else:
+    _GeneratorBase = _GeneratorContextManager
+
+
+class ContextManager(_GeneratorBase):
     """A generator-based context manager that also works as a function decorator."""
 
-    def __init__(self, g: Callable[..., Any], *a: Any, **k: Any) -> None:
+    def __init__(self, g: Callable[..., Generator[object, None, None]], *a: object, **k: object) -> None:
         _GeneratorContextManager.__init__(self, g, a, k)
 
-    def __call__(self, func: Callable[..., Any]) -> Any:
-        return FunctionMaker.create(
+    def __call__(self, func: F) -> F:
+        return cast("F", FunctionMaker.create(
             func, "with _self_: return _func_(%(shortsignature)s)", dict(_self_=self, _func_=func), __wrapped__=func
-        )
+        ))
 
 
 init = inspect.getfullargspec(_GeneratorContextManager.__init__)
 n_args = len(init.args)
 
 
-def contextmanager(g: Callable[..., Any], *a: Any, **k: Any) -> Any:
+def contextmanager(g: Callable[..., Generator[object, None, None]], *a: object, **k: object) -> GeneratedFunction:
     """``contextmanager(genfunc)``: a factory with ``genfunc``'s signature returning
     ``ContextManager`` objects (usable in ``with`` and as decorators)."""
     return FunctionMaker.create(
@@ -213,23 +237,23 @@ def append(a: type, vancestors: List[type]) -> None:
         vancestors.append(a)
 
 
-def dispatch_on(*dispatch_args: str) -> Callable[[Callable[..., Any]], Any]:
+def dispatch_on(*dispatch_args: str) -> Callable[[Callable[..., object]], GeneratedFunction]:
     """A decorator making a function generic on the types of the named arguments
     (``.register(*types)``, ``.dispatch_info(*types)``, ``.typemap``, ``.default``)."""
     assert dispatch_args, "No dispatch args passed"
     dispatch_str = "(%s,)" % ", ".join(dispatch_args)
     width = len(dispatch_args)
 
-    def check(arguments: Sequence[Any], wrong: Callable[[int, int], bool] = operator.ne, msg: str = "") -> None:
+    def check(arguments: Sequence[object], wrong: Callable[[int, int], bool] = operator.ne, msg: str = "") -> None:
         if wrong(len(arguments), width):
             raise TypeError("Expected %d arguments, got %d%s" % (width, len(arguments), msg))
 
-    def gen_func_dec(func: Callable[..., Any]) -> Any:
+    def gen_func_dec(func: Callable[..., object]) -> GeneratedFunction:
         if not set(dispatch_args) <= set(inspect.getfullargspec(func).args):
             raise NameError("Unknown dispatch arguments " + dispatch_str)
-        typemap: Dict[Tuple[type, ...], Callable[..., Any]] = {}
+        typemap: Dict[Tuple[type, ...], Callable[..., object]] = {}
 
-        def vancestors(*types: type) -> List[set]:  # type: ignore[type-arg]
+        def vancestors(*types: type) -> List[Set[type]]:
             check(types)
             found: List[List[type]] = [[] for _ in range(width)]
             for registered in typemap:
@@ -252,10 +276,10 @@ def dispatch_on(*dispatch_args: str) -> Callable[[Callable[..., Any]], Any]:
                 out.append(mro[:-1])
             return out
 
-        def register(*types: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(*types: type) -> Callable[[Callable[..., object]], Callable[..., object]]:
             check(types)
 
-            def dec(f: Callable[..., Any]) -> Callable[..., Any]:
+            def dec(f: Callable[..., object]) -> Callable[..., object]:
                 check(inspect.getfullargspec(f).args, operator.lt, " in " + f.__name__)
                 typemap[types] = f
                 return f
@@ -266,7 +290,7 @@ def dispatch_on(*dispatch_args: str) -> Callable[[Callable[..., Any]], Any]:
             check(types)
             return [tuple(a.__name__ for a in combo) for combo in itertools.product(*ancestors(*types))]
 
-        def _dispatch(dispatch_values: Tuple[Any, ...], *args: Any, **kw: Any) -> Any:
+        def _dispatch(dispatch_values: Tuple[object, ...], *args: object, **kw: object) -> object:
             types = tuple(type(v) for v in dispatch_values)
             f = typemap.get(types)
             if f is not None:

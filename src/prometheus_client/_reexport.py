@@ -29,7 +29,7 @@ class _Forwarding(ModuleType):
                     return found
         return super().__getattribute__(name)
 
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         super().__setattr__(name, value)
         for impl in type(self)._forward_to:
             if name in vars(impl):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional, Tuple
+from typing import TYPE_CHECKING, Awaitable, Callable, Dict, List, MutableMapping, Optional, Tuple, cast
 from urllib.parse import parse_qs
 
 from ._formats.negotiation import LATE_BOUND, bake
@@ -25,18 +25,23 @@ _INLINE_SECONDS = 0.001
 # Before the first render: at most this many series from known-cheap collectors render inline.
 _INLINE_SERIES = 200
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from typing import Iterable
+
+# Values are read where their ASGI type is known (casts at the use sites).
+Scope = MutableMapping[str, object]
+Message = MutableMapping[str, object]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> Callable[..., Tuple[str, List[Tuple[str, str]], bytes]]:
     # The reference module has ``_bake_output`` (imported from exposition); patching it here
     # or on ``exposition`` both reach the app, so it is resolved at each call, not cached.
     if name == "_bake_output":
-        return LATE_BOUND["_bake_output"]
+        bake_output: Callable[..., Tuple[str, List[Tuple[str, str]], bytes]] = LATE_BOUND["_bake_output"]
+        return bake_output
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -93,7 +98,9 @@ class _Renderer:
     def __init__(self) -> None:
         self._last: Optional[float] = None  # seconds the last render took
 
-    def _timed(self, *args: Any) -> Tuple[str, List[Tuple[str, str]], bytes]:
+    def _timed(
+        self, args: Tuple[Collector, Optional[str], Optional[str], Dict[str, List[str]], bool]
+    ) -> Tuple[str, List[Tuple[str, str]], bytes]:
         t0 = time.perf_counter()
         try:
             return _bake(*args)
@@ -113,11 +120,11 @@ class _Renderer:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             # Not under asyncio (e.g. trio): render inline.
-            return self._timed(*args)
+            return self._timed(args)
         last = self._last
         if (last is not None and last < _INLINE_SECONDS) or (last is None and _known_cheap(registry)):
-            return self._timed(*args)
-        return await loop.run_in_executor(None, self._timed, *args)
+            return self._timed(args)
+        return await loop.run_in_executor(None, self._timed, args)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -168,13 +175,13 @@ def make_asgi_app(registry: Collector = REGISTRY, disable_compression: bool = Fa
 
         accept: List[str] = []
         accept_encoding: List[str] = []
-        for name, value in scope.get("headers") or ():
+        for name, value in cast("Iterable[Tuple[bytes, bytes]]", scope.get("headers") or ()):
             lname = name.lower()
             if lname == b"accept":
                 accept.append(value.decode("latin-1"))
             elif lname == b"accept-encoding":
                 accept_encoding.append(value.decode("latin-1"))
-        query = scope.get("query_string", b"")
+        query = cast(bytes, scope.get("query_string", b""))
         params = parse_qs(query.decode("utf-8", "replace")) if query else {}
         status, headers, body = await renderer.render(
             registry,

@@ -9,16 +9,26 @@ from __future__ import annotations
 from time import perf_counter as default_timer  # what timeit.default_timer is
 from types import TracebackType
 from typing import TYPE_CHECKING as TYPE_CHECKING  # noqa: F401  (the reference module has it)
-from typing import Any, Callable, Literal, Optional, Tuple, Type, TypeVar, Union
+from typing import Any as Any  # noqa: F401  (the reference module has it)
+from typing import Callable, Literal, Optional, Tuple, Type, TypeVar, Union
 
 from .decorator import _decorate_in_context, decorate_inline
 from .decorator import decorate as decorate  # noqa: F401  (the reference module has it)
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from typing import Protocol
+
+    class Incrementable(Protocol):
+        def inc(self) -> object: ...
+
+    class UpDownCounter(Incrementable, Protocol):
+        def dec(self) -> object: ...
 
 
 class ExceptionCounter:
-    def __init__(self, counter: Any, exception: Union[Type[BaseException], Tuple[Type[BaseException], ...]]):
+    def __init__(self, counter: Incrementable, exception: Union[Type[BaseException], Tuple[Type[BaseException], ...]]):
         self._counter = counter
         self._exception = exception
 
@@ -65,7 +75,7 @@ def _plain_exception_spec(spec: object) -> bool:
 
 
 class InprogressTracker:
-    def __init__(self, gauge: Any):
+    def __init__(self, gauge: UpDownCounter):
         self._gauge = gauge
 
     def __enter__(self) -> None:
@@ -125,7 +135,7 @@ class Timer:
         else:
             getattr(self._metric, name)(duration)
 
-    def labels(self, *args: Any, **kw: Any) -> None:
+    def labels(self, *args: object, **kw: object) -> None:
         """Inside ``with m.time() as t:``, pick the labelled child to observe."""
         self._metric = self._metric.labels(*args, **kw)
 

@@ -8,17 +8,33 @@ wrapper with the wrapped function's own parameter list instead.
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple, TypeVar, Union, cast, overload
 
 from . import _lazy
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    import inspect
     from contextlib import AbstractContextManager
+    from typing import Mapping, Protocol
 
     from ._decorator_compat import ArgSpec as ArgSpec
     from ._decorator_compat import getargspec as getargspec
 
-F = TypeVar("F", bound=Callable[..., Any])
+    class GeneratedFunction(Protocol):
+        """A function compiled from wrapper source: the attributes given to it afterwards."""
+
+        __name__: str
+        __qualname__: str
+        __doc__: Optional[str]
+        __defaults__: Optional[Tuple[object, ...]]
+        __kwdefaults__: Optional[Dict[str, object]]
+        __annotations__: Dict[str, object]
+        __dict__: Dict[str, object]
+        __wrapped__: Callable[..., object]
+
+        def __call__(self, *args: object, **kwargs: object) -> object: ...
+
+F = TypeVar("F", bound=Callable[..., object])
 
 # The reference module's other names (it vendors the ``decorator`` library), loaded on first use.
 __getattr__, __dir__ = _lazy.install(__name__, {
@@ -37,7 +53,7 @@ __getattr__, __dir__ = _lazy.install(__name__, {
 
 
 
-def getfullargspec(f: Callable[..., Any]) -> Any:
+def getfullargspec(f: Callable[..., object]) -> inspect.FullArgSpec:
     """``inspect.getfullargspec`` (``inspect`` is imported on first use: it is slow to import)."""
     import inspect
 
@@ -47,7 +63,7 @@ def getfullargspec(f: Callable[..., Any]) -> Any:
 _counter = itertools.count()
 
 
-def _signature_source(func: Callable[..., Any]) -> tuple[str, str]:
+def _signature_source(func: Callable[..., object]) -> tuple[str, str]:
     """Parameter list and call arguments reproducing ``func``'s signature."""
     params, call = [], []
     star_done = False
@@ -81,14 +97,13 @@ def _signature_source(func: Callable[..., Any]) -> tuple[str, str]:
     return ", ".join(params), ", ".join(call)
 
 
-def decorate(func: F, caller: Callable[..., Any]) -> F:
+def decorate(func: F, caller: Callable[..., object]) -> F:
     """The reference ``decorate``: ``func`` with its own signature, each call going through
     ``caller(func, *args, **kwargs)``."""
-    result: F = decorator(caller)(func)
-    return result
+    return decorator(caller)(func)
 
 
-def _decorate_in_context(func: F, caller: Callable[[], AbstractContextManager[Any]]) -> F:
+def _decorate_in_context(func: F, caller: Callable[[], AbstractContextManager[object]]) -> F:
     """Wrap ``func`` so every call runs inside a fresh ``caller()`` context manager.
 
     Works for ``async def`` functions too: the context then spans the awaited call.
@@ -108,24 +123,26 @@ def _decorate_in_context(func: F, caller: Callable[[], AbstractContextManager[An
         )
     else:
         src = f"def {name}({params}):\n    with _caller_():\n        return _func_({call})\n"
-    namespace: Dict[str, Any] = {"_func_": func, "_caller_": caller}
+    namespace: Dict[str, object] = {"_func_": func, "_caller_": caller}
     code = compile(src, f"<prometheus_client.decorator {next(_counter)}>", "exec")
     exec(code, namespace)
     return _finish(namespace[name], func)
 
 
-def _finish(wrapper: Any, func: F) -> F:
-    """Copy ``func``'s defaults, names, docs, annotations and attributes onto ``wrapper``."""
+def _finish(generated: object, func: F) -> F:
+    """Copy ``func``'s defaults, names, docs, annotations and attributes onto ``generated`` (the
+    function the wrapper source defined)."""
+    wrapper = cast("GeneratedFunction", generated)
     wrapper.__defaults__ = func.__defaults__
     wrapper.__kwdefaults__ = getattr(func, "__kwdefaults__", None)
     wrapper.__name__ = func.__name__
     wrapper.__qualname__ = getattr(func, "__qualname__", func.__name__)
     wrapper.__doc__ = func.__doc__
-    wrapper.__module__ = getattr(func, "__module__", None)
+    wrapper.__module__ = getattr(func, "__module__", wrapper.__module__)  # None if func has none
     wrapper.__annotations__ = dict(getattr(func, "__annotations__", {}))
     wrapper.__dict__.update(getattr(func, "__dict__", {}))
     wrapper.__wrapped__ = func
-    return wrapper  # type: ignore[no-any-return]
+    return cast(F, wrapper)
 
 
 # Names the inline wrappers below use; a function with a parameter (or a name) among these
@@ -136,7 +153,7 @@ _INLINE_NAMES = frozenset((
 ))
 
 
-def decorate_inline(func: F, enter: str, exit_ok: str, exit_exc: str, namespace: Dict[str, Any]) -> Optional[F]:
+def decorate_inline(func: F, enter: str, exit_ok: str, exit_exc: str, namespace: Mapping[str, object]) -> Optional[F]:
     """Like ``_decorate_in_context``, but the context manager's work is inlined into the generated wrapper
     (no context-manager object, no ``with``, no extra frame per call): a decorated call costs
     about a third of a ``with`` block. ``enter`` runs before the call, ``exit_ok`` after it
@@ -159,28 +176,32 @@ def decorate_inline(func: F, enter: str, exit_ok: str, exit_exc: str, namespace:
     if exit_ok:
         body += ["    finally:", f"        {exit_ok}"]
     src = f"{'async ' if is_async else ''}def {name}({params}):\n" + "\n".join(body) + "\n"
-    ns: Dict[str, Any] = dict(namespace, _pc_func_=func)
+    ns: Dict[str, object] = dict(namespace, _pc_func_=func)
     exec(compile(src, f"<prometheus_client.decorator {next(_counter)}>", "exec"), ns)
     return _finish(ns[name], func)
 
 
-def decorator(caller: Callable[..., Any], _func: Optional[Callable[..., Any]] = None) -> Any:
+@overload
+def decorator(caller: Callable[..., object]) -> Callable[[F], F]: ...
+@overload
+def decorator(caller: Callable[..., object], _func: F) -> F: ...
+def decorator(caller: Callable[..., object], _func: Optional[F] = None) -> Union[Callable[[F], F], F]:
     """``decorator(caller)`` turns ``caller(func, *args, **kw)`` into a decorator."""
 
-    def make(func: Callable[..., Any]) -> Any:
+    def make(func: F) -> F:
         params, call = _signature_source(func)
         name = func.__name__ if func.__name__.isidentifier() else "_decorated"
         src = f"def {name}({params}):\n    return _caller_(_func_, {call})\n"
-        namespace: Dict[str, Any] = {"_func_": func, "_caller_": caller}
+        namespace: Dict[str, object] = {"_func_": func, "_caller_": caller}
         exec(compile(src, f"<prometheus_client.decorator {next(_counter)}>", "exec"), namespace)
-        wrapper = namespace[name]
+        wrapper = cast("GeneratedFunction", namespace[name])
         wrapper.__defaults__ = func.__defaults__
         wrapper.__kwdefaults__ = getattr(func, "__kwdefaults__", None)
         wrapper.__qualname__ = getattr(func, "__qualname__", func.__name__)
         wrapper.__doc__ = func.__doc__
-        wrapper.__module__ = getattr(func, "__module__", None)
+        wrapper.__module__ = getattr(func, "__module__", wrapper.__module__)  # None if func has none
         wrapper.__wrapped__ = func
-        return wrapper
+        return cast(F, wrapper)
 
     if _func is not None:
         return make(_func)

@@ -198,7 +198,7 @@ class _ExpositionModule(ModuleType):
     Pushgateway helpers; ``_negotiation.LATE_NAMES``), by ``mock.patch`` or ``monkeypatch``,
     also re-point what the transports call (``_negotiation.LATE_BOUND``)."""
 
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         super().__setattr__(name, value)
         if name in _LATE_NAMES:
             _LATE_BOUND[name] = value

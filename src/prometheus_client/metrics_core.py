@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from .samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
 from .validation import check_encodable, check_label_dict, validate_metric_name
@@ -342,7 +342,8 @@ class GaugeHistogramMetricFamily(Metric):
         label_dict = dict(zip(self._labelnames, labels))
         _bucket_samples(self.samples, self.name, label_dict, buckets, timestamp)
         self.samples.append(Sample(self.name + "_gcount", label_dict, buckets[-1][1], timestamp))
-        self.samples.append(Sample(self.name + "_gsum", label_dict, gsum_value, timestamp))  # type: ignore[arg-type,unused-ignore]
+        # (a None gsum_value gives a None value, as in the reference; Sample.value says float)
+        self.samples.append(Sample(self.name + "_gsum", label_dict, cast(float, gsum_value), timestamp))
 
 
 class InfoMetricFamily(Metric):

@@ -17,7 +17,10 @@ import json
 import mmap
 import os
 import struct
-from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from typing import BinaryIO
 
 _INITIAL_MMAP_SIZE = 1 << 16
 _HEADER_SIZE = 8
@@ -117,16 +120,17 @@ class MmapedDict:
     def __init__(self, filename: str, read_mode: bool = False) -> None:
         self._fname = filename
         self._read_mode = read_mode
-        self._f = open(filename, "rb" if read_mode else "a+b")
+        f = open(filename, "rb" if read_mode else "a+b")
+        self._f: Optional[BinaryIO] = f  # None once closed
         self._positions: Dict[str, int] = {}
         self._retired_maps: List[mmap.mmap] = []
         try:
-            fd = self._f.fileno()
+            fd = f.fileno()
             size = os.fstat(fd).st_size
             if size == 0:
                 if read_mode:
                     raise RuntimeError(f"multiprocess value file {filename!r} is empty")
-                self._f.truncate(_INITIAL_MMAP_SIZE)
+                f.truncate(_INITIAL_MMAP_SIZE)
                 size = _INITIAL_MMAP_SIZE
             self._capacity = size
             access = mmap.ACCESS_READ if read_mode else mmap.ACCESS_WRITE
@@ -196,11 +200,13 @@ class MmapedDict:
         capacity = self._capacity
         while capacity < needed:
             capacity *= 2
-        self._f.truncate(capacity)
+        f = self._f
+        assert f is not None  # (not closed: writes need the map, gone too once closed)
+        f.truncate(capacity)
         # The old mapping stays valid (same file, MAP_SHARED) for anyone still holding a view
         # of it; it is closed with the dict.
         self._retired_maps.append(self._m)
-        self._m = mmap.mmap(self._f.fileno(), capacity, access=mmap.ACCESS_WRITE)
+        self._m = mmap.mmap(f.fileno(), capacity, access=mmap.ACCESS_WRITE)
         self._capacity = capacity
 
     def close(self) -> None:
@@ -215,7 +221,7 @@ class MmapedDict:
         f = getattr(self, "_f", None)
         if f is not None:
             f.close()
-            self._f = None  # type: ignore[assignment]
+            self._f = None
 
 
 # The reference module's low-level helpers, same names, signatures and results.
@@ -225,16 +231,16 @@ _unpack_integer = _INT.unpack_from
 _unpack_two_doubles = _TWO_DOUBLES.unpack_from
 
 
-def _pack_two_doubles(data: Any, pos: int, value: float, timestamp: float) -> None:
+def _pack_two_doubles(data: Union[bytearray, mmap.mmap], pos: int, value: float, timestamp: float) -> None:
     """Write the value and timestamp at ``pos`` with one slice assignment (never a torn zero)."""
     data[pos : pos + 16] = _TWO_DOUBLES.pack(value, timestamp)
 
 
-def _pack_integer(data: Any, pos: int, value: int) -> None:
+def _pack_integer(data: Union[bytearray, mmap.mmap], pos: int, value: int) -> None:
     data[pos : pos + 4] = _INT.pack(value)
 
 
-def _read_all_values(data: Any, used: int = 0) -> Iterator[Tuple[str, float, float, int]]:
+def _read_all_values(data: Union[bytes, mmap.mmap], used: int = 0) -> Iterator[Tuple[str, float, float, int]]:
     """Yield ``(key, value, timestamp, value_offset)`` of ``data``; ``used <= 0``: read it from data."""
     if used <= 0:
         (used,) = _INT.unpack_from(data, 0)

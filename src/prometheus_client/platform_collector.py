@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
 from . import _lazy
 from .metrics_core import GaugeMetricFamily, Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from typing import Protocol
+
+    class PlatformModule(Protocol):
+        """What is read of the ``platform`` module (or of the stand-in given instead)."""
+
+        def system(self) -> str: ...
+        def python_version(self) -> str: ...
+        def python_version_tuple(self) -> Tuple[str, str, str]: ...
+        def python_implementation(self) -> str: ...
+        def java_ver(self) -> Tuple[str, str, Tuple[str, str, str], Tuple[str, str, str]]: ...
 
 # ``pf`` is the ``platform`` module (the reference module's name for it), imported on first
 # access: the default collector reads it on its first collect, not at ``import
@@ -21,7 +33,7 @@ def _describe() -> List[Metric]:
 class PlatformCollector(Collector):
     """Collector for python platform information"""
 
-    def __init__(self, registry: Optional[CollectorRegistry] = REGISTRY, platform: Optional[Any] = None):
+    def __init__(self, registry: Optional[CollectorRegistry] = REGISTRY, platform: Optional[PlatformModule] = None):
         self._platform: Any = platform  # None: the ``platform`` module, read on first collect
         self._metrics: Optional[List[Metric]] = None
         if platform is None and registry is REGISTRY and "pf" not in globals():

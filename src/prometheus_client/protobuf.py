@@ -13,6 +13,7 @@ Malformed input raises ``ValueError`` (``_protobuf.DecodeError``).
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from ._formats.content_types import CONTENT_TYPE_PROTOBUF as _CONTENT_TYPE_PROTOBUF
+from ._formats.parse_common import native_histogram_sample
 from ._formats.protobuf import encode_registry
 from ._formats.protobuf_model import PBExemplar, PBFamily, PBMetric, PBNative, decode_delimited
 from ._formats.protobuf_wire import COUNTER, GAUGE, GAUGE_HISTOGRAM, HISTOGRAM, SUMMARY
@@ -110,5 +111,5 @@ def _histogram(metric: Metric, m: PBMetric, labels: Dict[str, str], ts: Optional
     if buckets[0][0] >= 0:  # with negative buckets a histogram has no _sum (as on exposition)
         add(Sample(name + "_sum", labels, m.sample_sum, ts))
     if m.native is not None:
-        add(Sample(name, labels, None, ts, None, _native(m.native, m.sample_count, m.sample_sum)))  # type: ignore[arg-type]
+        add(native_histogram_sample(name, labels, ts, _native(m.native, m.sample_count, m.sample_sum)))
     _created(metric, m, labels)

@@ -35,7 +35,7 @@ class Timestamp:
     def __lt__(self, other: "Timestamp") -> bool:
         return self.nsec < other.nsec if self.sec == other.sec else self.sec < other.sec
 
-    __hash__ = None  # type: ignore[assignment]
+    # Unhashable, as the reference class: defining ``__eq__`` alone sets ``__hash__`` to None.
 
 
 class BucketSpan(NamedTuple):

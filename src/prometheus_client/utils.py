@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any, List, Tuple, Union
+from typing import TYPE_CHECKING, List, Tuple, Union
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from _typeshed import ConvertibleToFloat
 
 INF = float("inf")
 MINUS_INF = float("-inf")
@@ -12,22 +15,22 @@ NaN = float("NaN")
 _repr = float.__repr__
 
 
-def floatToGoString(d: Any) -> str:
+def floatToGoString(d: ConvertibleToFloat) -> str:
     """Render a sample value the way Go's strconv does for Prometheus.
 
     ``+Inf``, ``-Inf`` and ``NaN`` are spelled out; positive values with more
     than six integer digits switch to exponent notation (``1e+06``).
     """
-    d = float(d)
-    if d == INF:
+    x = float(d)
+    if x == INF:
         return "+Inf"
-    if d == MINUS_INF:
+    if x == MINUS_INF:
         return "-Inf"
-    if d != d:
+    if x != x:
         return "NaN"
-    s = _repr(d)
+    s = _repr(x)
     dot = s.find(".")
-    if d > 0 and dot > 6:
+    if x > 0 and dot > 6:
         mantissa = f"{s[0]}.{s[1:dot]}{s[dot + 1:]}".rstrip("0").rstrip(".")
         return f"{mantissa}e+0{dot - 1}" if dot < 11 else f"{mantissa}e+{dot - 1}"
     return s

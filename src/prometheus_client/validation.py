@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, Mapping, Optional, Tuple
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from typing import Protocol, Sequence
+
+    class LabelledMetric(Protocol):
+        """What label name validation reads from a metric (its ``_name`` too, if it has one)."""
+
+        @property
+        def _reserved_labelnames(self) -> Sequence[str]: ...
 
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 METRIC_LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -50,17 +59,17 @@ def check_encodable(text: object, metric: str, what: str) -> None:
     """ValueError naming ``metric``, ``what`` and the position if ``text`` cannot be
     written as UTF-8: every exposition format would fail on it at every scrape."""
     i = unencodable_at(text)
-    if i is not None:
+    if i is not None and isinstance(text, str):  # (a position is only ever found in a str)
         raise ValueError(
             f"{what} of metric {metric!r} cannot be encoded as UTF-8: "
-            f"lone surrogate {text[i]!r} at index {i} of {text!r}"  # type: ignore[index]
+            f"lone surrogate {text[i]!r} at index {i} of {text!r}"
         )
 
 
-def check_label_values(metric: str, labelnames: Iterable[str], labelvalues: Iterable[object]) -> None:
+def check_label_values(metric: str, labelnames: Iterable[str], labelvalues: Iterable[str]) -> None:
     """``check_encodable`` for each label value, naming the label and its position."""
     try:
-        if "".join(labelvalues).isascii():  # type: ignore[arg-type]
+        if "".join(labelvalues).isascii():
             return
     except TypeError:  # not all str: check one by one
         pass
@@ -69,10 +78,11 @@ def check_label_values(metric: str, labelnames: Iterable[str], labelvalues: Iter
             check_encodable(value, metric, f"label value {pos} ({name!r})")
 
 
-def check_label_dict(metric: str, labels: Mapping[str, object], what: str = "label") -> None:
-    """``check_encodable`` for the names and values of a label dict (non-empty names)."""
+def check_label_dict(metric: str, labels: Mapping[str, str], what: str = "label") -> None:
+    """``check_encodable`` for the names and values of a label dict (non-empty names; what
+    callers pass as str may be anything at run time, hence the TypeError fallback)."""
     try:
-        if "".join(labels).isascii() and "".join(labels.values()).isascii() and "" not in labels:  # type: ignore[arg-type]
+        if "".join(labels).isascii() and "".join(labels.values()).isascii() and "" not in labels:
             return
     except TypeError:  # not all str: check one by one
         pass
@@ -130,7 +140,7 @@ def validate_labelname(l: str) -> None:  # noqa: E741
             raise ValueError(f"Invalid label metric name: {l!r} has a lone surrogate at index {i}")
 
 
-def validate_labelnames(cls: Any, labelnames: Iterable[str]) -> Tuple[str, ...]:
+def validate_labelnames(cls: LabelledMetric, labelnames: Iterable[str]) -> Tuple[str, ...]:
     names = tuple(labelnames)
     reserved = cls._reserved_labelnames
     metric = getattr(cls, "_name", None)

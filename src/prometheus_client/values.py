@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from _thread import RLock
 from _weakrefset import WeakSet  # what ``weakref.WeakSet`` is, without importing ``weakref``
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union, final
 
 from . import _lazy
 from ._metrics.atomic import GIL_ATOMIC_ADD, lock_free_ok
@@ -74,6 +74,7 @@ class _AtomicValue:
         return self._exemplar
 
 
+@final  # (so that ``type(item) is _SetTo`` tells a checker the other items are numbers)
 class _SetTo:
     """A ``set()`` deferred by a signal handler (see ``_LockedValue``)."""
 
@@ -136,7 +137,7 @@ class _LockedValue(_AtomicValue):
                 if type(item) is _SetTo:
                     self._value = item.value
                 else:
-                    self._value += item  # type: ignore[operator]
+                    self._value += item
             self._busy = False
             if not pending:  # a handler that ran after the loop found _busy set
                 return

@@ -9,7 +9,7 @@ the 1.0.0 text format, or delimited protobuf (``_protobuf_exposition.encode_regi
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, cast
 
 from ..registry import Collector
 from ..utils import parse_version
@@ -27,10 +27,16 @@ _SCHEMES = (ALLOWUTF8, UNDERSCORES, DOTS, VALUES)
 GZIP_LEVEL = 1
 
 Encoder = Callable[[Collector], bytes]
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from typing import Protocol
+
+    class EscapingEncoder(Protocol):
+        def __call__(self, registry: Collector, escaping: str = ...) -> bytes: ...
 T = TypeVar("T")
 
 
-def _protobuf_encoder() -> Optional[Encoder]:
+def _protobuf_encoder() -> Optional[EscapingEncoder]:
     """The protobuf encoder (``_protobuf_exposition.encode_registry``), imported on first
     use; tests replace ``_protobuf_cached`` to see the fallback."""
     global _protobuf_cached
@@ -41,7 +47,7 @@ def _protobuf_encoder() -> Optional[Encoder]:
     return _protobuf_cached[0]
 
 
-_protobuf_cached: Optional[Tuple[Optional[Encoder]]] = None
+_protobuf_cached: Optional[Tuple[Optional[EscapingEncoder]]] = None
 
 
 def _params(tokens: Sequence[str]) -> Dict[str, str]:
@@ -111,7 +117,7 @@ def choose_encoder(accept_header: Optional[str]) -> Tuple[Encoder, str]:
                 encoder = _protobuf_encoder()
                 if encoder is not None:
                     if "escaping" in params:
-                        encoder = partial(cast(Any, encoder), escaping=_scheme(params))
+                        return partial(encoder, escaping=_scheme(params)), CONTENT_TYPE_PROTOBUF
                     return encoder, CONTENT_TYPE_PROTOBUF
     return generate_latest, CONTENT_TYPE_PLAIN_0_0_4
 

@@ -22,7 +22,7 @@ from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence
 from ..metrics_core import METRIC_TYPES, Metric
 from ..samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
 from .om_lines import _number, _parse_labels_at, _parse_metadata, _timestamp, _ts_key
-from .parse_common import LineError, fail, line_error, unescape
+from .parse_common import LineError, fail, line_error, native_histogram_sample, unescape
 
 _FMT = "OpenMetrics 2.0"
 _COMPOSITE = ("histogram", "gaugehistogram", "summary")
@@ -359,7 +359,8 @@ def _check_line(fam: _Family, ln: Line) -> None:
         fail(f"only counter and (gauge) histogram samples carry exemplars, not {t}")
     v = ln.value
     if t == "counter":
-        _not_negative(v, "a counter value")  # type: ignore[arg-type]
+        assert v is not None  # a counter line has a number (a composite failed above)
+        _not_negative(v, "a counter value")
     elif t == "info":
         if v != 1:
             fail("info samples must have the value 1")
@@ -423,8 +424,9 @@ def _emit(fam: _Family, ln: Line) -> None:
     base = m.name
     labels, ts, c = ln.labels, ln.ts, ln.composite
     if c is None:
+        assert ln.value is not None  # a line has a number or a composite value
         exemplar = max(ln.exemplars, key=lambda e: _ts_key(e.timestamp)) if ln.exemplars else None
-        add(Sample(ln.name, labels, ln.value, ts, exemplar))  # type: ignore[arg-type]
+        add(Sample(ln.name, labels, ln.value, ts, exemplar))
         if ln.start is not None:
             add(Sample(base + "_created", labels, ln.start, ts))
         return
@@ -453,7 +455,7 @@ def _emit(fam: _Family, ln: Line) -> None:
             nh = c.native
             if ln.exemplars and not c.buckets:
                 nh = nh._replace(nh_exemplars=tuple(ln.exemplars))
-            add(Sample(base, labels, None, ts, None, nh))  # type: ignore[arg-type]
+            add(native_histogram_sample(base, labels, ts, nh))
     if ln.start is not None:
         add(Sample(base + "_created", labels, ln.start, ts))
 

@@ -12,10 +12,11 @@ its span and delta lists, ``_group_for_sample`` the labels that identify a sampl
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from ..samples import BucketSpan, Exemplar, NativeHistogram, Sample
+from ..samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
 from ..validation import is_valid_legacy_metric_name as _is_valid_legacy_metric_name
+from .parse_common import native_histogram_sample
 from .parse_helpers import (
     _is_character_escaped,
     _last_unquoted_char,
@@ -92,7 +93,7 @@ def _parse_sample(text: str) -> Sample:
     return Sample(name, labels, value, ts, exemplar)
 
 
-def _parse_remaining_text(text: str) -> Tuple[Any, Any, Optional[Exemplar]]:
+def _parse_remaining_text(text: str) -> Tuple[Union[int, float], Union[Timestamp, float, None], Optional[Exemplar]]:
     """``(value, timestamp, exemplar)`` of ``value [timestamp] [# {labels} value [timestamp]]``."""
     head, sep, tail = text.partition(" ")
     value = _parse_value(head)
@@ -176,12 +177,12 @@ def _parse_nh_sample(text: str, suffixes: Union[str, Tuple[str, ...]]) -> Option
             if not labels:
                 labels = None
         hist = _parse_nh_struct(text[value_at:])
-        return Sample(name, labels, None, None, None, hist)  # type: ignore[arg-type]
+        return native_histogram_sample(name, labels, None, hist)
     name = text[: value_at - 1]
     if name.endswith(suffixes):
         raise ValueError("the sample name of a native histogram should have no suffixes", name)
     hist = _parse_nh_struct(text[value_at:])
-    return Sample(name, None, None, None, None, hist)  # type: ignore[arg-type]
+    return native_histogram_sample(name, None, None, hist)
 
 
 _NH_FIELD_RE = re.compile(r"(\w+):\s*([^,}]+)")
@@ -271,7 +272,7 @@ class _HistGroup:
 def _check_histogram(samples: Sequence[Sample], name: str) -> None:
     """Raise ValueError when the classic-histogram samples of ``name`` are inconsistent."""
     current: Optional[_HistGroup] = None
-    key: Any = None
+    key: Optional[Tuple[Dict[str, str], Union[float, Timestamp, None]]] = None
     for s in samples:
         suffix = s.name[len(name) :]
         if not suffix:

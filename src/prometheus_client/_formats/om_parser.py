@@ -10,7 +10,7 @@ Parsing is linear in the input (no backtracking regular expressions).
 
 import io
 import math
-from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple
 
 from ..metrics_core import METRIC_TYPES, Metric
 from ..samples import Sample
@@ -45,9 +45,9 @@ class _Family:
         self.has_samples = False
         self.group_labels: Optional[Dict[str, str]] = None
         self.group_has_ts = False  # whether the current label set carries timestamps
-        self.groups_seen: Set[Any] = set()
+        self.groups_seen: Set[FrozenSet[Tuple[str, str]]] = set()
         self.group_ts = 0
-        self.group_ids: Set[Any] = set()
+        self.group_ids: Set[Tuple[str, Optional[str]]] = set()
         self.group_samples: List[Sample] = []
         self.check = False
 

@@ -5,7 +5,9 @@ overlapping quantifiers, and the hand-written scanners move strictly forward.
 """
 
 import re
-from typing import NoReturn, Optional, Tuple
+from typing import Dict, NoReturn, Optional, Tuple, Union, cast
+
+from ..samples import NativeHistogram, Sample, Timestamp
 
 # Integers longer than this are read as floats, as Python's own int() limit makes the
 # reference do (and it keeps int() from going quadratic on interpreters without the limit).
@@ -131,4 +133,13 @@ def is_legacy_metric_name(name: str) -> bool:
     return LEGACY_METRIC_NAME_RE.match(name) is not None
 
 
-
+def native_histogram_sample(
+    name: str,
+    labels: Optional[Dict[str, str]],
+    timestamp: Union[float, Timestamp, None],
+    histogram: NativeHistogram,
+) -> Sample:
+    """The sample of a parsed native histogram. Its value is None (and so are the labels of
+    one without labels, in the OpenMetrics 1 parser), as the reference parsers give them,
+    which ``Sample``'s declared field types (as in the reference) do not admit."""
+    return Sample(name, cast(Dict[str, str], labels), cast(float, None), timestamp, None, histogram)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Any, Iterable, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple, Union
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from ..samples import Timestamp
 
 ESCAPE_SEQUENCES = {"\\\\": "\\", "\\n": "\n", '\\"': '"'}
 ESCAPING_RE = re.compile(r'\\[\\n"]')
@@ -104,7 +107,7 @@ def _unquote_unescape(text: str) -> Tuple[str, bool]:
     return text, quoted
 
 
-def _parse_value(value: Any) -> Union[int, float]:
+def _parse_value(value: Iterable[str]) -> Union[int, float]:
     """An int when the token is one, else a float; blanks around it or ``_`` are an error."""
     token = "".join(value)
     if "_" in token or token.strip() != token:
@@ -185,7 +188,7 @@ def _unescape_help(text: str) -> str:
     return "".join(out)
 
 
-def _parse_timestamp(timestamp: Any) -> Any:
+def _parse_timestamp(timestamp: Iterable[str]) -> Union[Timestamp, float, None]:
     """An OpenMetrics timestamp token: None when empty, a ``Timestamp`` for an integer or a
     decimal (nanosecond precision), else a finite float."""
     import math

@@ -15,10 +15,13 @@ Everything here runs only after an encode failed: the normal path costs nothing.
 from __future__ import annotations
 
 from _thread import allocate_lock
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Set, Tuple
 
 from ..metrics_core import Metric
 from ..validation import unencodable_at
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from ..samples import Sample
 
 NAME = "prometheus_client_scrape_skipped_samples"
 HELP = "Samples left out of scrapes because they could not be encoded as UTF-8 (see the log)."
@@ -83,7 +86,7 @@ def _line_metric(line: str) -> str:
     return _shown(line[:end] or line[:40])
 
 
-def _sample_ok(s: Any) -> bool:
+def _sample_ok(s: Sample) -> bool:
     if unencodable_at(s.name) is not None:
         return False
     for k, v in s.labels.items():

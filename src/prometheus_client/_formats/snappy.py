@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, List, Optional
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from types import ModuleType
 
 __all__ = [
     "SnappyError", "compress", "decompress", "compress_py", "decompress_py", "compress_literal",
@@ -27,7 +30,7 @@ __all__ = [
 try:  # pragma: no cover - depends on the environment
     import cramjam as _cramjam
 
-    _cramjam_snappy: Any = _cramjam.snappy
+    _cramjam_snappy: Optional[ModuleType] = _cramjam.snappy
     HAVE_CRAMJAM = True
 except Exception:  # pragma: no cover
     _cramjam_snappy = None

@@ -359,7 +359,7 @@ class MetricWrapperBase(Collector, metaclass=MetricType):
         )
         return child
 
-    def _child_setup(self, parent: MetricWrapperBase) -> None:
+    def _child_setup(self: T, parent: T) -> None:
         """Copy per-family settings a subclass keeps outside ``_kwargs``."""
 
     def remove(self, *labelvalues: object) -> None:

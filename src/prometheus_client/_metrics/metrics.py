@@ -284,8 +284,8 @@ class Gauge(MetricWrapperBase):
             _init_kwargs={"multiprocess_mode": multiprocess_mode},
         )
 
-    def _child_setup(self, parent: MetricWrapperBase) -> None:
-        self._mostrecent = parent._mostrecent  # type: ignore[attr-defined]
+    def _child_setup(self, parent: Gauge) -> None:
+        self._mostrecent = parent._mostrecent
         self._function = None
 
     def _metric_init(self) -> None:
@@ -448,8 +448,8 @@ class Enum(MetricWrapperBase):
             _init_kwargs={"states": states},
         )
 
-    def _child_setup(self, parent: MetricWrapperBase) -> None:
-        self._states = parent._states  # type: ignore[attr-defined]
+    def _child_setup(self, parent: Enum) -> None:
+        self._states = parent._states
 
     def _metric_init(self) -> None:
         self._value = 0

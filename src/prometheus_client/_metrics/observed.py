@@ -237,9 +237,9 @@ class Histogram(MetricWrapperBase):
             _init_kwargs={"buckets": buckets, **(native or {})},
         )
 
-    def _child_setup(self, parent: MetricWrapperBase) -> None:
-        self._upper_bounds = parent._upper_bounds  # type: ignore[attr-defined]
-        self._le = parent._le  # type: ignore[attr-defined]
+    def _child_setup(self, parent: Histogram) -> None:
+        self._upper_bounds = parent._upper_bounds
+        self._le = parent._le
 
     def _metric_init(self) -> None:
         self._created = time.time()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from _thread import _local  # what ``threading.local`` is, without importing ``threading``
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Set, Tuple, Type, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, List, Set, Tuple, Type, TypeVar, cast
 
 from . import collector as _collector
 from .collector import Collector, DuplicateTimeseries
@@ -34,7 +34,7 @@ class MetricRedefinitionError(DuplicateTimeseries):
         self.args = (message,)
 
 
-def _definition(metric: Any) -> Dict[str, Any]:
+def _definition(metric: object) -> Dict[str, object]:
     """What must match for two definitions to be the same metric."""
     cls = type(metric)
     settings = dict(getattr(metric, "_kwargs", None) or {})
@@ -54,13 +54,13 @@ def _definition(metric: Any) -> Dict[str, Any]:
     }
 
 
-def differences(existing: Any, new: Any) -> List[str]:
+def differences(existing: Collector, new: Collector) -> List[str]:
     """How ``new`` differs from ``existing`` ("labelnames: ('a',) registered, ('b',) now")."""
     if not hasattr(existing, "_type") or not hasattr(existing, "_name"):
         return [f"the name is taken by a collector that is not a metric ({existing!r})"]
     old, cur = _definition(existing), _definition(new)
     if old["type"] != cur["type"]:
-        return [f"type: {existing._type} ({old['type']}) registered, {new._type} ({cur['type']}) now"]
+        return [f"type: {existing._type} ({old['type']}) registered, {getattr(new, '_type', None)} ({cur['type']}) now"]
     out = []
     for key in list(old) + [k for k in cur if k not in old]:
         if old.get(key) != cur.get(key):
@@ -68,20 +68,23 @@ def differences(existing: Any, new: Any) -> List[str]:
     return out
 
 
-def conflict(registry: CollectorRegistry, collector: Any, duplicates: Set[str]) -> DuplicateTimeseries:
+def conflict(registry: CollectorRegistry, collector: Collector, duplicates: Set[str]) -> DuplicateTimeseries:
     """The error for a registration whose names are taken, saying by what and how it differs."""
     taken = registry._names_to_collectors
-    owners: List[Any] = []
+    owners: List[Collector] = []
     for name in sorted(duplicates):
         owner = taken.get(name)
         if owner is not None and owner not in owners:
             owners.append(owner)
-    what = f"{collector._type} {collector._name!r}" if hasattr(collector, "_name") else repr(collector)
+    if hasattr(collector, "_name"):
+        what = f"{getattr(collector, '_type', None)} {collector._name!r}"
+    else:
+        what = repr(collector)
     parts = []
     for owner in owners:
         diff = differences(owner, collector) if hasattr(collector, "_name") else []
         if hasattr(owner, "_name"):
-            label = f"{owner._type} {owner._name!r}"
+            label = f"{getattr(owner, '_type', None)} {owner._name!r}"
         else:
             label = repr(owner)
         if diff:
@@ -98,7 +101,7 @@ def conflict(registry: CollectorRegistry, collector: Any, duplicates: Set[str]) 
 class _Existing(Exception):
     """Raised by ``register()`` inside a get-or-create construction: use this metric instead."""
 
-    def __init__(self, metric: Any) -> None:
+    def __init__(self, metric: Collector) -> None:
         super().__init__(metric)
         self.metric = metric
 
@@ -106,7 +109,7 @@ class _Existing(Exception):
 _constructing = _local()  # .stack: [(class, forced), ...] of the constructions in progress
 
 
-def resolve(registry: CollectorRegistry, collector: Any, duplicates: Set[str]) -> None:
+def resolve(registry: CollectorRegistry, collector: Collector, duplicates: Set[str]) -> None:
     """Called by ``register()`` (under its lock) when names are taken and get-or-create is in use.
 
     Raises ``_Existing`` when ``collector`` is being constructed and an identical metric owns
@@ -118,7 +121,7 @@ def resolve(registry: CollectorRegistry, collector: Any, duplicates: Set[str]) -
     building = top is not None and isinstance(collector, top[0])
     if not (registry._get_or_create or (building and top is not None and top[1])):
         return
-    existing = registry._names_to_collectors.get(getattr(collector, "_name", None))  # type: ignore[arg-type]
+    existing = registry._names_to_collectors.get(collector._name) if hasattr(collector, "_name") else None
     if (
         building and existing is not None
         and all(registry._names_to_collectors.get(n) is existing for n in duplicates)
@@ -128,7 +131,9 @@ def resolve(registry: CollectorRegistry, collector: Any, duplicates: Set[str]) -
     raise conflict(registry, collector, duplicates)
 
 
-def construct(make: Callable[..., Any], cls: type, args: Tuple[Any, ...], kwargs: Dict[str, Any], force: bool) -> Any:
+def construct(
+    make: Callable[..., M], cls: Type[M], args: Tuple[object, ...], kwargs: Dict[str, object], force: bool
+) -> M:
     """``make(*args, **kwargs)``, or the identical metric its registration finds registered."""
     stack = getattr(_constructing, "stack", None)
     if stack is None:
@@ -136,8 +141,8 @@ def construct(make: Callable[..., Any], cls: type, args: Tuple[Any, ...], kwargs
     stack.append((cls, force))
     try:
         return make(*args, **kwargs)
-    except _Existing as e:
-        return e.metric
+    except _Existing as e:  # an identical metric: of the same class
+        return cast(M, e.metric)
     finally:
         stack.pop()
 
@@ -145,13 +150,16 @@ def construct(make: Callable[..., Any], cls: type, args: Tuple[Any, ...], kwargs
 class MetricType(type(Collector)):  # type: ignore[misc]
     """Metaclass of the metric classes: hands construction to get-or-create when in use."""
 
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+    def __call__(cls: Type[M], *args: object, **kwargs: object) -> M:
+        # (``type.__call__``: the only ``__call__`` above this one; ``super()`` would not type-check
+        # with ``cls`` typed as the class it builds)
         if _collector.get_or_create_used:
-            return construct(super().__call__, cls, args, kwargs, force=False)
-        return super().__call__(*args, **kwargs)
+            return construct(functools.partial(type.__call__, cls), cls, args, kwargs, force=False)
+        metric: M = type.__call__(cls, *args, **kwargs)
+        return metric
 
 
-def get_or_create(metric_class: Type[M], *args: Any, **kwargs: Any) -> M:
+def get_or_create(metric_class: Type[M], *args: object, **kwargs: object) -> M:
     """``metric_class(*args, **kwargs)``, or the identical metric already in its registry.
 
     Works with any registry, opted in or not. A registered metric of that name with a
@@ -160,4 +168,4 @@ def get_or_create(metric_class: Type[M], *args: Any, **kwargs: Any) -> M:
     """
     _collector.get_or_create_used = True
     call = functools.partial(type.__call__, metric_class)  # ordinary construction, bypassing the metaclass
-    return construct(call, metric_class, args, kwargs, force=True)  # type: ignore[no-any-return]
+    return construct(call, metric_class, args, kwargs, force=True)

@@ -15,7 +15,7 @@ of the scrape is served.
 import json as json  # noqa: F401  (the reference module's name)
 import logging
 import os
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple, Union, cast
 
 from .. import _lazy
 from ..metrics_core import Metric
@@ -35,6 +35,9 @@ from .merge import (
     _Source,
 )
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .._metrics.metrics import Counter
+
 # The reference module's other names, loaded on first use.
 __getattr__, __dir__ = _lazy.install(__name__, {
     "Gauge": ".metrics:Gauge",
@@ -51,7 +54,7 @@ log = logging.getLogger("prometheus_client.multiprocess")
 ERRORS_METRIC = "prometheus_multiproc_read_errors"
 _ERRORS_HELP = ("Files in the multiprocess directory that a scrape could not read and skipped "
                 "(counted once per scrape; the log says which file and why).")
-_errors: List[Any] = [None, None]  # [Counter, the value class it was created with]
+_errors: "Tuple[Optional[Counter], object]" = (None, None)  # (Counter, the value class it was created with)
 
 
 def _count_read_errors(n: int) -> Tuple[float, bool]:
@@ -63,16 +66,17 @@ def _count_read_errors(n: int) -> Tuple[float, bool]:
     from .. import values
     from .._metrics.metrics import Counter
 
+    global _errors
     try:
-        if _errors[0] is None or _errors[1] is not values.ValueClass:
-            _errors[0] = Counter(ERRORS_METRIC, _ERRORS_HELP, registry=None)
-            _errors[1] = values.ValueClass
-        counter = _errors[0]
+        counter, made_with = _errors
+        if counter is None or made_with is not values.ValueClass:
+            counter = Counter(ERRORS_METRIC, _ERRORS_HELP, registry=None)
+            _errors = (counter, values.ValueClass)
         counter.inc(n)
         return counter._value.get(), bool(getattr(counter._value, "_multiprocess", False))
     except Exception as e:  # the directory may be the very thing that is broken
         log.warning("multiprocess: could not count read errors: %s", e)
-        _errors[0] = None
+        _errors = (None, None)
         return float(n), False
 
 

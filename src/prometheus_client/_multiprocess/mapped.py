@@ -146,9 +146,10 @@ class _File:
     def forget(self) -> None:
         """Drop the file in a fork child: close our fds, leave mappings to the garbage collector."""
         self.maps.clear()
-        for fd_owner in (self.d._f,):
+        f = self.d._f
+        if f is not None:  # (None: the dict was closed already)
             try:
-                fd_owner.close()
+                f.close()
             except OSError:  # pragma: no cover
                 pass
         try:

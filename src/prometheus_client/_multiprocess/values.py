@@ -36,7 +36,7 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple, Union, cast
+from typing import Callable, ClassVar, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from .._metrics.atomic import GIL_ATOMIC_ADD
 from ..mmap_dict import mmap_key
@@ -132,7 +132,7 @@ class _Reopen:
 class _State:
     """Everything one ``MultiProcessValue()`` class shares: files, bound objects, the lock."""
 
-    def __init__(self, process_identifier: Callable[[], Any]) -> None:
+    def __init__(self, process_identifier: Callable[[], object]) -> None:
         self.process_identifier = process_identifier
         self.lock = threading.RLock()
         self.busy = False  # an update is in progress in the thread holding the lock
@@ -413,8 +413,8 @@ class _EnumStore(_Store):
 
 
 def make_mmaped_value_class(
-    process_identifier: Callable[[], Any] = os.getpid, cleanups: Optional[List[Callable[[], None]]] = None
-) -> Any:
+    process_identifier: Callable[[], object] = os.getpid, cleanups: Optional[List[Callable[[], None]]] = None
+) -> type:
     """A new ``MmapedValue`` class with its own files, objects and lock (``MultiProcessValue``).
 
     ``cleanups``: the list ``values.close_all_multiprocess_files`` empties and runs; the
@@ -442,7 +442,7 @@ def make_mmaped_value_class(
             labelvalues: Sequence[str],
             help_text: str,
             multiprocess_mode: str = "",
-            **kwargs: Any,
+            **kwargs: object,
         ) -> None:
             self._kind = "gauge_" + (multiprocess_mode or "all") if typ == "gauge" else typ
             self._key = mmap_key(metric_name, name, labelnames, labelvalues, help_text)

@@ -26,7 +26,7 @@ import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from socketserver import StreamRequestHandler, ThreadingMixIn
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Type, cast
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Type, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -68,8 +68,13 @@ _CONNECTION_TIMEOUT = 15.0
 # usual scrape intervals, so a scraper can reuse its connection).
 _KEEP_ALIVE_TIMEOUT = 75.0
 
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from socketserver import BaseRequestHandler
+
+    from _typeshed import OptExcInfo
+
+StartResponse = Callable[..., object]
+WSGIApp = Callable[[Mapping[str, object], StartResponse], Iterable[bytes]]
 
 
 # Through ``_negotiation.bake``, so that patching exposition._bake_output takes effect.
@@ -85,7 +90,7 @@ def make_wsgi_app(registry: Collector = REGISTRY, disable_compression: bool = Fa
     is 405.
     """
 
-    def prometheus_app(environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def prometheus_app(environ: Mapping[str, object], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         if method == "OPTIONS":
             start_response("200 OK", [_ALLOW])
@@ -96,12 +101,12 @@ def make_wsgi_app(registry: Collector = REGISTRY, disable_compression: bool = Fa
         if environ.get("PATH_INFO") == "/favicon.ico":
             start_response("200 OK", [])
             return [b""]
-        query = environ.get("QUERY_STRING", "")
+        query = cast(str, environ.get("QUERY_STRING", ""))
         params = parse_qs(query) if query else {}
         status, headers, body = _bake(
             registry,
-            environ.get("HTTP_ACCEPT"),
-            environ.get("HTTP_ACCEPT_ENCODING"),
+            cast(Optional[str], environ.get("HTTP_ACCEPT")),
+            cast(Optional[str], environ.get("HTTP_ACCEPT_ENCODING")),
             params,
             disable_compression,
         )
@@ -124,7 +129,12 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     # TLS settings of start_http_server (read by the connection handler)
     _prom_ssl_context: Optional[ssl.SSLContext] = None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        server_address: Tuple[str, int],
+        RequestHandlerClass: Callable[..., BaseRequestHandler],
+        bind_and_activate: bool = True,
+    ) -> None:
         self._conn_lock = threading.Lock()
         self._conns: Set[int] = set()  # file descriptors of open connections
         self._closing = False
@@ -132,7 +142,10 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
         self._stopped = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
-        super().__init__(*args, **kwargs)
+        super().__init__(server_address, RequestHandlerClass, bind_and_activate)
+
+    if TYPE_CHECKING:  # pragma: no cover - socketserver.BaseServer's, missing from its stubs
+        def _handle_request_noblock(self) -> None: ...
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         """Handle requests until ``shutdown()``, which takes effect at once (no polling delay)."""
@@ -147,7 +160,7 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
                         break
                     for key, _ in ready:
                         if key.fileobj is self.socket:
-                            self._handle_request_noblock()  # type: ignore[attr-defined]
+                            self._handle_request_noblock()
                         else:
                             try:
                                 self._wake_r.recv(64)
@@ -203,7 +216,7 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 class _SilentWSGIRequestHandler(WSGIRequestHandler):
     """wsgiref's handler without the access log (for users' own ``make_server`` calls)."""
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -410,7 +423,7 @@ class _WSGIConnectionHandler(StreamRequestHandler):
             path, query = split.path or "/", split.query
         else:
             path, _, query = target.partition("?")
-        environ: Dict[str, Any] = {
+        environ: Dict[str, object] = {
             "REQUEST_METHOD": method,
             "SCRIPT_NAME": "",
             "PATH_INFO": unquote(path, "latin-1"),
@@ -435,12 +448,14 @@ class _WSGIConnectionHandler(StreamRequestHandler):
             else:
                 environ["HTTP_" + name.upper().replace("-", "_")] = value
 
-        response: List[Any] = []
+        response: List[Tuple[str, List[Tuple[str, str]]]] = []  # [(status, headers)] once started
 
-        def start_response(status: str, response_headers: List[Tuple[str, str]], exc_info: Any = None) -> Any:
+        def start_response(
+            status: str, response_headers: List[Tuple[str, str]], exc_info: Optional[OptExcInfo] = None
+        ) -> Callable[[bytes], None]:
             if exc_info is not None and response:
-                raise exc_info[1].with_traceback(exc_info[2])
-            response[:] = [status, response_headers]
+                raise cast(BaseException, exc_info[1]).with_traceback(exc_info[2])
+            response[:] = [(status, response_headers)]
             return lambda data: chunks.append(data)
 
         chunks: List[bytes] = []
@@ -460,7 +475,7 @@ class _WSGIConnectionHandler(StreamRequestHandler):
             raise _HTTPError("500 Internal Server Error") from None
         if not response:
             raise _HTTPError("500 Internal Server Error")
-        status, response_headers = response
+        ((status, response_headers),) = response
         payload = chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
         out = [f"HTTP/1.1 {status}\r\n"]
@@ -557,7 +572,7 @@ class MetricsHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(output)
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         """Silence the per-request access log."""
 
     @classmethod

@@ -18,7 +18,7 @@ import socket
 import ssl
 import sys
 import urllib.error
-from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Union
 from urllib.parse import quote_plus, urlparse
 from urllib.request import HTTPHandler, HTTPRedirectHandler, HTTPSHandler, Request, build_opener
 
@@ -27,6 +27,12 @@ from .._formats.negotiation import late
 from .._formats.text import generate_latest
 from ..registry import REGISTRY, Collector
 from ..validation import unencodable_at as _unencodable_at
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from email.message import Message
+    from http.client import HTTPMessage
+    from typing import IO, Mapping
+    from urllib.request import BaseHandler
 
 __all__ = [
     "SNAPPY_AVAILABLE",
@@ -48,7 +54,9 @@ CompressionType = Optional[Literal["gzip", "snappy"]]
 # client; cramjam, when installed, is used instead when python-snappy is missing).
 SNAPPY_AVAILABLE = importlib.util.find_spec("snappy") is not None
 
-Headers = List[Tuple[str, Any]]
+# Values are str, except the bytes ``basic_auth_handler`` adds (urllib sends either as is).
+Header = Tuple[str, Any]
+Headers = List[Header]
 Handler = Callable[..., Callable[[], None]]
 
 _BODY_EXCERPT = 2048
@@ -61,7 +69,7 @@ class PushGatewayError(urllib.error.HTTPError):
     (bytes); ``str()`` shows all of them.
     """
 
-    def __init__(self, url: str, code: int, reason: str, hdrs: Any, body: bytes) -> None:
+    def __init__(self, url: str, code: int, reason: str, hdrs: Message, body: bytes) -> None:
         super().__init__(url, code, reason, hdrs, io.BytesIO(body))
         self.body = body
 
@@ -70,7 +78,7 @@ class PushGatewayError(urllib.error.HTTPError):
         more = "..." if len(self.body) > _BODY_EXCERPT else ""
         return f"error talking to pushgateway {self.url}: {self.code} {self.msg}: {text}{more}"
 
-    def __reduce__(self) -> Any:  # pragma: no cover - pickling support
+    def __reduce__(self) -> Tuple[Callable[..., PushGatewayError], Tuple[object, ...]]:  # pragma: no cover - pickle
         return (self.__class__, (self.url, self.code, self.msg, None, self.body))
 
 
@@ -86,13 +94,12 @@ def _make_handler(
     url: str,
     method: str,
     timeout: Optional[float],
-    headers: Sequence[Tuple[str, Any]],
+    headers: Sequence[Header],
     data: bytes,
-    base_handler: Any,
+    base_handler: Union[BaseHandler, Callable[[], BaseHandler]],
 ) -> Callable[[], None]:
     def handle() -> None:
-        request = Request(url, data=data)
-        request.get_method = lambda: method  # type: ignore[method-assign]
+        request = Request(url, data=data, method=method)
         for k, v in headers:
             request.add_header(k, v)
         # As ``exposition`` has it at call time: tests patch ``exposition.build_opener``.
@@ -179,7 +186,7 @@ class _PrometheusRedirectHandler(HTTPRedirectHandler):
     """Follows 301/302/303/307/308 keeping method, headers and body (for PUT/POST too)."""
 
     def redirect_request(
-        self, req: Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+        self, req: Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
     ) -> Optional[Request]:
         m = req.get_method()
         if code in (301, 302, 303, 307, 308) and m in ("GET", "HEAD", "POST", "PUT", "DELETE"):
@@ -189,8 +196,8 @@ class _PrometheusRedirectHandler(HTTPRedirectHandler):
                 origin_req_host=req.origin_req_host,
                 unverifiable=True,
                 data=req.data,
+                method=m,
             )
-            new_request.get_method = lambda: m  # type: ignore[method-assign]
             return new_request
         raise urllib.error.HTTPError(req.full_url, code, msg, headers, fp)
 
@@ -229,7 +236,7 @@ def _use_gateway(
     gateway: str,
     job: str,
     registry: Optional[Collector],
-    grouping_key: Optional[Dict[str, Any]],
+    grouping_key: Optional[Mapping[str, object]],
     timeout: Optional[float],
     handler: Handler,
     compression: Optional[str] = None,
@@ -302,7 +309,7 @@ def push_to_gateway(
     gateway: str,
     job: str,
     registry: Collector,
-    grouping_key: Optional[Dict[str, Any]] = None,
+    grouping_key: Optional[Mapping[str, object]] = None,
     timeout: Optional[float] = 30,
     handler: Handler = default_handler,
     compression: CompressionType = None,
@@ -320,7 +327,7 @@ def pushadd_to_gateway(
     gateway: str,
     job: str,
     registry: Optional[Collector],
-    grouping_key: Optional[Dict[str, Any]] = None,
+    grouping_key: Optional[Mapping[str, object]] = None,
     timeout: Optional[float] = 30,
     handler: Handler = default_handler,
     compression: CompressionType = None,
@@ -332,7 +339,7 @@ def pushadd_to_gateway(
 def delete_from_gateway(
     gateway: str,
     job: str,
-    grouping_key: Optional[Dict[str, Any]] = None,
+    grouping_key: Optional[Mapping[str, object]] = None,
     timeout: Optional[float] = 30,
     handler: Handler = default_handler,
 ) -> None:
@@ -340,7 +347,7 @@ def delete_from_gateway(
     late("_use_gateway", _use_gateway)("DELETE", gateway, job, None, grouping_key, timeout, handler)
 
 
-def instance_ip_grouping_key() -> Dict[str, Any]:
+def instance_ip_grouping_key() -> Dict[str, str]:
     """A grouping key ``{'instance': <IP address of this host>}``."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         if sys.platform == "darwin":

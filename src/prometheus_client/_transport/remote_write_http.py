@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from typing import (
-    Any,
+    TYPE_CHECKING,
     Callable,
     List,
     Mapping,
@@ -23,6 +23,10 @@ from typing import (
 
 from .._formats import remote_write_v2 as _v2
 from .._formats.content_types import CONTENT_TYPE_REMOTE_WRITE
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from http.client import HTTPMessage
+    from typing import IO
 
 CONTENT_TYPE = CONTENT_TYPE_REMOTE_WRITE
 REMOTE_WRITE_VERSION = "0.1.0"
@@ -41,7 +45,8 @@ _RESERVED_HEADERS = frozenset(
 
 logger = logging.getLogger("prometheus_client.remote_write")
 
-Handler = Callable[..., Callable[[], Any]]
+# The request callable returns the response headers (read through ``get(name)``) or None.
+Handler = Callable[..., Callable[[], object]]
 Headers = Union[Mapping[str, str], Sequence[Tuple[str, str]]]
 
 
@@ -68,7 +73,7 @@ class RemoteWriteError(OSError):
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Remote write never follows redirects (urllib would turn the POST into a GET)."""
 
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage,
                          newurl: str) -> None:
         return None
 
@@ -78,8 +83,8 @@ _opener = urllib.request.build_opener(_NoRedirect())
 
 def _urllib_handler(opener: urllib.request.OpenerDirector) -> Handler:
     def handler(url: str, method: str, timeout: Optional[float], headers: List[Tuple[str, str]],
-                data: bytes) -> Callable[[], Any]:
-        def handle() -> Any:
+                data: bytes) -> Callable[[], object]:
+        def handle() -> object:
             req = urllib.request.Request(url, data=data, method=method)
             for k, v in headers:
                 req.add_header(k, v)
@@ -93,7 +98,7 @@ def _urllib_handler(opener: urllib.request.OpenerDirector) -> Handler:
 
 
 def default_handler(url: str, method: str, timeout: Optional[float], headers: List[Tuple[str, str]],
-                    data: bytes) -> Callable[[], Any]:
+                    data: bytes) -> Callable[[], object]:
     """Send one request with urllib.  Same calling convention as the Pushgateway handlers:
     ``handler(url=..., method=..., timeout=..., headers=[(name, value), ...], data=...)``
     returns a callable that performs the request and raises on failure
@@ -205,7 +210,7 @@ class _Policy:
 
 
 def _send(url: str, body: bytes, headers: List[Tuple[str, str]], handler: Handler, policy: _Policy,
-          wait: Callable[[float], bool]) -> Tuple[int, Any]:
+          wait: Callable[[float], bool]) -> Tuple[int, object]:
     """POST ``body`` with retries; return the number of attempts and what the handler's
     callable returned (the response headers for the default handler).  ``wait(s)`` sleeps
     and returns True when the caller wants to give up early (pusher being stopped)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Dict, List, Tuple
+from typing import Awaitable, Callable, Dict, List, Tuple
 
 from aiohttp import hdrs, web
 
@@ -47,7 +47,7 @@ def make_aiohttp_handler(
         if request.path == "/favicon.ico":
             return web.Response(status=200, body=b"")
         accept = ",".join(request.headers.getall(hdrs.ACCEPT, []))
-        params: Dict[str, Any] = {k: request.query.getall(k) for k in request.query.keys()}
+        params: Dict[str, List[str]] = {k: request.query.getall(k) for k in request.query.keys()}
         loop = asyncio.get_running_loop()
         status, headers, output = await loop.run_in_executor(None, _bake, registry, accept, params)
         response = web.Response(body=output, status=int(status.split(" ", 1)[0]), headers=headers)

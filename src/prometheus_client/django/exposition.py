@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import django.views
 from django.http import HttpRequest, HttpResponse
@@ -46,7 +46,7 @@ class PrometheusDjangoView(django.views.View):  # type: ignore[misc]
     multiprocess_mode: bool = _multiprocess_env()
     registry: Optional[Collector] = None
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def get(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         from .. import exposition
 
         if self.registry is None:
@@ -72,5 +72,5 @@ class PrometheusDjangoView(django.views.View):  # type: ignore[misc]
         )
         return HttpResponse(output, status=int(status.split(" ", 1)[0]), headers=dict(headers))
 
-    def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def options(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         return HttpResponse(status=200, headers={"Allow": "OPTIONS,GET"})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from twisted.internet import reactor
 from twisted.web.wsgi import WSGIResource
 
@@ -14,7 +12,7 @@ from ..registry import REGISTRY, Collector
 __all__ = ["MetricsResource"]
 
 
-def MetricsResource(registry: Collector = REGISTRY) -> Any:
+def MetricsResource(registry: Collector = REGISTRY) -> WSGIResource:
     """A ``twisted.web`` resource serving the metrics of ``registry``.
 
     It wraps ``make_wsgi_app(registry)`` in a ``WSGIResource`` running in the reactor's

@@ -151,13 +151,16 @@ def test_large_registry_renders_off_the_loop(monkeypatch: pytest.MonkeyPatch) ->
     assert asyncio.run(first_is_not_inline())
 
 
-def test_slow_render_moves_off_the_loop() -> None:
+def test_slow_render_moves_off_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A threshold far above what a small render takes even on a loaded machine (the first
+    # scrape also loads the encoders), and a spy far slower than it.
+    monkeypatch.setattr(asgi, "_INLINE_SECONDS", 0.25)
     r = _small()
     app = make_asgi_app(r)
     _scrape(app)  # small registry: inline
-    spy = ThreadSpy(delay=0.01)
+    spy = ThreadSpy(delay=0.5)
     r.register(spy)
-    _scrape(app)  # last render was cheap: inline, and this one is slow (10 ms)
+    _scrape(app)  # last render was cheap: inline, and this one is slow (500 ms)
     assert spy.threads[-1] == threading.get_ident()
     _scrape(app)  # last render was slow: off the loop
     assert spy.threads[-1] != threading.get_ident()
